@@ -1,0 +1,153 @@
+//! Builds a runbook folder into a component, by the manifest's `language`.
+//! Rust runbooks are built with cargo for `wasm32-wasip2`, which emits a
+//! component directly. Each build says exactly what is missing when a
+//! toolchain is not installed.
+
+use crate::manifest::{Language, Manifest, ManifestError};
+use crate::sandbox::cache::ComponentCache;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The target Rust runbooks are compiled for.
+pub const RUST_TARGET: &str = "wasm32-wasip2";
+/// Where `wolfe build DIR` writes the component unless told otherwise.
+pub const DEFAULT_OUTPUT: &str = "runbook.wasm";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("{0}")]
+    ToolchainMissing(String),
+    #[error("building {language:?} runbooks is not supported by this version of wolfe")]
+    Unsupported { language: Language },
+    #[error("build failed: {0}")]
+    Failed(String),
+}
+
+/// The result of a build.
+#[derive(Debug, Clone)]
+pub struct BuiltComponent {
+    pub manifest: Manifest,
+    pub path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Builds the runbook in `dir` and writes the component to `output` (default
+/// `DIR/runbook.wasm`).
+pub fn build_runbook(dir: &Path, output: Option<&Path>) -> Result<BuiltComponent, BuildError> {
+    let manifest = Manifest::load(dir)?;
+    let output = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| dir.join(DEFAULT_OUTPUT));
+    let artifact = match manifest.language {
+        Language::Rust => build_rust(dir)?,
+        language => return Err(BuildError::Unsupported { language }),
+    };
+    if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| BuildError::Failed(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    std::fs::copy(&artifact, &output).map_err(|e| {
+        BuildError::Failed(format!(
+            "cannot copy {} to {}: {e}",
+            artifact.display(),
+            output.display()
+        ))
+    })?;
+    let bytes = std::fs::read(&output)
+        .map_err(|e| BuildError::Failed(format!("cannot read {}: {e}", output.display())))?;
+    Ok(BuiltComponent {
+        manifest,
+        sha256: ComponentCache::digest(&bytes),
+        size: bytes.len() as u64,
+        path: output,
+    })
+}
+
+/// `cargo build --release --target wasm32-wasip2` on the runbook's crate;
+/// returns the cdylib artifact cargo reports for that crate.
+fn build_rust(dir: &Path) -> Result<PathBuf, BuildError> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    check_rust_target()?;
+    let manifest_path = dir.join("Cargo.toml");
+    if !manifest_path.exists() {
+        return Err(BuildError::Failed(format!(
+            "{} not found: a Rust runbook is a cdylib crate",
+            manifest_path.display()
+        )));
+    }
+    let manifest_path = manifest_path
+        .canonicalize()
+        .map_err(|e| BuildError::Failed(format!("{}: {e}", manifest_path.display())))?;
+    let output = Command::new(&cargo)
+        .args(["build", "--release", "--target", RUST_TARGET])
+        .arg("--manifest-path")
+        .arg(&manifest_path)
+        .arg("--message-format=json-render-diagnostics")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| {
+            BuildError::ToolchainMissing(format!(
+                "cannot run cargo ({e}); install Rust from https://rustup.rs"
+            ))
+        })?;
+    if !output.status.success() {
+        return Err(BuildError::Failed(format!(
+            "cargo build for {} exited with {}",
+            dir.display(),
+            output.status
+        )));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut found = None;
+    for line in stdout.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let is_cdylib = msg["target"]["kind"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|k| k == "cdylib"));
+        let same_crate = msg["manifest_path"]
+            .as_str()
+            .is_some_and(|p| Path::new(p) == manifest_path);
+        if msg["reason"] == "compiler-artifact" && is_cdylib && same_crate {
+            found = msg["filenames"]
+                .as_array()
+                .and_then(|f| f.iter().filter_map(|f| f.as_str()).find(|f| f.ends_with(".wasm")))
+                .map(PathBuf::from);
+        }
+    }
+    found.ok_or_else(|| {
+        BuildError::Failed(format!(
+            "cargo produced no .wasm for {}; is the crate `crate-type = [\"cdylib\"]`?",
+            dir.display()
+        ))
+    })
+}
+
+fn check_rust_target() -> Result<(), BuildError> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| {
+            BuildError::ToolchainMissing(format!(
+                "cannot run rustc ({e}); install Rust from https://rustup.rs"
+            ))
+        })?;
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(RUST_TARGET)
+        .is_dir()
+    {
+        Ok(())
+    } else {
+        Err(BuildError::ToolchainMissing(format!(
+            "the Rust target {RUST_TARGET} is not installed; run `rustup target add {RUST_TARGET}`"
+        )))
+    }
+}

@@ -1,0 +1,259 @@
+//! The `http` capability: outbound requests made by the host on the guest's
+//! behalf. Every request and every redirect hop is checked against the
+//! runbook's [`HttpPolicy`] first; a refusal returns `denied` to the guest and
+//! is recorded in the trail. Allowed requests run with a connect timeout, an
+//! overall timeout capped by the execution's deadline, and a response size cap.
+
+pub mod policy;
+
+pub use policy::{HttpGrant, HttpPolicy, PolicyError};
+
+use crate::capabilities::describe;
+use crate::capabilities::trail::CapabilityTrail;
+use crate::sandbox::bindings::wolfe::runbook::http::{Host, Request, Response};
+use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
+use crate::sandbox::limits::{
+    HTTP_CONNECT_TIMEOUT, MAX_HTTP_REDIRECTS, MAX_HTTP_REQUESTS, MAX_HTTP_RESPONSE_BYTES,
+    MAX_HTTP_TIMEOUT,
+};
+use crate::sandbox::state::ExecutionState;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// Headers a guest may not set: they would let it lie about where the request
+/// goes (`host`) or break framing the client owns.
+const FORBIDDEN_REQUEST_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-authorization",
+    "proxy-connection",
+];
+
+/// The HTTP client shared by all executions (connection pooling). Redirects
+/// are never followed by the client itself: [`send_checked`] re-checks each hop.
+pub fn build_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(HTTP_CONNECT_TIMEOUT)
+        // A proxy from the environment would make the host, not the grants,
+        // decide where requests go.
+        .no_proxy()
+        .user_agent(concat!("wolfe/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
+impl Host for ExecutionState {
+    async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, GuestError>> {
+        Ok(send_checked(self, request).await)
+    }
+}
+
+/// One guest request, redirects included, each hop checked and recorded.
+async fn send_checked(state: &mut ExecutionState, request: Request) -> Result<Response, GuestError> {
+    let started = Instant::now();
+    let method_text = request.method.trim().to_ascii_uppercase();
+    let record_invalid = |trail: &mut CapabilityTrail, e: GuestError| {
+        trail.record("http", &method_text, &request.url, false, describe(&e), started);
+        Err(e)
+    };
+    state.http_requests += 1;
+    if state.http_requests > MAX_HTTP_REQUESTS {
+        return record_invalid(
+            &mut state.trail,
+            GuestError::Limited(format!(
+                "at most {MAX_HTTP_REQUESTS} http requests per execution"
+            )),
+        );
+    }
+    let mut url = match parse_url(&request.url) {
+        Ok(u) => u,
+        Err(e) => return record_invalid(&mut state.trail, e),
+    };
+    let mut method = match reqwest::Method::from_bytes(method_text.as_bytes()) {
+        Ok(m) if policy::KNOWN_METHODS.contains(&method_text.as_str()) => m,
+        _ => {
+            return record_invalid(
+                &mut state.trail,
+                GuestError::Invalid(format!("unsupported method {:?}", request.method)),
+            );
+        }
+    };
+    let mut headers = match guest_headers(&request.headers) {
+        Ok(h) => h,
+        Err(e) => return record_invalid(&mut state.trail, e),
+    };
+    let mut body = request.body;
+    let asked = request
+        .timeout_ms
+        .map(|ms| Duration::from_millis(ms.into()))
+        .unwrap_or(MAX_HTTP_TIMEOUT)
+        .min(MAX_HTTP_TIMEOUT);
+
+    for hop in 0..=MAX_HTTP_REDIRECTS {
+        let hop_started = Instant::now();
+        let target = url.to_string();
+        if let Err(denial) = state.grants.http.check(method.as_str(), &url) {
+            let why = if hop == 0 {
+                denial.to_string()
+            } else {
+                format!("redirect refused: {denial}")
+            };
+            state.trail.record("http", method.as_str(), &target, false, format!("denied: {why}"), hop_started);
+            return Err(GuestError::Denied(why));
+        }
+        let remaining = state.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            let e = GuestError::Limited("execution deadline reached".into());
+            state.trail.record("http", method.as_str(), &target, true, describe(&e), hop_started);
+            return Err(e);
+        }
+        let timeout = asked.min(remaining);
+        let mut builder = state
+            .http_client
+            .request(method.clone(), url.clone())
+            .headers(headers.clone())
+            .timeout(timeout);
+        if let Some(b) = &body {
+            builder = builder.body(b.clone());
+        }
+        let response = match builder.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = transport_error(e, timeout);
+                state.trail.record("http", method.as_str(), &target, true, describe(&e), hop_started);
+                return Err(e);
+            }
+        };
+        let status = response.status();
+        if status.is_redirection()
+            && let Some(location) = response.headers().get(reqwest::header::LOCATION)
+        {
+            state.trail.record("http", method.as_str(), &target, true, status.as_u16().to_string(), hop_started);
+            if hop == MAX_HTTP_REDIRECTS {
+                return Err(GuestError::Limited(format!(
+                    "more than {MAX_HTTP_REDIRECTS} redirects"
+                )));
+            }
+            let next = location
+                .to_str()
+                .ok()
+                .and_then(|l| url.join(l).ok())
+                .ok_or_else(|| GuestError::Failed("redirect with an invalid Location".into()))?;
+            // As browsers do: 303, and 301/302 after a POST, continue as GET.
+            if status == reqwest::StatusCode::SEE_OTHER
+                || (method == reqwest::Method::POST
+                    && matches!(status.as_u16(), 301 | 302))
+            {
+                method = reqwest::Method::GET;
+                body = None;
+            }
+            // Credentials must not follow a request to another origin.
+            if next.origin() != url.origin() {
+                headers.remove(reqwest::header::AUTHORIZATION);
+                headers.remove(reqwest::header::COOKIE);
+            }
+            url = next;
+            continue;
+        }
+        let result = read_response(response, timeout).await;
+        let outcome = match &result {
+            Ok(r) => r.status.to_string(),
+            Err(e) => describe(e),
+        };
+        state.trail.record("http", method.as_str(), &target, true, outcome, hop_started);
+        return result;
+    }
+    unreachable!("the redirect loop returns on its last hop")
+}
+
+fn parse_url(text: &str) -> Result<Url, GuestError> {
+    let url = Url::parse(text).map_err(|e| GuestError::Invalid(format!("invalid URL {text:?}: {e}")))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(GuestError::Invalid(format!(
+            "URL {text:?} must be http or https"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(GuestError::Invalid(
+            "URLs with user info are not allowed; send an Authorization header".into(),
+        ));
+    }
+    Ok(url)
+}
+
+fn guest_headers(pairs: &[(String, String)]) -> Result<HeaderMap, GuestError> {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| GuestError::Invalid(format!("invalid header name {name:?}")))?;
+        if FORBIDDEN_REQUEST_HEADERS.contains(&header.as_str()) {
+            return Err(GuestError::Invalid(format!(
+                "header {name:?} is set by the host and may not be sent"
+            )));
+        }
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| GuestError::Invalid(format!("invalid value for header {name:?}")))?;
+        map.append(header, value);
+    }
+    Ok(map)
+}
+
+async fn read_response(mut response: reqwest::Response, timeout: Duration) -> Result<Response, GuestError> {
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    if let Some(len) = response.content_length()
+        && len > MAX_HTTP_RESPONSE_BYTES as u64
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_HTTP_RESPONSE_BYTES {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(transport_error(e, timeout)),
+        }
+    }
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn too_large() -> GuestError {
+    GuestError::Limited(format!(
+        "response body larger than {MAX_HTTP_RESPONSE_BYTES} bytes"
+    ))
+}
+
+fn transport_error(e: reqwest::Error, timeout: Duration) -> GuestError {
+    if e.is_timeout() {
+        GuestError::Limited(format!("request timed out after {} ms", timeout.as_millis()))
+    } else {
+        // reqwest's Display hides the cause ("error sending request"); the
+        // source chain says what actually happened (refused, DNS, TLS).
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message = format!("{message}: {s}");
+            source = s.source();
+        }
+        GuestError::Failed(message)
+    }
+}

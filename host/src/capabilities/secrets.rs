@@ -1,0 +1,124 @@
+//! The `secrets` capability: a runbook reads only the secret names its
+//! manifest declares. Values come from a [`SecretsProvider`] (for `wolfe run`,
+//! the command line or a file). A value read by an execution is remembered so
+//! the sandbox can redact it from the output, logs and trail it records; the
+//! trail itself only ever holds names.
+
+use crate::capabilities::describe;
+use crate::sandbox::bindings::wolfe::runbook::secrets::Host;
+use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
+use crate::sandbox::state::ExecutionState;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// Where secret values come from.
+pub trait SecretsProvider: Send + Sync {
+    /// The value of `name`, or `None` when this host has no such secret.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// Secrets held in memory: `wolfe run --secret K=V` and `--secrets-file`.
+#[derive(Default, Clone)]
+pub struct StaticSecrets {
+    values: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for StaticSecrets {
+    // Never print values, even in debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticSecrets")
+            .field("names", &self.values.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl StaticSecrets {
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.values.insert(name.into(), value.into());
+    }
+
+    /// Parses one `NAME=VALUE`.
+    pub fn insert_pair(&mut self, pair: &str) -> anyhow::Result<()> {
+        let (name, value) = pair
+            .split_once('=')
+            .filter(|(n, _)| !n.trim().is_empty())
+            .ok_or_else(|| anyhow::anyhow!("secret must be NAME=VALUE, got a value without a name"))?;
+        self.insert(name.trim(), value);
+        Ok(())
+    }
+
+    /// Reads a file of `NAME=VALUE` lines; blank lines and `#` comments are
+    /// skipped. Values are taken verbatim after the first `=`.
+    pub fn load_file(&mut self, path: &Path) -> anyhow::Result<()> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read secrets file {}: {e}", path.display()))?;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim_start();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            self.insert_pair(line)
+                .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), i + 1))?;
+        }
+        Ok(())
+    }
+}
+
+impl SecretsProvider for StaticSecrets {
+    fn get(&self, name: &str) -> Option<String> {
+        self.values.get(name).cloned()
+    }
+}
+
+impl Host for ExecutionState {
+    fn get(&mut self, name: String) -> wasmtime::Result<Result<String, GuestError>> {
+        let started = Instant::now();
+        let (allowed, result) = if !self.grants.secrets.contains(&name) {
+            (
+                false,
+                Err(GuestError::Denied(format!(
+                    "secret {name:?} is not declared in the manifest"
+                ))),
+            )
+        } else {
+            match self.secrets.get(&name) {
+                Some(value) => {
+                    self.revealed_secrets.push(value.clone());
+                    (true, Ok(value))
+                }
+                None => (
+                    true,
+                    Err(GuestError::Failed(format!("secret {name:?} is not set on this host"))),
+                ),
+            }
+        };
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => describe(e),
+        };
+        self.trail.record("secrets", "get", &name, allowed, outcome, started);
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_and_files_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.env");
+        std::fs::write(&file, "# comment\n\nA=1\nB = x=y\n").unwrap();
+        let mut s = StaticSecrets::default();
+        s.load_file(&file).unwrap();
+        s.insert_pair("C=").unwrap();
+        assert_eq!(s.get("A").as_deref(), Some("1"));
+        assert_eq!(s.get("B").as_deref(), Some(" x=y"));
+        assert_eq!(s.get("C").as_deref(), Some(""));
+        assert!(s.insert_pair("=v").is_err());
+        assert!(s.insert_pair("novalue").is_err());
+        assert!(!format!("{s:?}").contains("x=y"));
+    }
+}

@@ -1,0 +1,83 @@
+//! The `wolfe` command line: argument parsing and dispatch to the library.
+//! Exit codes: 0 success, 1 the runbook did not succeed, 2 usage or
+//! configuration error (one line on stderr).
+
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "wolfe", version, about = "Event-driven runbook automation on WebAssembly")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a runbook folder into a WebAssembly component.
+    Build {
+        /// The runbook folder (with runbook.toml).
+        dir: PathBuf,
+        /// Where to write the component [default: DIR/runbook.wasm].
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Run a runbook once, locally, and print its execution record as JSON.
+    Run(run::RunArgs),
+}
+
+/// Outcome of a command, mapped to the process exit code.
+pub enum Outcome {
+    Succeeded,
+    RunbookFailed,
+}
+
+/// Entry point of the `wolfe` binary.
+pub fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build { dir, output } => build(&dir, output.as_deref()),
+        Command::Run(args) => run::run(args),
+    };
+    match result {
+        Ok(Outcome::Succeeded) => ExitCode::SUCCESS,
+        Ok(Outcome::RunbookFailed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("wolfe: {}", one_line(&format!("{e:#}")));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn build(dir: &std::path::Path, output: Option<&std::path::Path>) -> anyhow::Result<Outcome> {
+    let built = crate::build::build_runbook(dir, output)?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "name": built.manifest.name,
+            "version": built.manifest.version,
+            "language": built.manifest.language,
+            "component": built.path,
+            "sha256": built.sha256,
+            "size": built.size,
+        })
+    );
+    Ok(Outcome::Succeeded)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WOLFE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn one_line(text: &str) -> String {
+    text.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+}

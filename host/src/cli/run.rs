@@ -1,0 +1,177 @@
+//! `wolfe run`: one local execution of a runbook, printed as JSON.
+
+use super::Outcome;
+use crate::build::build_runbook;
+use crate::capabilities::kv::KvStore;
+use crate::capabilities::secrets::StaticSecrets;
+use crate::manifest::{MANIFEST_FILE, Manifest};
+use crate::sandbox::{ExecutionRequest, Sandbox, SandboxConfig};
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Tenant name for local runs: kv data written by `wolfe run` lives here.
+pub const LOCAL_TENANT: &str = "local";
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["event", "event_file"])))]
+pub struct RunArgs {
+    /// A component (.wasm) or a runbook folder (built first).
+    target: PathBuf,
+    /// The manifest [default: runbook.toml in the folder, or next to the .wasm].
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// The event, as JSON text.
+    #[arg(long)]
+    event: Option<String>,
+    /// A file holding the event JSON (`-` for stdin).
+    #[arg(long)]
+    event_file: Option<PathBuf>,
+    /// A secret the runbook may read if its manifest declares it: NAME=VALUE.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    secrets: Vec<String>,
+    /// A file of NAME=VALUE lines.
+    #[arg(long)]
+    secrets_file: Option<PathBuf>,
+    /// Data directory: kv store (and precompiled components). Without it, kv
+    /// calls fail with "no kv store is configured".
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Precompiled component cache [default: DATA/components, else
+    /// $XDG_CACHE_HOME/wolfe/components or ~/.cache/wolfe/components].
+    #[arg(long, env = "WOLFE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
+    let (wasm_path, manifest) = resolve_target(&args)?;
+    let wasm = std::fs::read(&wasm_path)
+        .with_context(|| format!("cannot read component {}", wasm_path.display()))?;
+    let input = read_event(&args)?;
+
+    let mut secrets = StaticSecrets::default();
+    if let Some(file) = &args.secrets_file {
+        secrets.load_file(file)?;
+    }
+    for pair in &args.secrets {
+        secrets.insert_pair(pair)?;
+    }
+
+    let db = args
+        .data
+        .as_ref()
+        .map(|dir| {
+            sled::open(dir.join("kv"))
+                .with_context(|| format!("failed to open data directory {}", dir.display()))
+        })
+        .transpose()?;
+    let kv = db
+        .as_ref()
+        .map(|db| KvStore::open(db).map(|s| s.namespace(LOCAL_TENANT, &manifest.name)))
+        .transpose()
+        .context("failed to open the kv store")?;
+
+    let sandbox = Sandbox::new(SandboxConfig {
+        cache_dir: cache_dir(&args),
+        ..SandboxConfig::default()
+    })?;
+    let runbook = sandbox.prepare(&manifest, &wasm)?;
+    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
+    let report = runtime.block_on(sandbox.execute(
+        &runbook,
+        ExecutionRequest {
+            input,
+            secrets: Arc::new(secrets),
+            kv,
+        },
+    ));
+    if let Some(db) = db {
+        // sled flushes in the background; this process is about to exit.
+        db.flush().context("failed to flush the kv store")?;
+    }
+    let record = LocalRunRecord {
+        runbook: &runbook.name,
+        version: &runbook.version,
+        sha256: &runbook.component.sha256,
+        report: &report,
+    };
+    println!("{}", serde_json::to_string_pretty(&record)?);
+    Ok(if report.succeeded() {
+        Outcome::Succeeded
+    } else {
+        Outcome::RunbookFailed
+    })
+}
+
+/// What `wolfe run` prints: which runbook ran, then the execution report.
+#[derive(serde::Serialize)]
+struct LocalRunRecord<'a> {
+    runbook: &'a str,
+    version: &'a str,
+    sha256: &'a str,
+    #[serde(flatten)]
+    report: &'a crate::sandbox::report::ExecutionReport,
+}
+
+/// The component and manifest a `wolfe run` target names.
+fn resolve_target(args: &RunArgs) -> anyhow::Result<(PathBuf, Manifest)> {
+    let target = &args.target;
+    if target.is_dir() {
+        let built = build_runbook(target, None)?;
+        let manifest = match &args.manifest {
+            Some(m) => Manifest::load(m)?,
+            None => built.manifest,
+        };
+        return Ok((built.path, manifest));
+    }
+    if !target.exists() {
+        bail!("{} does not exist", target.display());
+    }
+    let manifest_path = match &args.manifest {
+        Some(m) => m.clone(),
+        None => target
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(MANIFEST_FILE),
+    };
+    if !manifest_path.exists() {
+        bail!(
+            "no manifest for {}: pass --manifest FILE (looked for {})",
+            target.display(),
+            manifest_path.display()
+        );
+    }
+    Ok((target.clone(), Manifest::load(&manifest_path)?))
+}
+
+fn read_event(args: &RunArgs) -> anyhow::Result<serde_json::Value> {
+    let (text, origin) = match (&args.event, &args.event_file) {
+        (Some(text), _) => (text.clone(), "--event".to_string()),
+        (None, Some(path)) if path == Path::new("-") => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .context("cannot read the event from stdin")?;
+            (text, "stdin".to_string())
+        }
+        (None, Some(path)) => (
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read event file {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        (None, None) => bail!("give the event with --event JSON or --event-file FILE"),
+    };
+    serde_json::from_str(&text).with_context(|| format!("the event in {origin} is not valid JSON"))
+}
+
+fn cache_dir(args: &RunArgs) -> Option<PathBuf> {
+    if let Some(dir) = &args.cache_dir {
+        return Some(dir.clone());
+    }
+    if let Some(data) = &args.data {
+        return Some(data.join("components"));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("wolfe").join("components"))
+}

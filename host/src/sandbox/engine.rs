@@ -1,0 +1,84 @@
+//! The one wasmtime `Engine` of a host, its `Linker`, and the epoch ticker
+//! that drives wall-clock deadlines.
+
+use crate::sandbox::bindings::Runbook;
+use crate::sandbox::limits::{EPOCH_TICK, MAX_MEMORY_MB, MAX_WASM_STACK_BYTES};
+use crate::sandbox::state::ExecutionState;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Concurrent executions the instance pool is sized for. Past it,
+/// instantiation fails with a pool-exhausted error rather than growing.
+pub const POOL_COMPONENT_INSTANCES: u32 = 256;
+
+/// Builds the engine every execution shares: component model, fuel, epoch
+/// interruption, bounded wasm stack, and (optionally) the pooling allocator,
+/// which halves instantiation time for small components.
+pub fn build_engine(pooling: bool) -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.consume_fuel(true);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(MAX_WASM_STACK_BYTES);
+    if pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(POOL_COMPONENT_INSTANCES)
+            .total_stacks(POOL_COMPONENT_INSTANCES)
+            // Interpreted-language components (CPython, SpiderMonkey) are made
+            // of several core modules with large function tables.
+            .total_core_instances(POOL_COMPONENT_INSTANCES * 16)
+            .total_memories(POOL_COMPONENT_INSTANCES * 4)
+            .total_tables(POOL_COMPONENT_INSTANCES * 16)
+            .max_memories_per_module(2)
+            .max_tables_per_module(4)
+            .table_elements(100_000)
+            .max_core_instance_size(4 << 20)
+            .max_memory_size((MAX_MEMORY_MB * 1024 * 1024) as usize);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    Engine::new(&config).map_err(|e| anyhow::anyhow!("failed to create the wasmtime engine: {e}"))
+}
+
+/// Links WASI (see `state.rs` for how it is locked down) and every Wolfe
+/// capability interface.
+pub fn build_linker(engine: &Engine) -> anyhow::Result<Linker<ExecutionState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .map_err(|e| anyhow::anyhow!("failed to link WASI: {e}"))?;
+    Runbook::add_to_linker::<_, HasSelf<ExecutionState>>(&mut linker, |state| state)
+        .map_err(|e| anyhow::anyhow!("failed to link the runbook world: {e}"))?;
+    Ok(linker)
+}
+
+/// Increments the engine's epoch every [`EPOCH_TICK`] on a background thread
+/// until dropped. Each store's deadline callback compares the real clock, so a
+/// late tick can delay a timeout by at most one tick, never cut one short.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    pub fn start(engine: &Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.clone();
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("wolfe-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("failed to spawn the epoch ticker thread");
+        Self { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,278 @@
+//! Runs one execution: a fresh `Store` with its limits, instantiate from the
+//! runbook's `InstancePre`, call `run`, classify how it ended, drop the store.
+//! Nothing here panics on guest behaviour: every way a guest can end becomes
+//! a status and an error in the report.
+
+use crate::capabilities::log::{ExecutionLog, LogEntry, LogSource, SharedLog};
+use crate::sandbox::memory::MemoryLimitExceeded;
+use crate::sandbox::redact::redact_report;
+use crate::sandbox::report::{ErrorKind, ExecutionError, ExecutionReport, ExecutionStatus};
+use crate::sandbox::state::{ExecutionState, StateParts};
+use crate::sandbox::{ExecutionRequest, PreparedRunbook};
+use crate::sandbox::limits::MAX_OUTPUT_BYTES;
+use std::time::Instant;
+use wasmtime::{Engine, Store, Trap, UpdateDeadline, WasmBacktrace};
+
+/// Longest guest error message kept in the record.
+const MAX_GUEST_ERROR_BYTES: usize = 16 * 1024;
+
+/// How the guest call ended, before it is turned into a report.
+enum CallEnd {
+    Returned(Result<String, String>),
+    Trapped(wasmtime::Error, Phase),
+    DeadlinePassed,
+}
+
+#[derive(Clone, Copy)]
+enum Phase {
+    Instantiate,
+    Run,
+}
+
+pub(crate) async fn run_execution(
+    engine: &Engine,
+    http_client: &reqwest::Client,
+    runbook: &PreparedRunbook,
+    request: ExecutionRequest,
+) -> ExecutionReport {
+    let started = Instant::now();
+    let limits = runbook.limits.clone();
+    let deadline = started + limits.timeout();
+    let log = ExecutionLog::shared(started);
+    let state = ExecutionState::new(StateParts {
+        grants: runbook.grants.clone(),
+        memory_limit: limits.memory_bytes(),
+        log: log.clone(),
+        http_client: http_client.clone(),
+        secrets: request.secrets,
+        kv: request.kv,
+        deadline,
+    });
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store
+        .set_fuel(limits.fuel)
+        .expect("fuel consumption is enabled on the engine");
+    // Yield to the executor on every tick so one busy guest cannot starve
+    // others, and trap once the deadline has passed.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(1)
+        })
+    });
+
+    let input = request.input.to_string();
+    let end = {
+        let call = async {
+            let instance = match runbook.component.pre.instantiate_async(&mut store).await {
+                Ok(i) => i,
+                Err(e) => return CallEnd::Trapped(e, Phase::Instantiate),
+            };
+            match instance.call_run(&mut store, &input).await {
+                Ok(result) => CallEnd::Returned(result),
+                Err(e) => CallEnd::Trapped(e, Phase::Run),
+            }
+        };
+        // The epoch callback stops guest code; this also stops a guest that is
+        // parked in a host call (a WASI sleep, a slow socket) past its deadline.
+        tokio::time::timeout_at(deadline.into(), call)
+            .await
+            .unwrap_or(CallEnd::DeadlinePassed)
+    };
+
+    let fuel_consumed = limits
+        .fuel
+        .saturating_sub(store.get_fuel().unwrap_or(0));
+    let memory_peak_bytes = store.data().limiter.peak() as u64;
+    let state = store.into_data();
+    let revealed = state.revealed_secrets.clone();
+    let trail = std::mem::take(&mut { state }.trail);
+    // The state (and with it the guest's stdout/stderr streams) is dropped by
+    // now, so any unterminated last line has reached the log.
+    let logs = take_log(&log);
+
+    let (status, output, error) = classify(end, &logs, &limits);
+    let mut report = ExecutionReport {
+        status,
+        output,
+        error,
+        logs,
+        capability_calls_dropped: trail.dropped(),
+        capability_calls: trail.into_calls(),
+        fuel_consumed,
+        memory_peak_bytes,
+        duration_ms: started.elapsed().as_millis() as u64,
+        limits,
+    };
+    redact_report(&mut report, &revealed);
+    report
+}
+
+fn take_log(log: &SharedLog) -> Vec<LogEntry> {
+    let mut guard = log.lock().expect("execution log lock poisoned");
+    let started = Instant::now();
+    std::mem::replace(&mut *guard, ExecutionLog::new(started)).finish()
+}
+
+type Classified = (ExecutionStatus, Option<serde_json::Value>, Option<ExecutionError>);
+
+fn classify(
+    end: CallEnd,
+    logs: &[LogEntry],
+    limits: &crate::sandbox::limits::ExecutionLimits,
+) -> Classified {
+    match end {
+        CallEnd::Returned(Ok(text)) => {
+            if text.len() > MAX_OUTPUT_BYTES {
+                return failed(
+                    ErrorKind::OutputTooLarge,
+                    format!(
+                        "output is {} bytes; the limit is {MAX_OUTPUT_BYTES} bytes",
+                        text.len()
+                    ),
+                );
+            }
+            match serde_json::from_str(&text) {
+                Ok(value) => (ExecutionStatus::Succeeded, Some(value), None),
+                Err(e) => failed(
+                    ErrorKind::InvalidOutput,
+                    format!("output is not valid JSON: {e}"),
+                ),
+            }
+        }
+        CallEnd::Returned(Err(message)) => failed(
+            ErrorKind::GuestError,
+            truncate(&message, MAX_GUEST_ERROR_BYTES),
+        ),
+        CallEnd::DeadlinePassed => timed_out(limits.timeout_ms),
+        CallEnd::Trapped(err, phase) => classify_trap(err, phase, logs, limits),
+    }
+}
+
+fn classify_trap(
+    err: wasmtime::Error,
+    phase: Phase,
+    logs: &[LogEntry],
+    limits: &crate::sandbox::limits::ExecutionLimits,
+) -> Classified {
+    let backtrace = err
+        .downcast_ref::<WasmBacktrace>()
+        .map(|bt| bt.to_string())
+        .filter(|bt| !bt.trim().is_empty());
+    if let Some(oom) = err.downcast_ref::<MemoryLimitExceeded>() {
+        return (
+            ExecutionStatus::OutOfMemory,
+            None,
+            Some(ExecutionError {
+                kind: ErrorKind::OutOfMemory,
+                message: oom.to_string(),
+                backtrace,
+            }),
+        );
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => (
+            ExecutionStatus::OutOfFuel,
+            None,
+            Some(ExecutionError {
+                kind: ErrorKind::OutOfFuel,
+                message: format!("fuel exhausted: the limit is {} units", limits.fuel),
+                backtrace,
+            }),
+        ),
+        Some(Trap::Interrupt) => timed_out(limits.timeout_ms),
+        Some(trap) => {
+            let mut message = trap.to_string();
+            if let Some(panic) = guest_panic_message(logs) {
+                message = format!("{message} (guest {panic})");
+            }
+            (
+                ExecutionStatus::Failed,
+                None,
+                Some(ExecutionError {
+                    kind: ErrorKind::Trap,
+                    message,
+                    backtrace,
+                }),
+            )
+        }
+        None => {
+            let (kind, message) = if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                (ErrorKind::Trap, format!("guest called exit({}) instead of returning a result", exit.0))
+            } else {
+                let kind = match phase {
+                    Phase::Instantiate => ErrorKind::Instantiation,
+                    Phase::Run => ErrorKind::Trap,
+                };
+                (kind, format!("{err:#}"))
+            };
+            (
+                ExecutionStatus::Failed,
+                None,
+                Some(ExecutionError {
+                    kind,
+                    message,
+                    backtrace,
+                }),
+            )
+        }
+    }
+}
+
+/// A Rust panic explains the bare `unreachable` trap it ends in. The SDK's
+/// panic hook logs `panicked at FILE:LINE:COL: MESSAGE` on one line; std's
+/// default hook writes the location line, ending in `:`, then the message.
+fn guest_panic_message(logs: &[LogEntry]) -> Option<String> {
+    let mut lines = logs
+        .iter()
+        .filter(|e| e.source != LogSource::Host)
+        .flat_map(|e| e.message.lines());
+    while let Some(line) = lines.next() {
+        if let Some(at) = line.find("panicked at ") {
+            let panic = line[at..].trim_end();
+            return Some(match panic.strip_suffix(':') {
+                Some(location) => format!("{location}: {}", lines.next().unwrap_or("").trim()),
+                None => panic.to_string(),
+            });
+        }
+    }
+    None
+}
+
+fn timed_out(timeout_ms: u64) -> Classified {
+    (
+        ExecutionStatus::TimedOut,
+        None,
+        Some(ExecutionError {
+            kind: ErrorKind::TimedOut,
+            message: format!("wall-clock deadline of {timeout_ms} ms passed"),
+            backtrace: None,
+        }),
+    )
+}
+
+fn failed(kind: ErrorKind, message: String) -> Classified {
+    (
+        ExecutionStatus::Failed,
+        None,
+        Some(ExecutionError {
+            kind,
+            message,
+            backtrace: None,
+        }),
+    )
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [truncated, {} bytes in all]", &text[..end], text.len())
+}

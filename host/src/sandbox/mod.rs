@@ -1,0 +1,176 @@
+//! The sandbox: one wasmtime engine per host, one fresh store per execution,
+//! hard memory, fuel and wall-clock limits, and precise reports of how each
+//! execution ended.
+//!
+//! Lifecycle of a runbook version: [`Sandbox::load_component`] compiles (or
+//! loads precompiled) and links it once; [`Sandbox::prepare`] adds the grants
+//! and limits computed from its manifest; [`Sandbox::execute`] runs it as many
+//! times as needed, each run isolated in its own store.
+
+pub mod bindings;
+pub mod cache;
+pub mod engine;
+mod execute;
+pub mod limits;
+mod memory;
+mod output;
+mod redact;
+pub mod report;
+pub mod state;
+
+use crate::capabilities::Grants;
+use crate::capabilities::kv::KvNamespace;
+use crate::capabilities::secrets::SecretsProvider;
+use crate::manifest::{Manifest, ManifestError};
+use bindings::RunbookPre;
+use cache::{CacheOutcome, ComponentCache, LoadError};
+use limits::{ExecutionLimits, HostLimits};
+use report::ExecutionReport;
+use state::ExecutionState;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+pub use memory::MemoryLimitExceeded;
+
+/// How a host sets up its sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Directory for precompiled components; `None` compiles on every load.
+    pub cache_dir: Option<PathBuf>,
+    /// Ceilings applied to every manifest's limits.
+    pub host_limits: HostLimits,
+    /// Use the pooling instance allocator (default true): faster
+    /// instantiation, memory reserved up front.
+    pub pooling: bool,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            cache_dir: None,
+            host_limits: HostLimits::default(),
+            pooling: true,
+        }
+    }
+}
+
+/// A compiled and linked component, shared by every execution of it.
+pub struct LoadedComponent {
+    pub sha256: String,
+    /// Whether this load hit the precompiled cache.
+    pub cache: CacheOutcome,
+    pub(crate) pre: RunbookPre<ExecutionState>,
+}
+
+/// A runbook version ready to run: component, grants and clamped limits.
+#[derive(Clone)]
+pub struct PreparedRunbook {
+    pub name: String,
+    pub version: String,
+    pub component: Arc<LoadedComponent>,
+    pub grants: Arc<Grants>,
+    pub limits: ExecutionLimits,
+}
+
+/// What varies per execution.
+pub struct ExecutionRequest {
+    /// The runbook's input (the `event` argument of `run`, as JSON).
+    pub input: serde_json::Value,
+    pub secrets: Arc<dyn SecretsProvider>,
+    /// This runbook's kv namespace; `None` when the host has no store.
+    pub kv: Option<KvNamespace>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<ExecutionState>,
+    cache: ComponentCache,
+    http_client: reqwest::Client,
+    host_limits: HostLimits,
+    loaded: Mutex<HashMap<String, Arc<LoadedComponent>>>,
+    _ticker: engine::EpochTicker,
+}
+
+impl Sandbox {
+    pub fn new(config: SandboxConfig) -> anyhow::Result<Self> {
+        let engine = engine::build_engine(config.pooling)?;
+        let linker = engine::build_linker(&engine)?;
+        let cache = ComponentCache::new(&engine, config.cache_dir);
+        Ok(Self {
+            _ticker: engine::EpochTicker::start(&engine),
+            engine,
+            linker,
+            cache,
+            http_client: crate::capabilities::http::build_client()?,
+            host_limits: config.host_limits,
+            loaded: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn host_limits(&self) -> &HostLimits {
+        &self.host_limits
+    }
+
+    /// Compiles (or loads precompiled) and links a component. Loaded
+    /// components are kept in memory by sha256. This can take seconds for a
+    /// large component: async callers should run it on a blocking thread.
+    pub fn load_component(&self, wasm: &[u8]) -> Result<Arc<LoadedComponent>, LoadError> {
+        let sha256 = ComponentCache::digest(wasm);
+        if let Some(hit) = self.loaded.lock().expect("loaded lock poisoned").get(&sha256) {
+            return Ok(hit.clone());
+        }
+        let (component, cache) = self.cache.load(&self.engine, wasm, &sha256)?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre = RunbookPre::new(instance_pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let loaded = Arc::new(LoadedComponent { sha256: sha256.clone(), cache, pre });
+        self.loaded
+            .lock()
+            .expect("loaded lock poisoned")
+            .insert(sha256, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Validates the manifest, computes grants and limits, loads the component.
+    pub fn prepare(&self, manifest: &Manifest, wasm: &[u8]) -> Result<PreparedRunbook, PrepareError> {
+        let grants = Grants::from_manifest(manifest)?;
+        let declared = &manifest.limits;
+        let limits = ExecutionLimits::clamp(
+            declared.memory_mb,
+            declared.fuel,
+            declared.timeout_ms,
+            &self.host_limits,
+        );
+        let component = self.load_component(wasm)?;
+        Ok(PreparedRunbook {
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            component,
+            grants: Arc::new(grants),
+            limits,
+        })
+    }
+
+    /// Runs one execution in a fresh store. Never fails: every way an
+    /// execution can end is a status in the report.
+    pub async fn execute(&self, runbook: &PreparedRunbook, request: ExecutionRequest) -> ExecutionReport {
+        execute::run_execution(&self.engine, &self.http_client, runbook, request).await
+    }
+}

@@ -1,0 +1,79 @@
+//! The execution report: everything the sandbox knows about one finished
+//! execution, as the JSON that `wolfe run` prints and the service stores.
+
+use crate::capabilities::log::LogEntry;
+use crate::capabilities::trail::CapabilityCall;
+use crate::sandbox::limits::ExecutionLimits;
+use serde::{Deserialize, Serialize};
+
+/// How an execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    Succeeded,
+    /// The guest returned an error, trapped, or produced unusable output.
+    Failed,
+    /// The wall-clock deadline passed.
+    TimedOut,
+    /// The fuel budget ran out.
+    OutOfFuel,
+    /// The guest asked for more linear memory than its limit.
+    OutOfMemory,
+}
+
+/// Why an execution did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// `run` returned `Err(message)`: the runbook's own failure.
+    GuestError,
+    /// A trap: panic/abort (`unreachable`), stack overflow, bad memory access…
+    Trap,
+    OutOfFuel,
+    OutOfMemory,
+    TimedOut,
+    /// The JSON result exceeded `MAX_OUTPUT_BYTES`.
+    OutputTooLarge,
+    /// The result was not valid JSON.
+    InvalidOutput,
+    /// The component could not be instantiated (e.g. a start function failed).
+    Instantiation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// The guest's wasm backtrace, when the failure was a trap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backtrace: Option<String>,
+}
+
+/// The sandbox-level record of one execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionReport {
+    pub status: ExecutionStatus,
+    /// The guest's JSON result, when it succeeded.
+    pub output: Option<serde_json::Value>,
+    pub error: Option<ExecutionError>,
+    pub logs: Vec<LogEntry>,
+    pub capability_calls: Vec<CapabilityCall>,
+    /// Calls made past the trail's cap, counted but not recorded.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub capability_calls_dropped: u64,
+    pub fuel_consumed: u64,
+    pub memory_peak_bytes: u64,
+    pub duration_ms: u64,
+    /// The limits this execution ran under, after the host's clamping.
+    pub limits: ExecutionLimits,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl ExecutionReport {
+    pub fn succeeded(&self) -> bool {
+        self.status == ExecutionStatus::Succeeded
+    }
+}

@@ -1,0 +1,80 @@
+//! The data of one execution's `Store`: the locked-down WASI context, the
+//! memory limiter, and the per-execution state of every capability. Created
+//! fresh for each execution and dropped with its store.
+
+use crate::capabilities::Grants;
+use crate::capabilities::kv::KvNamespace;
+use crate::capabilities::log::SharedLog;
+use crate::capabilities::secrets::SecretsProvider;
+use crate::capabilities::trail::CapabilityTrail;
+use crate::sandbox::memory::MemoryLimiter;
+use crate::sandbox::output::GuestOutput;
+use std::sync::Arc;
+use std::time::Instant;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+pub struct ExecutionState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    pub(crate) log: SharedLog,
+    pub(crate) trail: CapabilityTrail,
+    pub(crate) grants: Arc<Grants>,
+    pub(crate) http_client: reqwest::Client,
+    pub(crate) http_requests: usize,
+    pub(crate) secrets: Arc<dyn SecretsProvider>,
+    /// Values handed to the guest, to be redacted from what is recorded.
+    pub(crate) revealed_secrets: Vec<String>,
+    pub(crate) kv: Option<KvNamespace>,
+    pub(crate) deadline: Instant,
+}
+
+/// What an execution needs from outside the sandbox.
+pub struct StateParts {
+    pub grants: Arc<Grants>,
+    pub memory_limit: usize,
+    pub log: SharedLog,
+    pub http_client: reqwest::Client,
+    pub secrets: Arc<dyn SecretsProvider>,
+    pub kv: Option<KvNamespace>,
+    pub deadline: Instant,
+}
+
+impl ExecutionState {
+    pub fn new(parts: StateParts) -> Self {
+        // WASI as DESIGN.md specifies: clocks and random only. No preopened
+        // directories, no environment, no arguments, stdin closed; sockets
+        // are denied explicitly rather than by relying on defaults.
+        let wasi = WasiCtx::builder()
+            .stdout(GuestOutput::stdout(parts.log.clone()))
+            .stderr(GuestOutput::stderr(parts.log.clone()))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(parts.memory_limit),
+            log: parts.log,
+            trail: CapabilityTrail::default(),
+            grants: parts.grants,
+            http_client: parts.http_client,
+            http_requests: 0,
+            secrets: parts.secrets,
+            revealed_secrets: Vec::new(),
+            kv: parts.kv,
+            deadline: parts.deadline,
+        }
+    }
+}
+
+impl WasiView for ExecutionState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
