@@ -13,6 +13,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// instantiation fails with a pool-exhausted error rather than growing.
 pub const POOL_COMPONENT_INSTANCES: u32 = 256;
 
+/// Frames captured in a trap's backtrace.
+pub const BACKTRACE_FRAMES: usize = 32;
+
 /// Builds the engine every execution shares: component model, fuel, epoch
 /// interruption, bounded wasm stack, and (optionally) the pooling allocator,
 /// which halves instantiation time for small components.
@@ -22,6 +25,9 @@ pub fn build_engine(pooling: bool) -> anyhow::Result<Engine> {
     config.consume_fuel(true);
     config.epoch_interruption(true);
     config.max_wasm_stack(MAX_WASM_STACK_BYTES);
+    // Enough frames to see where a trap happened (and to recognise runaway
+    // recursion) without a megabyte of backtrace in every record.
+    config.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(BACKTRACE_FRAMES));
     if pooling {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(POOL_COMPONENT_INSTANCES)

@@ -13,6 +13,9 @@ use crate::sandbox::limits::MAX_OUTPUT_BYTES;
 use std::time::Instant;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline, WasmBacktrace};
 
+/// Fewer frames than this in a backtrace says nothing about recursion.
+const RECURSION_MIN_FRAMES: usize = 16;
+
 /// Longest guest error message kept in the record.
 const MAX_GUEST_ERROR_BYTES: usize = 16 * 1024;
 
@@ -158,8 +161,8 @@ fn classify_trap(
     logs: &[LogEntry],
     limits: &crate::sandbox::limits::ExecutionLimits,
 ) -> Classified {
-    let backtrace = err
-        .downcast_ref::<WasmBacktrace>()
+    let wasm_backtrace = err.downcast_ref::<WasmBacktrace>();
+    let backtrace = wasm_backtrace
         .map(|bt| bt.to_string())
         .filter(|bt| !bt.trim().is_empty());
     if let Some(oom) = err.downcast_ref::<MemoryLimitExceeded>() {
@@ -188,6 +191,10 @@ fn classify_trap(
             let mut message = trap.to_string();
             if let Some(panic) = guest_panic_message(logs) {
                 message = format!("{message} (guest {panic})");
+            } else if wasm_backtrace.is_some_and(looks_like_runaway_recursion) {
+                // Rust and C guests keep their stack in linear memory; running
+                // off its end is an out-of-bounds access, not a wasm stack trap.
+                message = format!("{message} (the backtrace is one function calling itself: unbounded recursion overflowed the guest's stack)");
             }
             (
                 ExecutionStatus::Failed,
@@ -220,6 +227,18 @@ fn classify_trap(
             )
         }
     }
+}
+
+/// Frames of one function repeated back to back, filling the captured
+/// backtrace: what runaway recursion leaves behind.
+fn looks_like_runaway_recursion(backtrace: &WasmBacktrace) -> bool {
+    let frames = backtrace.frames();
+    frames.len() >= RECURSION_MIN_FRAMES
+        && frames
+            .windows(2)
+            .filter(|w| w[0].func_index() == w[1].func_index())
+            .count()
+            >= frames.len() * 3 / 4
 }
 
 /// A Rust panic explains the bare `unreachable` trap it ends in. The SDK's

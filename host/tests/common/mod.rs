@@ -1,0 +1,118 @@
+//! Shared test support: builds the repo's guest components once per test
+//! binary (through the same `build_runbook` the CLI uses), and sets up
+//! sandboxes with a precompiled cache shared by every test binary.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use wolfe::capabilities::kv::{KvNamespace, KvStore};
+use wolfe::capabilities::secrets::StaticSecrets;
+use wolfe::manifest::Manifest;
+use wolfe::sandbox::report::ExecutionReport;
+use wolfe::sandbox::{ExecutionRequest, PreparedRunbook, Sandbox, SandboxConfig};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
+/// Guests by name: `conformance` (tests/guests/rust), `hello`, `flap-guard`
+/// (runbooks/rust).
+fn guest_dir(name: &str) -> PathBuf {
+    let test_guest = repo_root().join("tests/guests/rust").join(name);
+    if test_guest.is_dir() {
+        test_guest
+    } else {
+        repo_root().join("runbooks/rust").join(name)
+    }
+}
+
+/// Builds (once per process) and returns the component bytes and manifest.
+pub fn guest(name: &str) -> (Manifest, Arc<Vec<u8>>) {
+    static BUILT: OnceLock<Mutex<HashMap<String, (Manifest, Arc<Vec<u8>>)>>> = OnceLock::new();
+    let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
+    if let Some(hit) = built.get(name) {
+        return hit.clone();
+    }
+    let out = target_dir().join("test-components").join(format!("{name}.wasm"));
+    let component = wolfe::build::build_runbook(&guest_dir(name), Some(&out))
+        .unwrap_or_else(|e| panic!("building guest {name} failed: {e}"));
+    let bytes = Arc::new(std::fs::read(&component.path).unwrap());
+    let entry = (component.manifest, bytes);
+    built.insert(name.to_string(), entry.clone());
+    entry
+}
+
+/// Path of a built guest component (built on first use).
+pub fn guest_path(name: &str) -> PathBuf {
+    guest(name);
+    target_dir().join("test-components").join(format!("{name}.wasm"))
+}
+
+pub fn sandbox() -> Sandbox {
+    Sandbox::new(SandboxConfig {
+        cache_dir: Some(target_dir().join("test-cache")),
+        ..SandboxConfig::default()
+    })
+    .expect("sandbox")
+}
+
+/// Prepares a guest with its own manifest, or with `manifest_text` instead.
+pub fn prepare(sandbox: &Sandbox, name: &str, manifest_text: Option<&str>) -> PreparedRunbook {
+    let (manifest, wasm) = guest(name);
+    let manifest = match manifest_text {
+        Some(text) => Manifest::parse(text).expect("test manifest"),
+        None => manifest,
+    };
+    sandbox.prepare(&manifest, &wasm).expect("prepare")
+}
+
+/// Everything an execution may be given, with empty defaults.
+#[derive(Default)]
+pub struct Inputs {
+    pub secrets: StaticSecrets,
+    pub kv: Option<KvNamespace>,
+}
+
+pub async fn run(sandbox: &Sandbox, runbook: &PreparedRunbook, event: serde_json::Value) -> ExecutionReport {
+    run_with(sandbox, runbook, event, Inputs::default()).await
+}
+
+pub async fn run_with(
+    sandbox: &Sandbox,
+    runbook: &PreparedRunbook,
+    event: serde_json::Value,
+    inputs: Inputs,
+) -> ExecutionReport {
+    sandbox
+        .execute(
+            runbook,
+            ExecutionRequest {
+                input: event,
+                secrets: Arc::new(inputs.secrets),
+                kv: inputs.kv,
+            },
+        )
+        .await
+}
+
+/// A temporary sled store and a namespace in it.
+pub fn temp_kv(tenant: &str, runbook: &str) -> (tempfile::TempDir, KvStore, KvNamespace) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path().join("kv")).unwrap();
+    let store = KvStore::open(&db).unwrap();
+    let ns = store.namespace(tenant, runbook);
+    (dir, store, ns)
+}
+
+/// Pretty JSON of a report, for assertion messages.
+pub fn show(report: &ExecutionReport) -> String {
+    serde_json::to_string_pretty(report).unwrap()
+}
