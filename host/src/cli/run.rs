@@ -93,6 +93,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         runbook: &runbook.name,
         version: &runbook.version,
         sha256: &runbook.component.sha256,
+        component_cache: runbook.component.cache,
         report: &report,
     };
     println!("{}", serde_json::to_string_pretty(&record)?);
@@ -109,6 +110,8 @@ struct LocalRunRecord<'a> {
     runbook: &'a str,
     version: &'a str,
     sha256: &'a str,
+    /// `hit` when the precompiled cache served the component.
+    component_cache: crate::sandbox::cache::CacheOutcome,
     #[serde(flatten)]
     report: &'a crate::sandbox::report::ExecutionReport,
 }

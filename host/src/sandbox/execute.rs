@@ -295,3 +295,43 @@ fn truncate(text: &str, max: usize) -> String {
     }
     format!("{}… [truncated, {} bytes in all]", &text[..end], text.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::limits::{ExecutionLimits, HostLimits};
+
+    fn limits() -> ExecutionLimits {
+        ExecutionLimits::clamp(None, None, None, &HostLimits::default())
+    }
+
+    #[test]
+    fn output_that_is_not_json_is_invalid_output() {
+        let (status, output, error) = classify(CallEnd::Returned(Ok("{not json".into())), &[], &limits());
+        assert_eq!(status, ExecutionStatus::Failed);
+        assert!(output.is_none());
+        let error = error.unwrap();
+        assert_eq!(error.kind, ErrorKind::InvalidOutput);
+        assert!(error.message.starts_with("output is not valid JSON"), "{}", error.message);
+    }
+
+    #[test]
+    fn a_huge_guest_error_message_is_truncated() {
+        let (_, _, error) = classify(CallEnd::Returned(Err("e".repeat(100_000))), &[], &limits());
+        let message = error.unwrap().message;
+        assert!(message.len() < MAX_GUEST_ERROR_BYTES + 100);
+        assert!(message.ends_with("[truncated, 100000 bytes in all]"));
+    }
+
+    #[test]
+    fn std_panic_output_is_quoted_from_stderr() {
+        let entry = |m: &str| LogEntry {
+            at_ms: 0,
+            level: crate::capabilities::log::LogLevel::Warn,
+            source: LogSource::Stderr,
+            message: m.to_string(),
+        };
+        let logs = [entry("thread '<unnamed>' panicked at src/lib.rs:3:5:"), entry("boom")];
+        assert_eq!(guest_panic_message(&logs).unwrap(), "panicked at src/lib.rs:3:5: boom");
+    }
+}

@@ -1,0 +1,134 @@
+//! The `wolfe` binary as a user runs it: exit codes, JSON on stdout, one-line
+//! errors on stderr, the precompiled cache, and kv under `--data`.
+
+mod common;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn wolfe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wolfe"))
+        .args(args)
+        .env("WOLFE_CACHE_DIR", common::target_dir().join("test-cache"))
+        .output()
+        .expect("run wolfe")
+}
+
+fn json_stdout(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn conformance() -> (String, String) {
+    let wasm = common::guest_path("conformance");
+    let manifest = common::repo_root().join("tests/guests/rust/conformance/runbook.toml");
+    (wasm.display().to_string(), manifest.display().to_string())
+}
+
+#[test]
+fn running_an_example_folder_builds_it_and_exits_zero() {
+    let dir = common::repo_root().join("runbooks/rust/hello");
+    let event = dir.join("event.json");
+    let out = wolfe(&["run", dir.to_str().unwrap(), "--event-file", event.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let record = json_stdout(&out);
+    assert_eq!(record["runbook"], "hello");
+    assert_eq!(record["status"], "succeeded");
+    assert_eq!(record["output"]["echo"]["service"], "checkout");
+    assert_eq!(record["logs"][0]["message"], "hello: event with 3 top-level keys");
+}
+
+#[test]
+fn a_failed_runbook_exits_one_with_its_record() {
+    let (wasm, manifest) = conformance();
+    let out = wolfe(&["run", &wasm, "--manifest", &manifest, "--event", r#"{"case":"guest_error","broker":"b2"}"#]);
+    assert_eq!(out.status.code(), Some(1));
+    let record = json_stdout(&out);
+    assert_eq!(record["status"], "failed");
+    assert_eq!(record["error"]["kind"], "guest_error");
+    assert_eq!(record["error"]["message"], "broker b2 is down");
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_two_with_one_line() {
+    let (wasm, manifest) = conformance();
+    let dir = tempfile::tempdir().unwrap();
+    let bad_manifest = dir.path().join("runbook.toml");
+    std::fs::write(&bad_manifest, "name = \"x\"\nversion = \"1\"\nlanguage = \"rust\"\n[limits]\nmemory_mb = 0\n").unwrap();
+    let not_component = dir.path().join("core.wasm");
+    std::fs::write(&not_component, b"\0asm\x01\0\0\0").unwrap();
+
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["run", &wasm, "--manifest", &manifest], "--event"),
+        (vec!["run", &wasm, "--manifest", &manifest, "--event", "{nope"], "not valid JSON"),
+        (vec!["run", &wasm, "--manifest", bad_manifest.to_str().unwrap(), "--event", "{}"], "limits.memory_mb"),
+        (vec!["run", not_component.to_str().unwrap(), "--manifest", &manifest, "--event", "{}"], "core wasm module"),
+        (vec!["run", "/does/not/exist.wasm", "--event", "{}"], "does not exist"),
+        (vec!["run", &wasm, "--manifest", &manifest, "--event", "{}", "--secret", "novalue"], "NAME=VALUE"),
+    ];
+    for (args, fragment) in cases {
+        let out = wolfe(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(fragment), "{args:?}: stderr {err:?} lacks {fragment:?}");
+        assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+    }
+}
+
+#[test]
+fn the_second_run_loads_the_precompiled_component() {
+    let (wasm, manifest) = conformance();
+    let cache = tempfile::tempdir().unwrap();
+    let cache = cache.path().to_str().unwrap();
+    let run = || {
+        json_stdout(&wolfe(&["run", &wasm, "--manifest", &manifest, "--event", "{}", "--cache-dir", cache]))
+    };
+    assert_eq!(run()["component_cache"], "compiled");
+    assert_eq!(run()["component_cache"], "hit");
+    let artifacts: Vec<_> = std::fs::read_dir(cache).unwrap().collect();
+    assert_eq!(artifacts.len(), 1, "one .cwasm keyed by sha256 and engine");
+}
+
+#[test]
+fn kv_state_under_data_survives_between_processes_and_secrets_reach_the_guest() {
+    let (wasm, manifest) = conformance();
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path().to_str().unwrap();
+    for expected in [1, 2] {
+        let out = wolfe(&["run", &wasm, "--manifest", &manifest, "--event", r#"{"case":"kv_counter"}"#, "--data", data]);
+        assert_eq!(json_stdout(&out)["output"]["counter"], expected);
+    }
+    let secrets_file = Path::new(data).join("secrets.env");
+    std::fs::write(&secrets_file, "# test\nAPI_TOKEN=from-a-file-123\n").unwrap();
+    let out = wolfe(&[
+        "run", &wasm, "--manifest", &manifest, "--event", r#"{"case":"secret","name":"API_TOKEN"}"#,
+        "--secrets-file", secrets_file.to_str().unwrap(),
+    ]);
+    let record = json_stdout(&out);
+    assert_eq!(record["output"]["value"], "[REDACTED]");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("from-a-file-123"));
+}
+
+#[test]
+fn build_writes_the_component_where_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("flap.wasm");
+    let src = common::repo_root().join("runbooks/rust/flap-guard");
+    let out = wolfe(&["build", src.to_str().unwrap(), "-o", out_path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let built = json_stdout(&out);
+    assert_eq!(built["name"], "flap-guard");
+    let bytes = std::fs::read(&out_path).unwrap();
+    assert!(bytes.starts_with(b"\0asm\x0d\0\x01\0"), "a component");
+    assert_eq!(built["size"], bytes.len());
+}
