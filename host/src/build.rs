@@ -116,7 +116,11 @@ fn build_rust(dir: &Path) -> Result<PathBuf, BuildError> {
         if msg["reason"] == "compiler-artifact" && is_cdylib && same_crate {
             found = msg["filenames"]
                 .as_array()
-                .and_then(|f| f.iter().filter_map(|f| f.as_str()).find(|f| f.ends_with(".wasm")))
+                .and_then(|f| {
+                    f.iter()
+                        .filter_map(|f| f.as_str())
+                        .find(|f| f.ends_with(".wasm"))
+                })
                 .map(PathBuf::from);
         }
     }

@@ -122,7 +122,11 @@ impl Manifest {
         }
         check_range("limits.memory_mb", self.limits.memory_mb, MEMORY_MB_RANGE)?;
         check_range("limits.fuel", self.limits.fuel, FUEL_RANGE)?;
-        check_range("limits.timeout_ms", self.limits.timeout_ms, TIMEOUT_MS_RANGE)?;
+        check_range(
+            "limits.timeout_ms",
+            self.limits.timeout_ms,
+            TIMEOUT_MS_RANGE,
+        )?;
         for (i, secret) in self.capabilities.secrets.iter().enumerate() {
             check_secret_name(&format!("capabilities.secrets[{i}]"), secret)?;
         }
@@ -244,27 +248,50 @@ kv = true
         let cases = [
             (format!("{base}colour = 1\n"), "colour"),
             (format!("{base}[limits]\nmemroy_mb = 1\n"), "memroy_mb"),
-            (format!("{base}[limits]\nmemory_mb = 0\n"), "limits.memory_mb"),
-            (format!("{base}[limits]\nmemory_mb = 9999\n"), "limits.memory_mb"),
-            (format!("{base}[limits]\ntimeout_ms = 0\n"), "limits.timeout_ms"),
+            (
+                format!("{base}[limits]\nmemory_mb = 0\n"),
+                "limits.memory_mb",
+            ),
+            (
+                format!("{base}[limits]\nmemory_mb = 9999\n"),
+                "limits.memory_mb",
+            ),
+            (
+                format!("{base}[limits]\ntimeout_ms = 0\n"),
+                "limits.timeout_ms",
+            ),
             (format!("{base}[limits]\nfuel = 5\n"), "limits.fuel"),
             (format!("{base}[capabilities]\nsockets = true\n"), "sockets"),
-            (format!("{base}[capabilities]\nsecrets = [\"a b\"]\n"), "capabilities.secrets[0]"),
+            (
+                format!("{base}[capabilities]\nsecrets = [\"a b\"]\n"),
+                "capabilities.secrets[0]",
+            ),
             (
                 format!("{base}[capabilities]\nhttp = [{{ url = \"ftp://x/\" }}]\n"),
                 "capabilities.http[0].url",
             ),
             (
-                format!("{base}[capabilities]\nhttp = [{{ url = \"https://x/\", methods = [\"FETCH\"] }}]\n"),
+                format!(
+                    "{base}[capabilities]\nhttp = [{{ url = \"https://x/\", methods = [\"FETCH\"] }}]\n"
+                ),
                 "capabilities.http[0].methods",
             ),
-            ("name = \"Bad Name\"\nversion = \"1\"\nlanguage = \"rust\"\n".to_string(), "name"),
-            ("name = \"a\"\nversion = \"1\"\nlanguage = \"cobol\"\n".to_string(), "cobol"),
+            (
+                "name = \"Bad Name\"\nversion = \"1\"\nlanguage = \"rust\"\n".to_string(),
+                "name",
+            ),
+            (
+                "name = \"a\"\nversion = \"1\"\nlanguage = \"cobol\"\n".to_string(),
+                "cobol",
+            ),
             ("name = \"a\"\nlanguage = \"rust\"\n".to_string(), "version"),
         ];
         for (text, expected) in cases {
             let err = Manifest::parse(&text).unwrap_err().to_string();
-            assert!(err.contains(expected), "error {err:?} should mention {expected:?} for:\n{text}");
+            assert!(
+                err.contains(expected),
+                "error {err:?} should mention {expected:?} for:\n{text}"
+            );
         }
     }
 }

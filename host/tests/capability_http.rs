@@ -42,17 +42,28 @@ async fn start_server() -> TestServer {
                 "late"
             }),
         )
-        .route("/allowed/big", get(|| async { "z".repeat(5 * 1024 * 1024) }))
-        .route("/redirect/to-allowed", get(|| async { redirect("/allowed/ok") }))
-        .route("/redirect/to-denied", get(|| async { redirect("/secret/admin") }))
+        .route(
+            "/allowed/big",
+            get(|| async { "z".repeat(5 * 1024 * 1024) }),
+        )
+        .route(
+            "/redirect/to-allowed",
+            get(|| async { redirect("/allowed/ok") }),
+        )
+        .route(
+            "/redirect/to-denied",
+            get(|| async { redirect("/secret/admin") }),
+        )
         .route("/secret/admin", get(|| async { "the crown jewels" }))
-        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
-            let recorded = recorded.clone();
-            async move {
-                recorded.lock().unwrap().push(req.uri().path().to_string());
-                next.run(req).await
-            }
-        }));
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let recorded = recorded.clone();
+                async move {
+                    recorded.lock().unwrap().push(req.uri().path().to_string());
+                    next.run(req).await
+                }
+            },
+        ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -69,7 +80,10 @@ impl TestServer {
     }
 }
 
-async fn call(server: &TestServer, event: Value) -> (Value, wolfe::sandbox::report::ExecutionReport) {
+async fn call(
+    server: &TestServer,
+    event: Value,
+) -> (Value, wolfe::sandbox::report::ExecutionReport) {
     call_with(server, event, StaticSecrets::default()).await
 }
 
@@ -88,7 +102,12 @@ async fn call_with(
         ..Default::default()
     };
     let report = common::run_with(&sandbox, &runbook, event, inputs).await;
-    assert_eq!(report.status, ExecutionStatus::Succeeded, "{}", common::show(&report));
+    assert_eq!(
+        report.status,
+        ExecutionStatus::Succeeded,
+        "{}",
+        common::show(&report)
+    );
     (report.output.clone().unwrap(), report)
 }
 
@@ -99,7 +118,10 @@ async fn a_granted_request_reaches_the_server_and_is_recorded() {
     assert_eq!(out, json!({"status": 200, "body": "fine"}));
     assert_eq!(report.capability_calls.len(), 1);
     let call = &report.capability_calls[0];
-    assert_eq!((call.interface.as_str(), call.operation.as_str()), ("http", "GET"));
+    assert_eq!(
+        (call.interface.as_str(), call.operation.as_str()),
+        ("http", "GET")
+    );
     assert_eq!(call.target, format!("{}/allowed/ok", server.base));
     assert!(call.allowed);
     assert_eq!(call.outcome, "200");
@@ -109,7 +131,11 @@ async fn a_granted_request_reaches_the_server_and_is_recorded() {
 #[tokio::test]
 async fn a_post_body_goes_through() {
     let server = start_server().await;
-    let (out, _) = call(&server, json!({"path": "/allowed/echo", "method": "POST", "body": "ping"})).await;
+    let (out, _) = call(
+        &server,
+        json!({"path": "/allowed/echo", "method": "POST", "body": "ping"}),
+    )
+    .await;
     assert_eq!(out, json!({"status": 200, "body": "ping"}));
 }
 
@@ -123,14 +149,24 @@ async fn an_undeclared_url_is_denied_and_never_sent() {
     let call = &report.capability_calls[0];
     assert!(!call.allowed);
     assert!(call.outcome.starts_with("denied:"));
-    assert!(server.hits().is_empty(), "the server must not be contacted: {:?}", server.hits());
+    assert!(
+        server.hits().is_empty(),
+        "the server must not be contacted: {:?}",
+        server.hits()
+    );
 }
 
 #[tokio::test]
 async fn an_ungranted_method_is_denied() {
     let server = start_server().await;
     let (out, report) = call(&server, json!({"path": "/allowed/ok", "method": "DELETE"})).await;
-    assert!(out["error"].as_str().unwrap().contains("method DELETE is not granted"), "{out}");
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap()
+            .contains("method DELETE is not granted"),
+        "{out}"
+    );
     assert!(!report.capability_calls[0].allowed);
     assert!(server.hits().is_empty());
 }
@@ -140,11 +176,18 @@ async fn redirects_are_followed_only_to_granted_urls() {
     let server = start_server().await;
     let (out, report) = call(&server, json!({"path": "/redirect/to-allowed"})).await;
     assert_eq!(out, json!({"status": 200, "body": "fine"}));
-    let outcomes: Vec<&str> = report.capability_calls.iter().map(|c| c.outcome.as_str()).collect();
+    let outcomes: Vec<&str> = report
+        .capability_calls
+        .iter()
+        .map(|c| c.outcome.as_str())
+        .collect();
     assert_eq!(outcomes, vec!["302", "200"]);
 
     let (out, report) = call(&server, json!({"path": "/redirect/to-denied"})).await;
-    assert!(out["error"].as_str().unwrap().contains("redirect refused"), "{out}");
+    assert!(
+        out["error"].as_str().unwrap().contains("redirect refused"),
+        "{out}"
+    );
     let last = report.capability_calls.last().unwrap();
     assert!(!last.allowed);
     assert!(last.target.ends_with("/secret/admin"));
@@ -155,10 +198,22 @@ async fn redirects_are_followed_only_to_granted_urls() {
 async fn size_time_and_connection_failures_come_back_as_errors() {
     let server = start_server().await;
     let (out, _) = call(&server, json!({"path": "/allowed/big"})).await;
-    assert!(out["error"].as_str().unwrap().starts_with("limited: response body larger"), "{out}");
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("limited: response body larger"),
+        "{out}"
+    );
 
     let (out, report) = call(&server, json!({"path": "/allowed/slow", "timeout_ms": 200})).await;
-    assert!(out["error"].as_str().unwrap().starts_with("limited: request timed out"), "{out}");
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("limited: request timed out"),
+        "{out}"
+    );
     assert!(report.duration_ms < 3_000);
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -169,7 +224,10 @@ async fn size_time_and_connection_failures_come_back_as_errors() {
         hits: Default::default(),
     };
     let (out, _) = call(&refused, json!({"path": "/allowed/ok"})).await;
-    assert!(out["error"].as_str().unwrap().starts_with("failed:"), "{out}");
+    assert!(
+        out["error"].as_str().unwrap().starts_with("failed:"),
+        "{out}"
+    );
 }
 
 #[tokio::test]

@@ -39,19 +39,34 @@ fn conformance() -> (String, String) {
 fn running_an_example_folder_builds_it_and_exits_zero() {
     let dir = common::repo_root().join("runbooks/rust/hello");
     let event = dir.join("event.json");
-    let out = wolfe(&["run", dir.to_str().unwrap(), "--event-file", event.to_str().unwrap()]);
+    let out = wolfe(&[
+        "run",
+        dir.to_str().unwrap(),
+        "--event-file",
+        event.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let record = json_stdout(&out);
     assert_eq!(record["runbook"], "hello");
     assert_eq!(record["status"], "succeeded");
     assert_eq!(record["output"]["echo"]["service"], "checkout");
-    assert_eq!(record["logs"][0]["message"], "hello: event with 3 top-level keys");
+    assert_eq!(
+        record["logs"][0]["message"],
+        "hello: event with 3 top-level keys"
+    );
 }
 
 #[test]
 fn a_failed_runbook_exits_one_with_its_record() {
     let (wasm, manifest) = conformance();
-    let out = wolfe(&["run", &wasm, "--manifest", &manifest, "--event", r#"{"case":"guest_error","broker":"b2"}"#]);
+    let out = wolfe(&[
+        "run",
+        &wasm,
+        "--manifest",
+        &manifest,
+        "--event",
+        r#"{"case":"guest_error","broker":"b2"}"#,
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let record = json_stdout(&out);
     assert_eq!(record["status"], "failed");
@@ -64,23 +79,68 @@ fn usage_and_configuration_errors_exit_two_with_one_line() {
     let (wasm, manifest) = conformance();
     let dir = tempfile::tempdir().unwrap();
     let bad_manifest = dir.path().join("runbook.toml");
-    std::fs::write(&bad_manifest, "name = \"x\"\nversion = \"1\"\nlanguage = \"rust\"\n[limits]\nmemory_mb = 0\n").unwrap();
+    std::fs::write(
+        &bad_manifest,
+        "name = \"x\"\nversion = \"1\"\nlanguage = \"rust\"\n[limits]\nmemory_mb = 0\n",
+    )
+    .unwrap();
     let not_component = dir.path().join("core.wasm");
     std::fs::write(&not_component, b"\0asm\x01\0\0\0").unwrap();
 
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["run", &wasm, "--manifest", &manifest], "--event"),
-        (vec!["run", &wasm, "--manifest", &manifest, "--event", "{nope"], "not valid JSON"),
-        (vec!["run", &wasm, "--manifest", bad_manifest.to_str().unwrap(), "--event", "{}"], "limits.memory_mb"),
-        (vec!["run", not_component.to_str().unwrap(), "--manifest", &manifest, "--event", "{}"], "core wasm module"),
-        (vec!["run", "/does/not/exist.wasm", "--event", "{}"], "does not exist"),
-        (vec!["run", &wasm, "--manifest", &manifest, "--event", "{}", "--secret", "novalue"], "NAME=VALUE"),
+        (
+            vec!["run", &wasm, "--manifest", &manifest, "--event", "{nope"],
+            "not valid JSON",
+        ),
+        (
+            vec![
+                "run",
+                &wasm,
+                "--manifest",
+                bad_manifest.to_str().unwrap(),
+                "--event",
+                "{}",
+            ],
+            "limits.memory_mb",
+        ),
+        (
+            vec![
+                "run",
+                not_component.to_str().unwrap(),
+                "--manifest",
+                &manifest,
+                "--event",
+                "{}",
+            ],
+            "core wasm module",
+        ),
+        (
+            vec!["run", "/does/not/exist.wasm", "--event", "{}"],
+            "does not exist",
+        ),
+        (
+            vec![
+                "run",
+                &wasm,
+                "--manifest",
+                &manifest,
+                "--event",
+                "{}",
+                "--secret",
+                "novalue",
+            ],
+            "NAME=VALUE",
+        ),
     ];
     for (args, fragment) in cases {
         let out = wolfe(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         let err = stderr(&out);
-        assert!(err.contains(fragment), "{args:?}: stderr {err:?} lacks {fragment:?}");
+        assert!(
+            err.contains(fragment),
+            "{args:?}: stderr {err:?} lacks {fragment:?}"
+        );
         assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
     }
 }
@@ -91,7 +151,16 @@ fn the_second_run_loads_the_precompiled_component() {
     let cache = tempfile::tempdir().unwrap();
     let cache = cache.path().to_str().unwrap();
     let run = || {
-        json_stdout(&wolfe(&["run", &wasm, "--manifest", &manifest, "--event", "{}", "--cache-dir", cache]))
+        json_stdout(&wolfe(&[
+            "run",
+            &wasm,
+            "--manifest",
+            &manifest,
+            "--event",
+            "{}",
+            "--cache-dir",
+            cache,
+        ]))
     };
     assert_eq!(run()["component_cache"], "compiled");
     assert_eq!(run()["component_cache"], "hit");
@@ -105,14 +174,29 @@ fn kv_state_under_data_survives_between_processes_and_secrets_reach_the_guest() 
     let data = tempfile::tempdir().unwrap();
     let data = data.path().to_str().unwrap();
     for expected in [1, 2] {
-        let out = wolfe(&["run", &wasm, "--manifest", &manifest, "--event", r#"{"case":"kv_counter"}"#, "--data", data]);
+        let out = wolfe(&[
+            "run",
+            &wasm,
+            "--manifest",
+            &manifest,
+            "--event",
+            r#"{"case":"kv_counter"}"#,
+            "--data",
+            data,
+        ]);
         assert_eq!(json_stdout(&out)["output"]["counter"], expected);
     }
     let secrets_file = Path::new(data).join("secrets.env");
     std::fs::write(&secrets_file, "# test\nAPI_TOKEN=from-a-file-123\n").unwrap();
     let out = wolfe(&[
-        "run", &wasm, "--manifest", &manifest, "--event", r#"{"case":"secret","name":"API_TOKEN"}"#,
-        "--secrets-file", secrets_file.to_str().unwrap(),
+        "run",
+        &wasm,
+        "--manifest",
+        &manifest,
+        "--event",
+        r#"{"case":"secret","name":"API_TOKEN"}"#,
+        "--secrets-file",
+        secrets_file.to_str().unwrap(),
     ]);
     let record = json_stdout(&out);
     assert_eq!(record["output"]["value"], "[REDACTED]");
@@ -124,7 +208,12 @@ fn build_writes_the_component_where_asked() {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("flap.wasm");
     let src = common::repo_root().join("runbooks/rust/flap-guard");
-    let out = wolfe(&["build", src.to_str().unwrap(), "-o", out_path.to_str().unwrap()]);
+    let out = wolfe(&[
+        "build",
+        src.to_str().unwrap(),
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let built = json_stdout(&out);
     assert_eq!(built["name"], "flap-guard");

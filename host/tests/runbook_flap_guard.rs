@@ -15,13 +15,19 @@ async fn waits_then_restarts_then_escalates_a_flapping_service() {
     let restarts: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen = restarts.clone();
     let app = Router::new()
-        .route("/health", get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "down") }))
+        .route(
+            "/health",
+            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "down") }),
+        )
         .route(
             "/restart",
             post(move |headers: HeaderMap| {
                 let seen = seen.clone();
                 async move {
-                    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
                     seen.lock().unwrap().push(auth.to_string());
                     "restarting"
                 }
@@ -45,7 +51,10 @@ async fn waits_then_restarts_then_escalates_a_flapping_service() {
     for _ in 0..4 {
         let mut secrets = StaticSecrets::default();
         secrets.insert("RESTART_TOKEN", "restart-token-42");
-        let inputs = common::Inputs { secrets, kv: Some(ns.clone()) };
+        let inputs = common::Inputs {
+            secrets,
+            kv: Some(ns.clone()),
+        };
         let report = common::run_with(&sandbox, &runbook, event.clone(), inputs).await;
         assert!(report.succeeded(), "{}", common::show(&report));
         let output = report.output.unwrap();

@@ -8,14 +8,54 @@ use wolfe::sandbox::report::{ErrorKind, ExecutionStatus};
 
 /// (case, expected status, expected error kind, fragment of the message)
 const HOSTILE: &[(&str, ExecutionStatus, ErrorKind, &str)] = &[
-    ("infinite_loop", ExecutionStatus::OutOfFuel, ErrorKind::OutOfFuel, "fuel exhausted"),
-    ("memory_bomb", ExecutionStatus::OutOfMemory, ErrorKind::OutOfMemory, "memory limit exceeded"),
-    ("recursion", ExecutionStatus::Failed, ErrorKind::Trap, "unbounded recursion"),
-    ("panic", ExecutionStatus::Failed, ErrorKind::Trap, "deliberate panic: on purpose"),
-    ("big_output", ExecutionStatus::Failed, ErrorKind::OutputTooLarge, "limit is 1048576 bytes"),
-    ("guest_error", ExecutionStatus::Failed, ErrorKind::GuestError, "broker b7 is down"),
-    ("exit", ExecutionStatus::Failed, ErrorKind::Trap, "guest called exit"),
-    ("sleep", ExecutionStatus::TimedOut, ErrorKind::TimedOut, "deadline of 300 ms"),
+    (
+        "infinite_loop",
+        ExecutionStatus::OutOfFuel,
+        ErrorKind::OutOfFuel,
+        "fuel exhausted",
+    ),
+    (
+        "memory_bomb",
+        ExecutionStatus::OutOfMemory,
+        ErrorKind::OutOfMemory,
+        "memory limit exceeded",
+    ),
+    (
+        "recursion",
+        ExecutionStatus::Failed,
+        ErrorKind::Trap,
+        "unbounded recursion",
+    ),
+    (
+        "panic",
+        ExecutionStatus::Failed,
+        ErrorKind::Trap,
+        "deliberate panic: on purpose",
+    ),
+    (
+        "big_output",
+        ExecutionStatus::Failed,
+        ErrorKind::OutputTooLarge,
+        "limit is 1048576 bytes",
+    ),
+    (
+        "guest_error",
+        ExecutionStatus::Failed,
+        ErrorKind::GuestError,
+        "broker b7 is down",
+    ),
+    (
+        "exit",
+        ExecutionStatus::Failed,
+        ErrorKind::Trap,
+        "guest called exit",
+    ),
+    (
+        "sleep",
+        ExecutionStatus::TimedOut,
+        ErrorKind::TimedOut,
+        "deadline of 300 ms",
+    ),
 ];
 
 const SHORT_DEADLINE: &str = r#"
@@ -33,15 +73,37 @@ async fn each_hostile_case_ends_in_its_status_and_the_engine_keeps_serving() {
     let sandbox = common::sandbox();
     let runbook = common::prepare(&sandbox, "conformance", Some(SHORT_DEADLINE));
     for (case, status, kind, fragment) in HOSTILE {
-        let report = common::run(&sandbox, &runbook, json!({"case": case, "why": "on purpose", "broker": "b7"})).await;
-        assert_eq!(report.status, *status, "case {case}: {}", common::show(&report));
-        let error = report.error.as_ref().expect("a failed execution carries an error");
+        let report = common::run(
+            &sandbox,
+            &runbook,
+            json!({"case": case, "why": "on purpose", "broker": "b7"}),
+        )
+        .await;
+        assert_eq!(
+            report.status,
+            *status,
+            "case {case}: {}",
+            common::show(&report)
+        );
+        let error = report
+            .error
+            .as_ref()
+            .expect("a failed execution carries an error");
         assert_eq!(error.kind, *kind, "case {case}");
-        assert!(error.message.contains(fragment), "case {case}: message {:?} lacks {fragment:?}", error.message);
+        assert!(
+            error.message.contains(fragment),
+            "case {case}: message {:?} lacks {fragment:?}",
+            error.message
+        );
         assert!(report.output.is_none(), "case {case} has no output");
 
         let next = common::run(&sandbox, &runbook, json!({"case": "echo", "after": case})).await;
-        assert_eq!(next.status, ExecutionStatus::Succeeded, "after {case}: {}", common::show(&next));
+        assert_eq!(
+            next.status,
+            ExecutionStatus::Succeeded,
+            "after {case}: {}",
+            common::show(&next)
+        );
         assert_eq!(next.output.unwrap()["after"], *case);
     }
 }
@@ -52,9 +114,18 @@ async fn ample_fuel_but_a_short_deadline_times_out_a_busy_loop() {
     let manifest = SHORT_DEADLINE.replace("fuel = 200_000_000", "fuel = 1_000_000_000_000");
     let runbook = common::prepare(&sandbox, "conformance", Some(&manifest));
     let report = common::run(&sandbox, &runbook, json!({"case": "infinite_loop"})).await;
-    assert_eq!(report.status, ExecutionStatus::TimedOut, "{}", common::show(&report));
+    assert_eq!(
+        report.status,
+        ExecutionStatus::TimedOut,
+        "{}",
+        common::show(&report)
+    );
     // Stopped near its deadline, not after it burned its fuel.
-    assert!(report.duration_ms >= 300 && report.duration_ms < 2_000, "took {} ms", report.duration_ms);
+    assert!(
+        report.duration_ms >= 300 && report.duration_ms < 2_000,
+        "took {} ms",
+        report.duration_ms
+    );
     assert!(report.fuel_consumed < 1_000_000_000_000);
 }
 
@@ -65,7 +136,11 @@ async fn fuel_and_memory_are_measured_on_success() {
     let report = common::run(&sandbox, &runbook, json!({"x": 1})).await;
     assert_eq!(report.status, ExecutionStatus::Succeeded);
     assert!(report.fuel_consumed > 0 && report.fuel_consumed < runbook.limits.fuel);
-    assert!(report.memory_peak_bytes >= 64 * 1024, "at least one wasm page: {}", report.memory_peak_bytes);
+    assert!(
+        report.memory_peak_bytes >= 64 * 1024,
+        "at least one wasm page: {}",
+        report.memory_peak_bytes
+    );
     assert_eq!(report.output.unwrap()["echo"], json!({"x": 1}));
 }
 
@@ -77,10 +152,17 @@ async fn a_log_flood_is_truncated_with_a_marker() {
         let report = common::run(&sandbox, &runbook, json!({"case": case})).await;
         assert_eq!(report.status, ExecutionStatus::Succeeded, "{case}");
         let bytes: usize = report.logs.iter().map(|e| e.message.len()).sum();
-        assert!(bytes <= wolfe::sandbox::limits::MAX_LOG_BYTES + 200, "{case}: {bytes} bytes kept");
+        assert!(
+            bytes <= wolfe::sandbox::limits::MAX_LOG_BYTES + 200,
+            "{case}: {bytes} bytes kept"
+        );
         assert!(report.logs.len() <= wolfe::sandbox::limits::MAX_LOG_ENTRIES + 1);
         let marker = report.logs.last().unwrap();
-        assert!(marker.message.starts_with("[log truncated:"), "{case}: {}", marker.message);
+        assert!(
+            marker.message.starts_with("[log truncated:"),
+            "{case}: {}",
+            marker.message
+        );
     }
 }
 
@@ -101,7 +183,14 @@ async fn manifest_limits_above_the_host_ceiling_are_clamped_and_reported() {
     let report = common::run(&sandbox, &runbook, json!({"case": "memory_bomb"})).await;
     assert_eq!(report.status, ExecutionStatus::OutOfMemory);
     assert!(report.memory_peak_bytes <= 8 * 1024 * 1024);
-    assert_eq!(report.limits.clamped, vec!["memory_mb: 32 -> 8", "fuel: 200000000 -> 100000000", "timeout_ms: 5000 -> 2000"]);
+    assert_eq!(
+        report.limits.clamped,
+        vec![
+            "memory_mb: 32 -> 8",
+            "fuel: 200000000 -> 100000000",
+            "timeout_ms: 5000 -> 2000"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -113,7 +202,10 @@ async fn concurrent_executions_are_isolated() {
         let (sandbox, runbook) = (sandbox.clone(), runbook.clone());
         tasks.push(tokio::spawn(async move {
             let case = if i % 2 == 0 { "infinite_loop" } else { "echo" };
-            (i, common::run(&sandbox, &runbook, json!({"case": case, "i": i})).await)
+            (
+                i,
+                common::run(&sandbox, &runbook, json!({"case": case, "i": i})).await,
+            )
         }));
     }
     for task in tasks {

@@ -16,7 +16,10 @@ async fn the_guest_sees_no_filesystem_environment_or_sockets() {
 
     let fs = common::run(&sandbox, &runbook, json!({"case": "filesystem"})).await;
     let out = fs.output.unwrap();
-    assert!(out["read"].is_string(), "reading /etc/passwd must fail: {out}");
+    assert!(
+        out["read"].is_string(),
+        "reading /etc/passwd must fail: {out}"
+    );
     assert!(out["list"].is_string(), "listing / must fail: {out}");
 
     let env = common::run(&sandbox, &runbook, json!({"case": "environment"})).await;
@@ -24,7 +27,10 @@ async fn the_guest_sees_no_filesystem_environment_or_sockets() {
 
     let socket = common::run(&sandbox, &runbook, json!({"case": "socket", "addr": addr})).await;
     assert_eq!(socket.status, ExecutionStatus::Succeeded);
-    assert!(socket.output.unwrap()["connect"].is_string(), "a TCP connect must fail");
+    assert!(
+        socket.output.unwrap()["connect"].is_string(),
+        "a TCP connect must fail"
+    );
     listener.set_nonblocking(true).unwrap();
     assert!(listener.accept().is_err(), "nothing may have connected");
 }

@@ -80,23 +80,31 @@ impl ExecutionState {
     ) -> Result<T, GuestError> {
         let started = Instant::now();
         let (allowed, result) = match (&self.kv, self.grants.kv) {
-            (Some(ns), true) => (true, check_key(key, value_len).and_then(|()| {
-                op(ns).map_err(|e| GuestError::Failed(format!("kv storage error: {e}")))
-            })),
+            (Some(ns), true) => (
+                true,
+                check_key(key, value_len).and_then(|()| {
+                    op(ns).map_err(|e| GuestError::Failed(format!("kv storage error: {e}")))
+                }),
+            ),
             (None, true) => (
                 true,
-                Err(GuestError::Failed("no kv store is configured on this host".into())),
+                Err(GuestError::Failed(
+                    "no kv store is configured on this host".into(),
+                )),
             ),
             (_, false) => (
                 false,
-                Err(GuestError::Denied("kv is not declared in the manifest".into())),
+                Err(GuestError::Denied(
+                    "kv is not declared in the manifest".into(),
+                )),
             ),
         };
         let outcome = match &result {
             Ok(_) => "ok".to_string(),
             Err(e) => describe(e),
         };
-        self.trail.record("kv", operation, key, allowed, outcome, started);
+        self.trail
+            .record("kv", operation, key, allowed, outcome, started);
         result
     }
 }

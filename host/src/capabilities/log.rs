@@ -132,10 +132,11 @@ impl From<Level> for LogLevel {
 
 impl Host for ExecutionState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        self.log
-            .lock()
-            .expect("execution log lock poisoned")
-            .push(level.into(), LogSource::Log, &message);
+        self.log.lock().expect("execution log lock poisoned").push(
+            level.into(),
+            LogSource::Log,
+            &message,
+        );
         Ok(())
     }
 }

@@ -34,7 +34,10 @@ impl Grants {
 }
 
 // The `types` interface has no functions; the trait only marks it linked.
-impl crate::sandbox::bindings::wolfe::runbook::types::Host for crate::sandbox::state::ExecutionState {}
+impl crate::sandbox::bindings::wolfe::runbook::types::Host
+    for crate::sandbox::state::ExecutionState
+{
+}
 
 /// A guest-visible error as it appears in the trail's `outcome`.
 pub(crate) fn describe(e: &GuestError) -> String {

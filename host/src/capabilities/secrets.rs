@@ -43,7 +43,9 @@ impl StaticSecrets {
         let (name, value) = pair
             .split_once('=')
             .filter(|(n, _)| !n.trim().is_empty())
-            .ok_or_else(|| anyhow::anyhow!("secret must be NAME=VALUE, got a value without a name"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("secret must be NAME=VALUE, got a value without a name")
+            })?;
         self.insert(name.trim(), value);
         Ok(())
     }
@@ -89,7 +91,9 @@ impl Host for ExecutionState {
                 }
                 None => (
                     true,
-                    Err(GuestError::Failed(format!("secret {name:?} is not set on this host"))),
+                    Err(GuestError::Failed(format!(
+                        "secret {name:?} is not set on this host"
+                    ))),
                 ),
             }
         };
@@ -97,7 +101,8 @@ impl Host for ExecutionState {
             Ok(_) => "ok".to_string(),
             Err(e) => describe(e),
         };
-        self.trail.record("secrets", "get", &name, allowed, outcome, started);
+        self.trail
+            .record("secrets", "get", &name, allowed, outcome, started);
         Ok(result)
     }
 }

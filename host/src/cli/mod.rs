@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "wolfe", version, about = "Event-driven runbook automation on WebAssembly")]
+#[command(
+    name = "wolfe",
+    version,
+    about = "Event-driven runbook automation on WebAssembly"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

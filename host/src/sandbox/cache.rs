@@ -83,7 +83,9 @@ impl ComponentCache {
             // wasmtime, other config) is an error, not undefined behaviour.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(c) => return Ok((c, CacheOutcome::Hit)),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "discarding unusable precompiled component"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "discarding unusable precompiled component")
+                }
             }
         }
         let artifact = engine

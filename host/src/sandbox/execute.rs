@@ -4,12 +4,12 @@
 //! a status and an error in the report.
 
 use crate::capabilities::log::{ExecutionLog, LogEntry, LogSource, SharedLog};
+use crate::sandbox::limits::MAX_OUTPUT_BYTES;
 use crate::sandbox::memory::MemoryLimitExceeded;
 use crate::sandbox::redact::redact_report;
 use crate::sandbox::report::{ErrorKind, ExecutionError, ExecutionReport, ExecutionStatus};
 use crate::sandbox::state::{ExecutionState, StateParts};
 use crate::sandbox::{ExecutionRequest, PreparedRunbook};
-use crate::sandbox::limits::MAX_OUTPUT_BYTES;
 use std::time::Instant;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline, WasmBacktrace};
 
@@ -86,9 +86,7 @@ pub(crate) async fn run_execution(
             .unwrap_or(CallEnd::DeadlinePassed)
     };
 
-    let fuel_consumed = limits
-        .fuel
-        .saturating_sub(store.get_fuel().unwrap_or(0));
+    let fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
     let memory_peak_bytes = store.data().limiter.peak() as u64;
     let state = store.into_data();
     let revealed = state.revealed_secrets.clone();
@@ -120,7 +118,11 @@ fn take_log(log: &SharedLog) -> Vec<LogEntry> {
     std::mem::replace(&mut *guard, ExecutionLog::new(started)).finish()
 }
 
-type Classified = (ExecutionStatus, Option<serde_json::Value>, Option<ExecutionError>);
+type Classified = (
+    ExecutionStatus,
+    Option<serde_json::Value>,
+    Option<ExecutionError>,
+);
 
 fn classify(
     end: CallEnd,
@@ -194,7 +196,9 @@ fn classify_trap(
             } else if wasm_backtrace.is_some_and(looks_like_runaway_recursion) {
                 // Rust and C guests keep their stack in linear memory; running
                 // off its end is an out-of-bounds access, not a wasm stack trap.
-                message = format!("{message} (the backtrace is one function calling itself: unbounded recursion overflowed the guest's stack)");
+                message = format!(
+                    "{message} (the backtrace is one function calling itself: unbounded recursion overflowed the guest's stack)"
+                );
             }
             (
                 ExecutionStatus::Failed,
@@ -208,7 +212,13 @@ fn classify_trap(
         }
         None => {
             let (kind, message) = if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
-                (ErrorKind::Trap, format!("guest called exit({}) instead of returning a result", exit.0))
+                (
+                    ErrorKind::Trap,
+                    format!(
+                        "guest called exit({}) instead of returning a result",
+                        exit.0
+                    ),
+                )
             } else {
                 let kind = match phase {
                     Phase::Instantiate => ErrorKind::Instantiation,
@@ -307,12 +317,17 @@ mod tests {
 
     #[test]
     fn output_that_is_not_json_is_invalid_output() {
-        let (status, output, error) = classify(CallEnd::Returned(Ok("{not json".into())), &[], &limits());
+        let (status, output, error) =
+            classify(CallEnd::Returned(Ok("{not json".into())), &[], &limits());
         assert_eq!(status, ExecutionStatus::Failed);
         assert!(output.is_none());
         let error = error.unwrap();
         assert_eq!(error.kind, ErrorKind::InvalidOutput);
-        assert!(error.message.starts_with("output is not valid JSON"), "{}", error.message);
+        assert!(
+            error.message.starts_with("output is not valid JSON"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
@@ -331,7 +346,13 @@ mod tests {
             source: LogSource::Stderr,
             message: m.to_string(),
         };
-        let logs = [entry("thread '<unnamed>' panicked at src/lib.rs:3:5:"), entry("boom")];
-        assert_eq!(guest_panic_message(&logs).unwrap(), "panicked at src/lib.rs:3:5: boom");
+        let logs = [
+            entry("thread '<unnamed>' panicked at src/lib.rs:3:5:"),
+            entry("boom"),
+        ];
+        assert_eq!(
+            guest_panic_message(&logs).unwrap(),
+            "panicked at src/lib.rs:3:5: boom"
+        );
     }
 }

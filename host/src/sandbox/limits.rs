@@ -108,9 +108,19 @@ impl ExecutionLimits {
                 wanted
             }
         };
-        let memory_mb = pick("memory_mb", memory_mb, DEFAULT_MEMORY_MB, host.max_memory_mb);
+        let memory_mb = pick(
+            "memory_mb",
+            memory_mb,
+            DEFAULT_MEMORY_MB,
+            host.max_memory_mb,
+        );
         let fuel = pick("fuel", fuel, DEFAULT_FUEL, host.max_fuel);
-        let timeout_ms = pick("timeout_ms", timeout_ms, DEFAULT_TIMEOUT_MS, host.max_timeout_ms);
+        let timeout_ms = pick(
+            "timeout_ms",
+            timeout_ms,
+            DEFAULT_TIMEOUT_MS,
+            host.max_timeout_ms,
+        );
         Self {
             memory_mb,
             fuel,
@@ -152,6 +162,9 @@ mod tests {
         assert_eq!(limits.memory_mb, 32);
         assert_eq!(limits.fuel, 10);
         assert_eq!(limits.timeout_ms, 500);
-        assert_eq!(limits.clamped, vec!["memory_mb: 64 -> 32", "timeout_ms: 1000 -> 500"]);
+        assert_eq!(
+            limits.clamped,
+            vec!["memory_mb: 64 -> 32", "timeout_ms: 1000 -> 500"]
+        );
     }
 }

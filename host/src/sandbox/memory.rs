@@ -15,7 +15,9 @@ const MAX_MEMORIES: usize = 16;
 
 /// Raised (as a trap) when a guest asks for more memory than its limit.
 #[derive(Debug, thiserror::Error)]
-#[error("memory limit exceeded: the guest asked for {requested} bytes of linear memory, the limit is {limit} bytes")]
+#[error(
+    "memory limit exceeded: the guest asked for {requested} bytes of linear memory, the limit is {limit} bytes"
+)]
 pub struct MemoryLimitExceeded {
     pub requested: usize,
     pub limit: usize,

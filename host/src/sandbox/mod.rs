@@ -131,7 +131,12 @@ impl Sandbox {
     /// large component: async callers should run it on a blocking thread.
     pub fn load_component(&self, wasm: &[u8]) -> Result<Arc<LoadedComponent>, LoadError> {
         let sha256 = ComponentCache::digest(wasm);
-        if let Some(hit) = self.loaded.lock().expect("loaded lock poisoned").get(&sha256) {
+        if let Some(hit) = self
+            .loaded
+            .lock()
+            .expect("loaded lock poisoned")
+            .get(&sha256)
+        {
             return Ok(hit.clone());
         }
         let (component, cache) = self.cache.load(&self.engine, wasm, &sha256)?;
@@ -140,7 +145,11 @@ impl Sandbox {
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let pre = RunbookPre::new(instance_pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let loaded = Arc::new(LoadedComponent { sha256: sha256.clone(), cache, pre });
+        let loaded = Arc::new(LoadedComponent {
+            sha256: sha256.clone(),
+            cache,
+            pre,
+        });
         self.loaded
             .lock()
             .expect("loaded lock poisoned")
@@ -149,7 +158,11 @@ impl Sandbox {
     }
 
     /// Validates the manifest, computes grants and limits, loads the component.
-    pub fn prepare(&self, manifest: &Manifest, wasm: &[u8]) -> Result<PreparedRunbook, PrepareError> {
+    pub fn prepare(
+        &self,
+        manifest: &Manifest,
+        wasm: &[u8],
+    ) -> Result<PreparedRunbook, PrepareError> {
         let grants = Grants::from_manifest(manifest)?;
         let declared = &manifest.limits;
         let limits = ExecutionLimits::clamp(
@@ -170,7 +183,11 @@ impl Sandbox {
 
     /// Runs one execution in a fresh store. Never fails: every way an
     /// execution can end is a status in the report.
-    pub async fn execute(&self, runbook: &PreparedRunbook, request: ExecutionRequest) -> ExecutionReport {
+    pub async fn execute(
+        &self,
+        runbook: &PreparedRunbook,
+        request: ExecutionRequest,
+    ) -> ExecutionReport {
         execute::run_execution(&self.engine, &self.http_client, runbook, request).await
     }
 }

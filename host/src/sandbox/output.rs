@@ -99,10 +99,11 @@ impl LineWriter {
     fn emit_pending(&mut self) {
         if !self.pending.is_empty() {
             let line = std::mem::take(&mut self.pending);
-            self.log
-                .lock()
-                .expect("execution log lock poisoned")
-                .push(self.level, self.source, &String::from_utf8_lossy(&line));
+            self.log.lock().expect("execution log lock poisoned").push(
+                self.level,
+                self.source,
+                &String::from_utf8_lossy(&line),
+            );
         }
     }
 }

@@ -14,7 +14,10 @@ use wolfe::sandbox::report::ExecutionReport;
 use wolfe::sandbox::{ExecutionRequest, PreparedRunbook, Sandbox, SandboxConfig};
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub fn target_dir() -> PathBuf {
@@ -41,7 +44,9 @@ pub fn guest(name: &str) -> (Manifest, Arc<Vec<u8>>) {
     if let Some(hit) = built.get(name) {
         return hit.clone();
     }
-    let out = target_dir().join("test-components").join(format!("{name}.wasm"));
+    let out = target_dir()
+        .join("test-components")
+        .join(format!("{name}.wasm"));
     let component = wolfe::build::build_runbook(&guest_dir(name), Some(&out))
         .unwrap_or_else(|e| panic!("building guest {name} failed: {e}"));
     let bytes = Arc::new(std::fs::read(&component.path).unwrap());
@@ -53,7 +58,9 @@ pub fn guest(name: &str) -> (Manifest, Arc<Vec<u8>>) {
 /// Path of a built guest component (built on first use).
 pub fn guest_path(name: &str) -> PathBuf {
     guest(name);
-    target_dir().join("test-components").join(format!("{name}.wasm"))
+    target_dir()
+        .join("test-components")
+        .join(format!("{name}.wasm"))
 }
 
 pub fn sandbox() -> Sandbox {
@@ -81,7 +88,11 @@ pub struct Inputs {
     pub kv: Option<KvNamespace>,
 }
 
-pub async fn run(sandbox: &Sandbox, runbook: &PreparedRunbook, event: serde_json::Value) -> ExecutionReport {
+pub async fn run(
+    sandbox: &Sandbox,
+    runbook: &PreparedRunbook,
+    event: serde_json::Value,
+) -> ExecutionReport {
     run_with(sandbox, runbook, event, Inputs::default()).await
 }
 

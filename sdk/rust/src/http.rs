@@ -68,7 +68,9 @@ impl Request {
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.inner.headers.push((name.to_string(), value.to_string()));
+        self.inner
+            .headers
+            .push((name.to_string(), value.to_string()));
         self
     }
 

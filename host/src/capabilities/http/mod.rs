@@ -55,11 +55,21 @@ impl Host for ExecutionState {
 }
 
 /// One guest request, redirects included, each hop checked and recorded.
-async fn send_checked(state: &mut ExecutionState, request: Request) -> Result<Response, GuestError> {
+async fn send_checked(
+    state: &mut ExecutionState,
+    request: Request,
+) -> Result<Response, GuestError> {
     let started = Instant::now();
     let method_text = request.method.trim().to_ascii_uppercase();
     let record_invalid = |trail: &mut CapabilityTrail, e: GuestError| {
-        trail.record("http", &method_text, &request.url, false, describe(&e), started);
+        trail.record(
+            "http",
+            &method_text,
+            &request.url,
+            false,
+            describe(&e),
+            started,
+        );
         Err(e)
     };
     state.http_requests += 1;
@@ -104,13 +114,27 @@ async fn send_checked(state: &mut ExecutionState, request: Request) -> Result<Re
             } else {
                 format!("redirect refused: {denial}")
             };
-            state.trail.record("http", method.as_str(), &target, false, format!("denied: {why}"), hop_started);
+            state.trail.record(
+                "http",
+                method.as_str(),
+                &target,
+                false,
+                format!("denied: {why}"),
+                hop_started,
+            );
             return Err(GuestError::Denied(why));
         }
         let remaining = state.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             let e = GuestError::Limited("execution deadline reached".into());
-            state.trail.record("http", method.as_str(), &target, true, describe(&e), hop_started);
+            state.trail.record(
+                "http",
+                method.as_str(),
+                &target,
+                true,
+                describe(&e),
+                hop_started,
+            );
             return Err(e);
         }
         let timeout = asked.min(remaining);
@@ -126,7 +150,14 @@ async fn send_checked(state: &mut ExecutionState, request: Request) -> Result<Re
             Ok(r) => r,
             Err(e) => {
                 let e = transport_error(e, timeout);
-                state.trail.record("http", method.as_str(), &target, true, describe(&e), hop_started);
+                state.trail.record(
+                    "http",
+                    method.as_str(),
+                    &target,
+                    true,
+                    describe(&e),
+                    hop_started,
+                );
                 return Err(e);
             }
         };
@@ -134,7 +165,14 @@ async fn send_checked(state: &mut ExecutionState, request: Request) -> Result<Re
         if status.is_redirection()
             && let Some(location) = response.headers().get(reqwest::header::LOCATION)
         {
-            state.trail.record("http", method.as_str(), &target, true, status.as_u16().to_string(), hop_started);
+            state.trail.record(
+                "http",
+                method.as_str(),
+                &target,
+                true,
+                status.as_u16().to_string(),
+                hop_started,
+            );
             if hop == MAX_HTTP_REDIRECTS {
                 return Err(GuestError::Limited(format!(
                     "more than {MAX_HTTP_REDIRECTS} redirects"
@@ -147,8 +185,7 @@ async fn send_checked(state: &mut ExecutionState, request: Request) -> Result<Re
                 .ok_or_else(|| GuestError::Failed("redirect with an invalid Location".into()))?;
             // As browsers do: 303, and 301/302 after a POST, continue as GET.
             if status == reqwest::StatusCode::SEE_OTHER
-                || (method == reqwest::Method::POST
-                    && matches!(status.as_u16(), 301 | 302))
+                || (method == reqwest::Method::POST && matches!(status.as_u16(), 301 | 302))
             {
                 method = reqwest::Method::GET;
                 body = None;
@@ -166,14 +203,17 @@ async fn send_checked(state: &mut ExecutionState, request: Request) -> Result<Re
             Ok(r) => r.status.to_string(),
             Err(e) => describe(e),
         };
-        state.trail.record("http", method.as_str(), &target, true, outcome, hop_started);
+        state
+            .trail
+            .record("http", method.as_str(), &target, true, outcome, hop_started);
         return result;
     }
     unreachable!("the redirect loop returns on its last hop")
 }
 
 fn parse_url(text: &str) -> Result<Url, GuestError> {
-    let url = Url::parse(text).map_err(|e| GuestError::Invalid(format!("invalid URL {text:?}: {e}")))?;
+    let url =
+        Url::parse(text).map_err(|e| GuestError::Invalid(format!("invalid URL {text:?}: {e}")))?;
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(GuestError::Invalid(format!(
             "URL {text:?} must be http or https"
@@ -204,12 +244,20 @@ fn guest_headers(pairs: &[(String, String)]) -> Result<HeaderMap, GuestError> {
     Ok(map)
 }
 
-async fn read_response(mut response: reqwest::Response, timeout: Duration) -> Result<Response, GuestError> {
+async fn read_response(
+    mut response: reqwest::Response,
+    timeout: Duration,
+) -> Result<Response, GuestError> {
     let status = response.status().as_u16();
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     if let Some(len) = response.content_length()
         && len > MAX_HTTP_RESPONSE_BYTES as u64
@@ -244,7 +292,10 @@ fn too_large() -> GuestError {
 
 fn transport_error(e: reqwest::Error, timeout: Duration) -> GuestError {
     if e.is_timeout() {
-        GuestError::Limited(format!("request timed out after {} ms", timeout.as_millis()))
+        GuestError::Limited(format!(
+            "request timed out after {} ms",
+            timeout.as_millis()
+        ))
     } else {
         // reqwest's Display hides the cause ("error sending request"); the
         // source chain says what actually happened (refused, DNS, TLS).

@@ -93,7 +93,10 @@ impl HttpPolicy {
                 url: url.to_string(),
             });
         }
-        if matching.iter().any(|g| g.methods.iter().any(|m| m == method)) {
+        if matching
+            .iter()
+            .any(|g| g.methods.iter().any(|m| m == method))
+        {
             return Ok(());
         }
         let mut granted: Vec<&str> = matching
@@ -204,7 +207,9 @@ impl HttpGrant {
         };
         let host_ok = match &self.host {
             HostPattern::Exact(h) => host == h,
-            HostPattern::SubdomainOf(suffix) => host.len() > suffix.len() && host.ends_with(suffix.as_str()),
+            HostPattern::SubdomainOf(suffix) => {
+                host.len() > suffix.len() && host.ends_with(suffix.as_str())
+            }
         };
         let port_ok = match self.port {
             PortPattern::Any => true,
@@ -292,55 +297,220 @@ mod tests {
 
     #[test]
     fn empty_policy_denies_everything() {
-        assert!(!allowed(&HttpPolicy::default(), "GET", "https://example.com/"));
+        assert!(!allowed(
+            &HttpPolicy::default(),
+            "GET",
+            "https://example.com/"
+        ));
     }
 
     /// (pattern, methods, request method, request URL, expected)
     #[test]
     fn pattern_matching_table() {
         let cases: &[(&str, &[&str], &str, &str, bool)] = &[
-            ("https://api.example.com/v1/*", &["GET"], "GET", "https://api.example.com/v1/items", true),
-            ("https://api.example.com/v1/*", &["GET"], "GET", "https://api.example.com/v1/a/b?q=1", true),
-            ("https://api.example.com/v1/*", &["GET"], "GET", "https://api.example.com/v2/items", false),
-            ("https://api.example.com/v1/*", &["GET"], "GET", "https://api.example.com/v1/../admin", false),
-            ("https://api.example.com/v1/*", &["GET"], "GET", "https://api.example.com/v1/%2e%2e/admin", false),
-            ("https://api.example.com/v1/*", &["GET"], "GET", "http://api.example.com/v1/x", false),
-            ("https://api.example.com/v1/*", &["GET"], "GET", "https://api.example.com:8443/v1/x", false),
-            ("https://api.example.com/v1/*", &["GET"], "GET", "https://API.Example.COM/v1/x", true),
-            ("https://api.example.com/v1/*", &["GET"], "GET", "https://api.example.com.evil.io/v1/x", false),
-            ("https://api.example.com/v1/*", &["GET"], "POST", "https://api.example.com/v1/x", false),
-            ("https://api.example.com", &["GET"], "GET", "https://api.example.com/anything/at/all", true),
-            ("https://api.example.com/status", &["GET"], "GET", "https://api.example.com/status", true),
-            ("https://api.example.com/status", &["GET"], "GET", "https://api.example.com/status/x", false),
-            ("https://api.example.com/api/", &["GET"], "GET", "https://api.example.com/api/x/y", true),
-            ("https://api.example.com/api/", &["GET"], "GET", "https://api.example.com/apix", false),
-            ("https://*.example.com/", &["GET"], "GET", "https://a.b.example.com/", true),
-            ("https://*.example.com/", &["GET"], "GET", "https://example.com/", false),
-            ("https://*.example.com/", &["GET"], "GET", "https://badexample.com/", false),
-            ("http://127.0.0.1:8080/*", &["POST"], "POST", "http://127.0.0.1:8080/hook", true),
-            ("http://127.0.0.1:8080/*", &["POST"], "POST", "http://127.0.0.1:8081/hook", false),
-            ("http://127.0.0.1:*/*", &["GET"], "GET", "http://127.0.0.1:9/x", true),
-            ("http://127.0.0.1/*", &["GET"], "GET", "http://2130706433/x", true),
-            ("http://[::1]:9000/x/*", &["GET"], "GET", "http://[::1]:9000/x/1", true),
-            ("https://h.io/*/status", &["get"], "GET", "https://h.io/a/b/status", true),
-            ("https://h.io/*/status", &["GET"], "GET", "https://h.io/a/b/status/x", false),
+            (
+                "https://api.example.com/v1/*",
+                &["GET"],
+                "GET",
+                "https://api.example.com/v1/items",
+                true,
+            ),
+            (
+                "https://api.example.com/v1/*",
+                &["GET"],
+                "GET",
+                "https://api.example.com/v1/a/b?q=1",
+                true,
+            ),
+            (
+                "https://api.example.com/v1/*",
+                &["GET"],
+                "GET",
+                "https://api.example.com/v2/items",
+                false,
+            ),
+            (
+                "https://api.example.com/v1/*",
+                &["GET"],
+                "GET",
+                "https://api.example.com/v1/../admin",
+                false,
+            ),
+            (
+                "https://api.example.com/v1/*",
+                &["GET"],
+                "GET",
+                "https://api.example.com/v1/%2e%2e/admin",
+                false,
+            ),
+            (
+                "https://api.example.com/v1/*",
+                &["GET"],
+                "GET",
+                "http://api.example.com/v1/x",
+                false,
+            ),
+            (
+                "https://api.example.com/v1/*",
+                &["GET"],
+                "GET",
+                "https://api.example.com:8443/v1/x",
+                false,
+            ),
+            (
+                "https://api.example.com/v1/*",
+                &["GET"],
+                "GET",
+                "https://API.Example.COM/v1/x",
+                true,
+            ),
+            (
+                "https://api.example.com/v1/*",
+                &["GET"],
+                "GET",
+                "https://api.example.com.evil.io/v1/x",
+                false,
+            ),
+            (
+                "https://api.example.com/v1/*",
+                &["GET"],
+                "POST",
+                "https://api.example.com/v1/x",
+                false,
+            ),
+            (
+                "https://api.example.com",
+                &["GET"],
+                "GET",
+                "https://api.example.com/anything/at/all",
+                true,
+            ),
+            (
+                "https://api.example.com/status",
+                &["GET"],
+                "GET",
+                "https://api.example.com/status",
+                true,
+            ),
+            (
+                "https://api.example.com/status",
+                &["GET"],
+                "GET",
+                "https://api.example.com/status/x",
+                false,
+            ),
+            (
+                "https://api.example.com/api/",
+                &["GET"],
+                "GET",
+                "https://api.example.com/api/x/y",
+                true,
+            ),
+            (
+                "https://api.example.com/api/",
+                &["GET"],
+                "GET",
+                "https://api.example.com/apix",
+                false,
+            ),
+            (
+                "https://*.example.com/",
+                &["GET"],
+                "GET",
+                "https://a.b.example.com/",
+                true,
+            ),
+            (
+                "https://*.example.com/",
+                &["GET"],
+                "GET",
+                "https://example.com/",
+                false,
+            ),
+            (
+                "https://*.example.com/",
+                &["GET"],
+                "GET",
+                "https://badexample.com/",
+                false,
+            ),
+            (
+                "http://127.0.0.1:8080/*",
+                &["POST"],
+                "POST",
+                "http://127.0.0.1:8080/hook",
+                true,
+            ),
+            (
+                "http://127.0.0.1:8080/*",
+                &["POST"],
+                "POST",
+                "http://127.0.0.1:8081/hook",
+                false,
+            ),
+            (
+                "http://127.0.0.1:*/*",
+                &["GET"],
+                "GET",
+                "http://127.0.0.1:9/x",
+                true,
+            ),
+            (
+                "http://127.0.0.1/*",
+                &["GET"],
+                "GET",
+                "http://2130706433/x",
+                true,
+            ),
+            (
+                "http://[::1]:9000/x/*",
+                &["GET"],
+                "GET",
+                "http://[::1]:9000/x/1",
+                true,
+            ),
+            (
+                "https://h.io/*/status",
+                &["get"],
+                "GET",
+                "https://h.io/a/b/status",
+                true,
+            ),
+            (
+                "https://h.io/*/status",
+                &["GET"],
+                "GET",
+                "https://h.io/a/b/status/x",
+                false,
+            ),
         ];
         for (pattern, methods, method, url, expected) in cases {
             let p = policy(&[(pattern, methods)]);
-            assert_eq!(allowed(&p, method, url), *expected, "{method} {url} against {pattern}");
+            assert_eq!(
+                allowed(&p, method, url),
+                *expected,
+                "{method} {url} against {pattern}"
+            );
         }
     }
 
     #[test]
     fn denial_says_why() {
         let p = policy(&[("https://h.io/*", &["GET", "HEAD"])]);
-        let err = p.check("DELETE", &Url::parse("https://h.io/x").unwrap()).unwrap_err();
+        let err = p
+            .check("DELETE", &Url::parse("https://h.io/x").unwrap())
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "method DELETE is not granted for https://h.io/x (granted: GET, HEAD)"
         );
-        let err = p.check("GET", &Url::parse("https://other.io/").unwrap()).unwrap_err();
-        assert_eq!(err.to_string(), "URL https://other.io/ matches no http grant");
+        let err = p
+            .check("GET", &Url::parse("https://other.io/").unwrap())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "URL https://other.io/ matches no http grant"
+        );
     }
 
     #[test]
@@ -359,7 +529,9 @@ mod tests {
                 url: bad.to_string(),
                 methods: vec!["GET".into()],
             }];
-            let err = HttpPolicy::from_declared(&declared).unwrap_err().to_string();
+            let err = HttpPolicy::from_declared(&declared)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("capabilities.http[0].url"), "{bad}: {err}");
         }
     }

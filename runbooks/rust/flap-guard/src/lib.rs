@@ -69,7 +69,9 @@ fn run(input: Input) -> wolfe_sdk::Result<Outcome> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let key = format!("service/{}", input.service);
     let mut state: ServiceState = kv::get_json(&key)?.unwrap_or_default();
-    state.restarts.retain(|t| now.saturating_sub(*t) < input.window_secs);
+    state
+        .restarts
+        .retain(|t| now.saturating_sub(*t) < input.window_secs);
 
     let (healthy, health_detail) = check_health(&input.health_url);
     let action = if healthy {
@@ -121,13 +123,19 @@ fn restart(input: &Input, state: &mut ServiceState, now: u64) -> Action {
     }
     match request.send() {
         Ok(r) if r.is_success() => {
-            log::info(&format!("{}: restart requested (HTTP {})", input.service, r.status));
+            log::info(&format!(
+                "{}: restart requested (HTTP {})",
+                input.service, r.status
+            ));
             state.restarts.push(now);
             state.consecutive_failures = 0;
             Action::Restarted
         }
         Ok(r) => {
-            log::error(&format!("{}: restart refused with HTTP {}", input.service, r.status));
+            log::error(&format!(
+                "{}: restart refused with HTTP {}",
+                input.service, r.status
+            ));
             Action::RestartFailed
         }
         Err(e) => {

@@ -21,7 +21,9 @@ fn run(event: Value) -> wolfe_sdk::Result<Value> {
         }
         "log_flood" => {
             for i in 0..100_000 {
-                log::info(&format!("flood line {i} with some padding to make it longer"));
+                log::info(&format!(
+                    "flood line {i} with some padding to make it longer"
+                ));
             }
             Ok(json!({"flooded": true}))
         }

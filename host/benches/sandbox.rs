@@ -1,0 +1,170 @@
+//! Per-execution cost of the sandbox: `hello` run N times, each execution a
+//! fresh store, instantiation from the cached `InstancePre`, the `run` call,
+//! and the drop — against the same work done the way a process-per-execution
+//! runner does it (one `python3` process spawned per execution), measured in
+//! the same run on the same machine.
+//!
+//! Run: `cargo bench -p wolfe --bench sandbox` (add `-- --quick` for a short
+//! run). Results are printed and written to target/bench-results/sandbox.json.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wolfe::capabilities::secrets::StaticSecrets;
+use wolfe::sandbox::{ExecutionRequest, Sandbox, SandboxConfig};
+
+/// The baseline: the same echo-and-log work as runbooks/rust/hello.
+const PYTHON_HELLO: &str = r#"
+import json, sys
+event = json.load(sys.stdin)
+keys = len(event) if isinstance(event, dict) else 0
+print(f"hello: event with {keys} top-level keys", file=sys.stderr)
+json.dump({"greeting": "hello from wolfe", "echo": event}, sys.stdout)
+"#;
+
+struct Stats {
+    median: Duration,
+    p99: Duration,
+    mean: Duration,
+    runs: usize,
+}
+
+impl Stats {
+    fn of(mut samples: Vec<Duration>) -> Self {
+        samples.sort_unstable();
+        let runs = samples.len();
+        let pick = |q: f64| samples[((runs as f64 * q) as usize).min(runs - 1)];
+        Self {
+            median: pick(0.5),
+            p99: pick(0.99),
+            mean: samples.iter().sum::<Duration>() / runs as u32,
+            runs,
+        }
+    }
+
+    fn per_second(&self) -> f64 {
+        1.0 / self.mean.as_secs_f64()
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (wasm_runs, process_runs) = if quick { (2_000, 50) } else { (20_000, 300) };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let built = wolfe::build::build_runbook(
+        &root.join("runbooks/rust/hello"),
+        Some(&target.join("bench-components/hello.wasm")),
+    )
+    .expect("build runbooks/rust/hello");
+    let wasm = std::fs::read(&built.path).unwrap();
+    let sandbox = Sandbox::new(SandboxConfig {
+        cache_dir: Some(target.join("bench-cache")),
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let runbook = sandbox.prepare(&built.manifest, &wasm).unwrap();
+    let event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("runbooks/rust/hello/event.json")).unwrap(),
+    )
+    .unwrap();
+    let secrets: Arc<StaticSecrets> = Arc::new(StaticSecrets::default());
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut fuel = 0;
+    let mut memory = 0;
+    let mut run_once = || {
+        let started = Instant::now();
+        let report = runtime.block_on(sandbox.execute(
+            &runbook,
+            ExecutionRequest {
+                input: event.clone(),
+                secrets: secrets.clone(),
+                kv: None,
+            },
+        ));
+        let took = started.elapsed();
+        assert!(report.succeeded(), "hello must succeed: {report:?}");
+        fuel = report.fuel_consumed;
+        memory = report.memory_peak_bytes;
+        took
+    };
+    for _ in 0..wasm_runs / 10 {
+        run_once();
+    }
+    let wolfe = Stats::of((0..wasm_runs).map(|_| run_once()).collect());
+
+    let event_text = event.to_string();
+    let mut spawn_once = || {
+        let started = Instant::now();
+        let mut child = Command::new("python3")
+            .args(["-c", PYTHON_HELLO])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 is needed for the process-per-execution baseline");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(event_text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let took = started.elapsed();
+        assert!(out.status.success());
+        let _: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        took
+    };
+    for _ in 0..5 {
+        spawn_once();
+    }
+    let process = Stats::of((0..process_runs).map(|_| spawn_once()).collect());
+
+    let ratio = wolfe.per_second() / process.per_second();
+    println!("per-execution cost of runbooks/rust/hello (sequential, one at a time)");
+    println!(
+        "{:<28} {:>7} {:>12} {:>12} {:>14}",
+        "runner", "runs", "median", "p99", "executions/s"
+    );
+    for (name, s) in [
+        ("wolfe sandbox (fresh store)", &wolfe),
+        ("process per execution (py)", &process),
+    ] {
+        println!(
+            "{:<28} {:>7} {:>12.1?} {:>12.1?} {:>14.0}",
+            name,
+            s.runs,
+            s.median,
+            s.p99,
+            s.per_second()
+        );
+    }
+    println!(
+        "throughput ratio: {ratio:.0}x   fuel per execution: {fuel}   peak linear memory: {memory} bytes"
+    );
+    let results = serde_json::json!({
+        "runbook": "hello",
+        "wolfe": {"runs": wolfe.runs, "median_us": wolfe.median.as_secs_f64() * 1e6, "p99_us": wolfe.p99.as_secs_f64() * 1e6, "per_second": wolfe.per_second()},
+        "process_per_execution": {"runs": process.runs, "median_us": process.median.as_secs_f64() * 1e6, "p99_us": process.p99.as_secs_f64() * 1e6, "per_second": process.per_second()},
+        "throughput_ratio": ratio,
+        "fuel_per_execution": fuel,
+        "memory_peak_bytes": memory,
+    });
+    let dir = target.join("bench-results");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("sandbox.json"),
+        serde_json::to_string_pretty(&results).unwrap(),
+    )
+    .unwrap();
+}
