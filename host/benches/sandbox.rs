@@ -104,7 +104,7 @@ fn main() {
     let wolfe = Stats::of((0..wasm_runs).map(|_| run_once()).collect());
 
     let event_text = event.to_string();
-    let mut spawn_once = || {
+    let spawn_once = || {
         let started = Instant::now();
         let mut child = Command::new("python3")
             .args(["-c", PYTHON_HELLO])

@@ -6,10 +6,16 @@ use crate::capabilities::trail::CapabilityCall;
 use crate::sandbox::limits::ExecutionLimits;
 use serde::{Deserialize, Serialize};
 
-/// How an execution ended.
+/// Where an execution stands. The sandbox ends every execution in one of
+/// the terminal states; `queued`, `running` and `cancelled` belong to the
+/// service's pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionStatus {
+    Queued,
+    Running,
+    /// Stopped by an operator before it finished.
+    Cancelled,
     Succeeded,
     /// The guest returned an error, trapped, or produced unusable output.
     Failed,
@@ -38,6 +44,10 @@ pub enum ErrorKind {
     InvalidOutput,
     /// The component could not be instantiated (e.g. a start function failed).
     Instantiation,
+    /// The service could not find or load the runbook version to run.
+    RunbookUnavailable,
+    /// The rule's parameter templates could not be rendered for this event.
+    InvalidInput,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +76,25 @@ pub struct ExecutionReport {
     pub duration_ms: u64,
     /// The limits this execution ran under, after the host's clamping.
     pub limits: ExecutionLimits,
+}
+
+impl ExecutionStatus {
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Queued | Self::Running)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Cancelled => "cancelled",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+            Self::OutOfFuel => "out_of_fuel",
+            Self::OutOfMemory => "out_of_memory",
+        }
+    }
 }
 
 fn is_zero(n: &u64) -> bool {

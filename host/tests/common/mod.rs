@@ -38,8 +38,11 @@ fn guest_dir(name: &str) -> PathBuf {
 }
 
 /// Builds (once per process) and returns the component bytes and manifest.
-pub fn guest(name: &str) -> (Manifest, Arc<Vec<u8>>) {
-    static BUILT: OnceLock<Mutex<HashMap<String, (Manifest, Arc<Vec<u8>>)>>> = OnceLock::new();
+/// A built guest: its manifest and component bytes.
+pub type Guest = (Manifest, Arc<Vec<u8>>);
+
+pub fn guest(name: &str) -> Guest {
+    static BUILT: OnceLock<Mutex<HashMap<String, Guest>>> = OnceLock::new();
     let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
     if let Some(hit) = built.get(name) {
         return hit.clone();
