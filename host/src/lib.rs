@@ -2,12 +2,24 @@
 //! components run in a wasmtime sandbox with hard limits, reaching the outside
 //! world only through the capabilities their manifest declares.
 //!
-//! Layout follows the flow (see DESIGN.md): `sandbox` runs one execution,
-//! `capabilities` are what a runbook may call, `manifest` is what it declares,
-//! `build` turns runbook sources into components, `cli` is the `wolfe` binary.
+//! Layout follows the flow (see DESIGN.md): `ingest` turns webhooks into
+//! events, `rules` decide which runbooks they fire, `pipeline` makes events
+//! and executions durable, `dispatch` runs queued executions in the
+//! `sandbox`, whose `capabilities` are what a runbook may call. `store`
+//! persists it all on sled; `api` and `service` serve it; `cli` is the
+//! `wolfe` binary.
 
+pub mod api;
 pub mod build;
 pub mod capabilities;
 pub mod cli;
+pub mod dispatch;
+pub mod ingest;
 pub mod manifest;
+pub mod pipeline;
+pub mod registry;
+pub mod rules;
 pub mod sandbox;
+pub mod service;
+pub mod store;
+pub mod tenancy;

@@ -3,6 +3,7 @@
 //! configuration error (one line on stderr).
 
 mod run;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,6 +32,8 @@ enum Command {
     },
     /// Run a runbook once, locally, and print its execution record as JSON.
     Run(run::RunArgs),
+    /// Serve the API: tenants, runbooks, rules, webhooks, executions.
+    Serve(serve::ServeArgs),
 }
 
 /// Outcome of a command, mapped to the process exit code.
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build { dir, output } => build(&dir, output.as_deref()),
         Command::Run(args) => run::run(args),
+        Command::Serve(args) => serve::serve(args),
     };
     match result {
         Ok(Outcome::Succeeded) => ExitCode::SUCCESS,

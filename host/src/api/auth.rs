@@ -1,0 +1,98 @@
+//! Who is calling, and whether they may do what they ask in this tenant.
+//! A token of another tenant gets 404, never 403: it must not learn which
+//! tenants exist.
+
+use super::AppState;
+use super::error::ApiError;
+use crate::tenancy::{Action, Principal, Role, token_hash};
+use axum::http::HeaderMap;
+use subtle::ConstantTimeEq;
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    /// Public id of the token used (for logs and, later, the audit log).
+    pub token_id: String,
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// Resolves the caller from `Authorization: Bearer …`.
+pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let token = bearer(headers).ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
+    let hash = token_hash(token);
+    if let Some(admin) = state.store().admin_token_hash()?
+        && bool::from(admin.as_bytes().ct_eq(hash.as_bytes()))
+    {
+        return Ok(Caller {
+            principal: Principal::ServerAdmin,
+            token_id: crate::tenancy::token_id(token),
+        });
+    }
+    match state.store().get_token(&hash)? {
+        Some(record) => Ok(Caller {
+            principal: record.principal,
+            token_id: record.id,
+        }),
+        None => Err(ApiError::Unauthorized("invalid token".into())),
+    }
+}
+
+/// Authenticates and checks `action` in `tenant`.
+pub fn authorize(state: &AppState, headers: &HeaderMap, tenant: &str, action: Action) -> Result<Caller, ApiError> {
+    let caller = authenticate(state, headers)?;
+    let not_found = || ApiError::NotFound(format!("tenant {tenant:?} not found"));
+    match &caller.principal {
+        Principal::ServerAdmin => {
+            state.store().get_tenant(tenant)?.ok_or_else(not_found)?;
+        }
+        Principal::Tenant { tenant: own, role } => {
+            if own != tenant {
+                return Err(not_found());
+            }
+            if !role.allows(action) {
+                return Err(ApiError::Forbidden(format!(
+                    "role {} may not {}",
+                    role_name(*role),
+                    action_name(action)
+                )));
+            }
+        }
+    }
+    if !matches!(action, Action::ReadConfig | Action::ReadExecutions) {
+        tracing::info!(%tenant, token = %caller.token_id, action = action_name(action), "authorized");
+    }
+    Ok(caller)
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Author => "author",
+        Role::Operator => "operator",
+        Role::Auditor => "auditor",
+        Role::Sender => "sender",
+    }
+}
+
+fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::ManageTokens => "manage tokens",
+        Action::WriteRunbooks => "upload or deploy runbooks",
+        Action::WriteRules => "change rules or sources",
+        Action::RunRunbooks => "run runbooks",
+        Action::ReadConfig => "read runbooks, rules or sources",
+        Action::ReadExecutions => "read executions",
+        Action::PostEvents => "post events",
+    }
+}

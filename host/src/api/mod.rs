@@ -1,0 +1,111 @@
+//! The public HTTP API (axum): tenants and tokens, the runbook registry,
+//! sources, rules, webhooks, manual runs and executions. Every handler
+//! authorizes against its tenant; every error is a JSON `ApiError`.
+
+mod auth;
+mod error;
+mod executions;
+mod extract;
+mod hooks;
+mod runbooks;
+mod tenants;
+mod triggers;
+
+pub use error::ApiError;
+
+use crate::pipeline::Pipeline;
+use crate::sandbox::Sandbox;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use std::sync::Arc;
+
+/// Request size limits.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiLimits {
+    /// Webhook bodies and JSON requests.
+    pub max_body_bytes: usize,
+    /// Runbook uploads (manifest + component).
+    pub max_component_bytes: usize,
+}
+
+/// Everything handlers need, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    sandbox: Arc<Sandbox>,
+    pipeline: Pipeline,
+    limits: ApiLimits,
+}
+
+impl AppState {
+    pub fn new(store: Store, sandbox: Arc<Sandbox>, pipeline: Pipeline, limits: ApiLimits) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                sandbox,
+                pipeline,
+                limits,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn sandbox(&self) -> &Arc<Sandbox> {
+        &self.inner.sandbox
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.inner.pipeline
+    }
+
+    pub fn limits(&self) -> ApiLimits {
+        self.inner.limits
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let limits = state.limits();
+    let t = "/v1/tenants/{tenant}";
+    Router::new()
+        .route("/healthz", get(tenants::healthz))
+        .route("/readyz", get(tenants::readyz))
+        .route("/v1/tenants", post(tenants::create_tenant))
+        .route(&format!("{t}/tokens"), post(tenants::create_token))
+        .route(
+            &format!("{t}/runbooks"),
+            post(runbooks::upload)
+                .get(runbooks::list)
+                .layer(DefaultBodyLimit::max(limits.max_component_bytes)),
+        )
+        .route(&format!("{t}/runbooks/{{name}}"), get(runbooks::show))
+        .route(&format!("{t}/runbooks/{{name}}/environments/{{env}}"), put(runbooks::deploy))
+        .route(&format!("{t}/runbooks/{{name}}/promote"), post(runbooks::promote))
+        .route(&format!("{t}/runbooks/{{name}}/run"), post(runbooks::run))
+        .route(&format!("{t}/sources"), get(triggers::list_sources))
+        .route(
+            &format!("{t}/sources/{{source}}"),
+            put(triggers::put_source).get(triggers::get_source).delete(triggers::delete_source),
+        )
+        .route(&format!("{t}/rules"), get(triggers::list_rules))
+        .route(
+            &format!("{t}/rules/{{rule}}"),
+            put(triggers::put_rule).get(triggers::get_rule).delete(triggers::delete_rule),
+        )
+        .route(&format!("{t}/executions"), get(executions::list))
+        .route(&format!("{t}/executions/{{id}}"), get(executions::show))
+        // Webhook bodies are read (with their own limit) inside the handler,
+        // after the source and bearer token are checked.
+        .route("/v1/hooks/{tenant}/{source}", post(hooks::receive).layer(DefaultBodyLimit::disable()))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .with_state(state)
+}

@@ -1,0 +1,84 @@
+//! Tenants, tokens, health.
+
+use super::AppState;
+use super::auth::{authenticate, authorize};
+use super::error::ApiError;
+use super::extract::{JsonBody, PathParams};
+use crate::ingest::event::now_rfc3339;
+use crate::manifest::check_identifier;
+use crate::tenancy::{Action, Principal, Role, Tenant, TokenRecord, generate_token, token_hash, token_id};
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    name: String,
+}
+
+pub async fn create_tenant(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CreateTenant>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let caller = authenticate(&state, &headers)?;
+    if caller.principal != Principal::ServerAdmin {
+        return Err(ApiError::Forbidden("only the server admin token creates tenants".into()));
+    }
+    check_identifier("name", &body.name, 64).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let tenant = Tenant {
+        name: body.name,
+        created_at: now_rfc3339(),
+    };
+    state.store().create_tenant(&tenant)?;
+    state.store().commit().await?;
+    Ok((StatusCode::CREATED, Json(json!(tenant))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    role: Role,
+}
+
+pub async fn create_token(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: HeaderMap,
+    PathParams(tenant): PathParams<String>,
+    JsonBody(body): JsonBody<CreateToken>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    authorize(&state, &headers, &tenant, Action::ManageTokens)?;
+    let token = generate_token();
+    let record = TokenRecord {
+        id: token_id(&token),
+        principal: Principal::Tenant {
+            tenant: tenant.clone(),
+            role: body.role,
+        },
+        created_at: now_rfc3339(),
+    };
+    state.store().put_token(&token_hash(&token), &record)?;
+    state.store().commit().await?;
+    // The only time the token is ever shown.
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"token": token, "id": record.id, "tenant": tenant, "role": body.role})),
+    ))
+}
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Result<Json<Value>, ApiError> {
+    let dispatcher = state.pipeline().dispatcher();
+    if !dispatcher.has_room_for(1) {
+        return Err(ApiError::QueueFull(format!(
+            "the execution queue is full ({} in flight)",
+            dispatcher.in_flight()
+        )));
+    }
+    Ok(Json(json!({"status": "ready", "in_flight": dispatcher.in_flight()})))
+}

@@ -1,0 +1,137 @@
+//! Sources and rules: what events arrive, and which runbooks they fire.
+
+use super::AppState;
+use super::auth::authorize;
+use super::error::ApiError;
+use super::extract::{JsonBody, PathParams};
+use crate::ingest::event::now_rfc3339;
+use crate::ingest::source::{Source, SourceSpec};
+use crate::manifest::check_identifier;
+use crate::rules::{Rule, RuleSpec};
+use crate::tenancy::Action;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+
+fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
+    check_identifier(what, name, 64).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+pub async fn put_source(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+    JsonBody(spec): JsonBody<SourceSpec>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::WriteRules)?;
+    check_name("source", &name)?;
+    spec.validate().map_err(ApiError::BadRequest)?;
+    let source = Source {
+        name,
+        spec,
+        updated_at: now_rfc3339(),
+    };
+    state.store().put_source(&tenant, &source)?;
+    state.store().commit().await?;
+    Ok(Json(shown_source(&source)))
+}
+
+fn shown_source(source: &Source) -> Value {
+    json!(Source {
+        spec: source.spec.redacted(),
+        ..source.clone()
+    })
+}
+
+pub async fn get_source(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    let source = state
+        .store()
+        .get_source(&tenant, &name)?
+        .ok_or_else(|| ApiError::NotFound(format!("source {name:?} not found")))?;
+    Ok(Json(shown_source(&source)))
+}
+
+pub async fn list_sources(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams(tenant): PathParams<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    let sources: Vec<Value> = state.store().list_sources(&tenant)?.iter().map(shown_source).collect();
+    Ok(Json(json!({ "sources": sources })))
+}
+
+pub async fn delete_source(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    authorize(&state, &headers, &tenant, Action::WriteRules)?;
+    if !state.store().delete_source(&tenant, &name)? {
+        return Err(ApiError::NotFound(format!("source {name:?} not found")));
+    }
+    state.store().commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn put_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+    JsonBody(spec): JsonBody<RuleSpec>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::WriteRules)?;
+    check_name("rule", &name)?;
+    spec.validate().map_err(ApiError::BadRequest)?;
+    let rule = Rule {
+        name,
+        spec,
+        updated_at: now_rfc3339(),
+    };
+    state.store().put_rule(&tenant, &rule)?;
+    state.store().commit().await?;
+    state.pipeline().rules().invalidate(&tenant);
+    Ok(Json(json!(rule)))
+}
+
+pub async fn get_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    let rule = state
+        .store()
+        .get_rule(&tenant, &name)?
+        .ok_or_else(|| ApiError::NotFound(format!("rule {name:?} not found")))?;
+    Ok(Json(json!(rule)))
+}
+
+pub async fn list_rules(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams(tenant): PathParams<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    Ok(Json(json!({ "rules": state.store().list_rules(&tenant)? })))
+}
+
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    authorize(&state, &headers, &tenant, Action::WriteRules)?;
+    if !state.store().delete_rule(&tenant, &name)? {
+        return Err(ApiError::NotFound(format!("rule {name:?} not found")));
+    }
+    state.store().commit().await?;
+    state.pipeline().rules().invalidate(&tenant);
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,190 @@
+//! Dispatch: the execution queue and its workers. Executions are durable
+//! (queued in the store) before they are queued here; a bounded pool runs
+//! them in the sandbox and makes each result durable. On start, every
+//! execution the store still holds as pending is queued again.
+
+pub mod record;
+pub mod runbooks;
+
+use crate::capabilities::kv::KvStore;
+use crate::capabilities::secrets::{SecretsProvider, StaticSecrets};
+use crate::ingest::event::now_rfc3339;
+use crate::sandbox::report::{ErrorKind, ExecutionStatus};
+use crate::sandbox::{ExecutionRequest, Sandbox};
+use crate::store::Store;
+use record::ExecutionRecord;
+use runbooks::RunbookCache;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// An execution to run, by its store key.
+#[derive(Debug, Clone)]
+pub struct ExecutionRef {
+    pub tenant: String,
+    pub id: String,
+}
+
+/// The handle ingest and the API use to queue executions.
+#[derive(Clone)]
+pub struct Dispatcher {
+    tx: mpsc::UnboundedSender<ExecutionRef>,
+    /// Executions queued or running: the backpressure gauge.
+    in_flight: Arc<AtomicUsize>,
+    capacity: usize,
+}
+
+impl Dispatcher {
+    /// Whether `n` more executions fit; when not, webhooks answer 503.
+    pub fn has_room_for(&self, n: usize) -> bool {
+        self.in_flight.load(Ordering::Relaxed) + n <= self.capacity
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Queues an execution that is already durable in the store.
+    pub fn enqueue(&self, execution: ExecutionRef) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(execution).is_err() {
+            // Shutting down: the execution stays pending in the store and is
+            // resumed at the next start.
+            self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What the workers need.
+pub struct WorkerContext {
+    pub store: Store,
+    pub sandbox: Arc<Sandbox>,
+    pub runbooks: Arc<RunbookCache>,
+    pub kv: KvStore,
+    pub secrets: Arc<dyn SecretsProvider>,
+}
+
+/// Starts the dispatcher and its worker pool; returns the handle and a
+/// future that completes when shutdown has drained in-flight executions.
+pub fn start(
+    ctx: WorkerContext,
+    workers: usize,
+    capacity: usize,
+    shutdown: CancellationToken,
+) -> (Dispatcher, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<ExecutionRef>();
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let dispatcher = Dispatcher {
+        tx,
+        in_flight: in_flight.clone(),
+        capacity,
+    };
+    let ctx = Arc::new(ctx);
+    let slots = Arc::new(Semaphore::new(workers));
+    let pool = tokio::spawn(async move {
+        loop {
+            let permit = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                permit = slots.clone().acquire_owned() => permit.expect("semaphore never closed"),
+            };
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                next = rx.recv() => next,
+            };
+            let Some(execution) = next else { break };
+            let (ctx, in_flight) = (ctx.clone(), in_flight.clone());
+            tokio::spawn(async move {
+                run_one(&ctx, &execution).await;
+                in_flight.fetch_sub(1, Ordering::Relaxed);
+                drop(permit);
+            });
+        }
+        // Drain: wait for every running execution to finish and be durable.
+        let _ = slots.acquire_many(workers as u32).await;
+    });
+    (dispatcher, pool)
+}
+
+/// Queues every execution the store holds as pending (after a crash or a
+/// shutdown that left work queued).
+pub fn resume_pending(store: &Store, dispatcher: &Dispatcher) -> usize {
+    match store.pending_executions() {
+        Ok(pending) => {
+            let n = pending.len();
+            for (tenant, id) in pending {
+                dispatcher.enqueue(ExecutionRef { tenant, id });
+            }
+            n
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read pending executions");
+            0
+        }
+    }
+}
+
+async fn run_one(ctx: &WorkerContext, execution: &ExecutionRef) {
+    if let Err(e) = try_run_one(ctx, execution).await {
+        // The execution stays pending and is retried at the next start.
+        tracing::error!(tenant = %execution.tenant, id = %execution.id, error = %e, "execution could not be recorded");
+    }
+}
+
+async fn try_run_one(ctx: &WorkerContext, execution: &ExecutionRef) -> Result<(), String> {
+    let store = &ctx.store;
+    let Some(mut record) = store
+        .get_execution(&execution.tenant, &execution.id)
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    if record.is_terminal() {
+        return Ok(());
+    }
+    record.status = ExecutionStatus::Running;
+    record.attempt += 1;
+    record.started_at = Some(now_rfc3339());
+    store.update_execution(&record).map_err(|e| e.to_string())?;
+
+    match prepare_and_run(ctx, &mut record).await {
+        Ok(()) => {}
+        Err((kind, message)) => record.fail_before_run(kind, message, now_rfc3339()),
+    }
+    store.finish_execution(&record).map_err(|e| e.to_string())?;
+    store.commit().await.map_err(|e| e.to_string())?;
+    tracing::info!(tenant = %record.tenant, id = %record.id, runbook = %record.runbook, status = record.status.as_str(), "execution finished");
+    Ok(())
+}
+
+async fn prepare_and_run(ctx: &WorkerContext, record: &mut ExecutionRecord) -> Result<(), (ErrorKind, String)> {
+    let version = record.version.clone().ok_or_else(|| {
+        (
+            ErrorKind::RunbookUnavailable,
+            format!("no version of {} is deployed to {}", record.runbook, record.environment),
+        )
+    })?;
+    let runbook = ctx
+        .runbooks
+        .get(&record.tenant, &record.runbook, &version)
+        .await
+        .map_err(|e| (ErrorKind::RunbookUnavailable, e))?;
+    let report = ctx
+        .sandbox
+        .execute(
+            &runbook,
+            ExecutionRequest {
+                input: record.input.clone(),
+                secrets: ctx.secrets.clone(),
+                kv: Some(ctx.kv.namespace(&record.tenant, &record.runbook)),
+            },
+        )
+        .await;
+    record.apply_report(report, now_rfc3339());
+    Ok(())
+}
+
+/// No secrets: tenant secrets arrive with the secrets API.
+pub fn no_secrets() -> Arc<dyn SecretsProvider> {
+    Arc::new(StaticSecrets::default())
+}

@@ -1,0 +1,59 @@
+//! The event: what a source reports, as stored in the event log and seen by
+//! rules (as the envelope `{id, source, type, time, data, metadata}`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub tenant: String,
+    pub source: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// RFC 3339, when Wolfe accepted the event.
+    pub time: String,
+    pub data: Value,
+    /// Transport facts (e.g. SQS message attributes); empty for webhooks.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
+}
+
+impl Event {
+    /// What rules and parameter templates see.
+    pub fn envelope(&self) -> Value {
+        json!({
+            "id": self.id,
+            "source": self.source,
+            "type": self.event_type,
+            "time": self.time,
+            "data": self.data,
+            "metadata": self.metadata,
+        })
+    }
+}
+
+/// Namespace for idempotent event ids (uuid v5 of tenant/source/key).
+const EVENT_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6a1f_4c2e_9b7d_4e11_a3c5_77d2_0e9f_b001);
+
+/// A fresh, time-ordered event id.
+pub fn new_event_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The id of an event whose sender gave it an idempotency key: the same key
+/// from the same source always yields the same id.
+pub fn idempotent_event_id(tenant: &str, source: &str, key: &str) -> String {
+    uuid::Uuid::new_v5(&EVENT_ID_NAMESPACE, format!("{tenant}\0{source}\0{key}").as_bytes()).to_string()
+}
+
+/// Current time in RFC 3339, UTC, always with milliseconds
+/// (`2026-11-21T06:21:38.020Z`), so timestamps sort as text.
+pub fn now_rfc3339() -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(FORMAT)
+        .expect("formatting a valid UTC time")
+}

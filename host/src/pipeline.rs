@@ -1,0 +1,159 @@
+//! The durable pipeline: accepted events → event log → rule match → queued
+//! executions, all durable (one group commit) before anything is
+//! acknowledged, then handed to the dispatcher. Every step is idempotent, so
+//! a re-post or a redelivery after a crash converges on one execution per
+//! (event, rule).
+
+use crate::dispatch::record::ExecutionRecord;
+use crate::dispatch::{Dispatcher, ExecutionRef};
+use crate::ingest::event::{Event, now_rfc3339};
+use crate::registry::Environment;
+use crate::rules::cache::RuleCache;
+use crate::rules::match_rules;
+use crate::sandbox::report::ErrorKind;
+use crate::store::{Store, StoreError};
+use serde_json::Value;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("the execution queue is full ({0} executions in flight); retry later")]
+    QueueFull(usize),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What happened to one accepted event.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AcceptedEvent {
+    pub event_id: String,
+    pub duplicate: bool,
+    /// Executions created now (not those a duplicate already had).
+    pub executions: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct Pipeline {
+    store: Store,
+    rules: Arc<RuleCache>,
+    dispatcher: Dispatcher,
+}
+
+impl Pipeline {
+    pub fn new(store: Store, rules: Arc<RuleCache>, dispatcher: Dispatcher) -> Self {
+        Self {
+            store,
+            rules,
+            dispatcher,
+        }
+    }
+
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    pub fn rules(&self) -> &RuleCache {
+        &self.rules
+    }
+
+    /// Makes the events and their executions durable, then queues the
+    /// executions. Returns only after the durable write.
+    pub async fn accept(&self, tenant: &str, events: Vec<Event>) -> Result<Vec<AcceptedEvent>, PipelineError> {
+        let rules = self.rules.rules(tenant)?;
+        // Backpressure before writing anything: refuse what cannot be held.
+        let worst_case = events.len() * rules.len().max(1);
+        if !self.dispatcher.has_room_for(worst_case) {
+            return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
+        }
+        let mut accepted = Vec::with_capacity(events.len());
+        let mut to_queue = Vec::new();
+        for event in events {
+            let stored = self.store.put_event_if_absent(&event)?;
+            let envelope = stored.event.envelope();
+            let mut created = Vec::new();
+            for rule in match_rules(&rules, &stored.event.source, &stored.event.event_type, &envelope) {
+                let spec = &rule.rule.spec;
+                let input = rule.render_input(&envelope);
+                let record = self.new_execution(
+                    tenant,
+                    Some(&rule.rule.name),
+                    Some(&stored.event.id),
+                    &spec.runbook,
+                    spec.environment,
+                    input.as_ref().cloned().unwrap_or(Value::Null),
+                )?;
+                let Some(record) = self.store.create_execution(&record)? else {
+                    continue; // this (event, rule) already has its execution
+                };
+                match (input, &record.version) {
+                    (Err(e), _) => self.fail_now(record.clone(), ErrorKind::InvalidInput, format!("rule {}: {e}", rule.rule.name))?,
+                    (Ok(_), None) => self.fail_now(
+                        record.clone(),
+                        ErrorKind::RunbookUnavailable,
+                        format!("no version of {} is deployed to {}", spec.runbook, spec.environment),
+                    )?,
+                    (Ok(_), Some(_)) => to_queue.push(record.id.clone()),
+                }
+                created.push(record.id);
+            }
+            accepted.push(AcceptedEvent {
+                event_id: stored.event.id,
+                duplicate: stored.duplicate,
+                executions: created,
+            });
+        }
+        self.store.commit().await?;
+        for id in to_queue {
+            self.dispatcher.enqueue(ExecutionRef {
+                tenant: tenant.to_string(),
+                id,
+            });
+        }
+        Ok(accepted)
+    }
+
+    /// A manual run of the version deployed to `environment`.
+    pub async fn run_manual(
+        &self,
+        tenant: &str,
+        runbook: &str,
+        environment: Environment,
+        input: Value,
+    ) -> Result<ExecutionRecord, PipelineError> {
+        if !self.dispatcher.has_room_for(1) {
+            return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
+        }
+        let record = self.new_execution(tenant, None, None, runbook, environment, input)?;
+        let record = self
+            .store
+            .create_execution(&record)?
+            .expect("manual runs have no (event, rule) key");
+        self.store.commit().await?;
+        self.dispatcher.enqueue(ExecutionRef {
+            tenant: tenant.to_string(),
+            id: record.id.clone(),
+        });
+        Ok(record)
+    }
+
+    fn new_execution(
+        &self,
+        tenant: &str,
+        rule: Option<&str>,
+        event: Option<&str>,
+        runbook: &str,
+        environment: Environment,
+        input: Value,
+    ) -> Result<ExecutionRecord, StoreError> {
+        let version = self
+            .store
+            .get_deployment(tenant, runbook, environment)?
+            .map(|d| d.version);
+        Ok(ExecutionRecord::queued(tenant, rule, event, runbook, version, environment, input))
+    }
+
+    fn fail_now(&self, mut record: ExecutionRecord, kind: ErrorKind, message: String) -> Result<(), StoreError> {
+        record.fail_before_run(kind, message, now_rfc3339());
+        self.store.finish_execution(&record)
+    }
+}

@@ -1,0 +1,78 @@
+//! The runbook registry: immutable, content-addressed runbook versions and
+//! their deployments to environments (`dev` → `test` → `prod`).
+
+use crate::manifest::Manifest;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// An uploaded runbook version. Immutable once stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunbookVersion {
+    pub name: String,
+    pub version: String,
+    /// sha256 of the component; the component bytes are stored under it.
+    pub sha256: String,
+    pub size: u64,
+    pub manifest: Manifest,
+    /// The manifest as uploaded, for audit.
+    pub manifest_text: String,
+    pub uploaded_at: String,
+}
+
+/// A deployment environment. Promotion goes one step at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Dev,
+    Test,
+    Prod,
+}
+
+impl Environment {
+    pub const ALL: [Environment; 3] = [Environment::Dev, Environment::Test, Environment::Prod];
+
+    /// The environment a version in `self` is promoted to.
+    pub fn next(self) -> Option<Environment> {
+        match self {
+            Environment::Dev => Some(Environment::Test),
+            Environment::Test => Some(Environment::Prod),
+            Environment::Prod => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Dev => "dev",
+            Environment::Test => "test",
+            Environment::Prod => "prod",
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Environment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "dev" => Ok(Environment::Dev),
+            "test" => Ok(Environment::Test),
+            "prod" => Ok(Environment::Prod),
+            other => Err(format!("unknown environment {other:?}; use dev, test or prod")),
+        }
+    }
+}
+
+/// Which version of a runbook an environment runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub runbook: String,
+    pub environment: Environment,
+    pub version: String,
+    pub deployed_at: String,
+}

@@ -1,0 +1,181 @@
+//! Rule criteria: `{path, op, value}` tests over the event envelope
+//! `{id, source, type, time, data}`. All criteria of a rule must hold.
+
+use super::path;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    /// The field's value is one of `value` (an array).
+    In,
+    /// A string contains `value`, or an array contains an element equal to it.
+    Contains,
+    /// A string matches the regular expression `value`.
+    Matches,
+    /// The field is present (`value` true, the default) or absent (false).
+    Exists,
+}
+
+/// One criterion as configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    pub path: String,
+    pub op: Op,
+    #[serde(default)]
+    pub value: Value,
+}
+
+/// A criterion checked once at configuration time (regex compiled).
+#[derive(Debug, Clone)]
+pub struct CompiledCriterion {
+    criterion: Criterion,
+    regex: Option<regex::Regex>,
+}
+
+impl CompiledCriterion {
+    /// Validates path, operand type and regex; errors name the criterion.
+    pub fn compile(index: usize, criterion: &Criterion) -> Result<Self, String> {
+        let at = |m: String| format!("criteria[{index}]: {m}");
+        path::validate(&criterion.path).map_err(at)?;
+        let value = &criterion.value;
+        let regex = match criterion.op {
+            Op::Matches => {
+                let pattern = value
+                    .as_str()
+                    .ok_or_else(|| at("`matches` needs a string regex as value".into()))?;
+                Some(
+                    regex::RegexBuilder::new(pattern)
+                        .size_limit(1 << 20)
+                        .build()
+                        .map_err(|e| at(format!("invalid regex: {e}")))?,
+                )
+            }
+            Op::In if !value.is_array() => return Err(at("`in` needs an array as value".into())),
+            Op::Lt | Op::Le | Op::Gt | Op::Ge if !(value.is_number() || value.is_string()) => {
+                return Err(at("ordering needs a number or string value".into()));
+            }
+            Op::Exists if !(value.is_null() || value.is_boolean()) => {
+                return Err(at("`exists` takes true, false or no value".into()));
+            }
+            _ => None,
+        };
+        Ok(Self {
+            criterion: criterion.clone(),
+            regex,
+        })
+    }
+
+    pub fn matches(&self, envelope: &Value) -> bool {
+        let c = &self.criterion;
+        let field = path::lookup(envelope, &c.path);
+        match c.op {
+            Op::Exists => field.is_some() == c.value.as_bool().unwrap_or(true),
+            Op::Eq => field.is_some_and(|f| loosely_equal(f, &c.value)),
+            Op::Ne => !field.is_some_and(|f| loosely_equal(f, &c.value)),
+            Op::Lt | Op::Le | Op::Gt | Op::Ge => field.and_then(|f| compare(f, &c.value)).is_some_and(|o| {
+                use std::cmp::Ordering::*;
+                matches!(
+                    (c.op, o),
+                    (Op::Lt, Less) | (Op::Le, Less | Equal) | (Op::Gt, Greater) | (Op::Ge, Greater | Equal)
+                )
+            }),
+            Op::In => field.is_some_and(|f| {
+                c.value
+                    .as_array()
+                    .is_some_and(|options| options.iter().any(|o| loosely_equal(f, o)))
+            }),
+            Op::Contains => match field {
+                Some(Value::String(s)) => c.value.as_str().is_some_and(|needle| s.contains(needle)),
+                Some(Value::Array(items)) => items.iter().any(|i| loosely_equal(i, &c.value)),
+                _ => false,
+            },
+            Op::Matches => match (field, &self.regex) {
+                (Some(Value::String(s)), Some(re)) => re.is_match(s),
+                _ => false,
+            },
+        }
+    }
+}
+
+/// Numbers compare by value (1 == 1.0); everything else structurally.
+fn loosely_equal(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) if a.is_number() && b.is_number() => x == y,
+        _ => a == b,
+    }
+}
+
+/// Numbers against numbers, strings against strings; mixed is no match.
+fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(path: &str, op: Op, value: Value, envelope: &Value) -> bool {
+        CompiledCriterion::compile(0, &Criterion { path: path.into(), op, value })
+            .unwrap()
+            .matches(envelope)
+    }
+
+    #[test]
+    fn every_operator() {
+        let e = json!({"type": "alert", "data": {"sev": "page", "n": 5, "tags": ["db", "eu"], "msg": "disk full on db-7"}});
+        let cases: Vec<(&str, Op, Value, bool)> = vec![
+            ("type", Op::Eq, json!("alert"), true),
+            ("type", Op::Eq, json!("other"), false),
+            ("data.n", Op::Eq, json!(5.0), true),
+            ("type", Op::Ne, json!("other"), true),
+            ("data.missing", Op::Ne, json!("x"), true),
+            ("data.n", Op::Lt, json!(6), true),
+            ("data.n", Op::Le, json!(5), true),
+            ("data.n", Op::Gt, json!(5), false),
+            ("data.n", Op::Ge, json!(5), true),
+            ("data.n", Op::Gt, json!("4"), false),
+            ("data.sev", Op::Gt, json!("info"), true),
+            ("data.sev", Op::In, json!(["page", "critical"]), true),
+            ("data.sev", Op::In, json!(["info"]), false),
+            ("data.tags", Op::Contains, json!("eu"), true),
+            ("data.msg", Op::Contains, json!("disk full"), true),
+            ("data.msg", Op::Contains, json!("cpu"), false),
+            ("data.msg", Op::Matches, json!("^disk .* db-[0-9]+$"), true),
+            ("data.n", Op::Matches, json!("5"), false),
+            ("data.sev", Op::Exists, Value::Null, true),
+            ("data.nope", Op::Exists, json!(false), true),
+            ("data.nope", Op::Exists, json!(true), false),
+        ];
+        for (path, op, value, expected) in cases {
+            assert_eq!(check(path, op, value.clone(), &e), expected, "{path} {op:?} {value}");
+        }
+    }
+
+    #[test]
+    fn bad_criteria_are_rejected_with_their_index() {
+        let bad = [
+            Criterion { path: "a".into(), op: Op::Matches, value: json!("(") },
+            Criterion { path: "a".into(), op: Op::In, value: json!("x") },
+            Criterion { path: "a..b".into(), op: Op::Eq, value: json!(1) },
+            Criterion { path: "a".into(), op: Op::Lt, value: json!([1]) },
+        ];
+        for c in bad {
+            let err = CompiledCriterion::compile(3, &c).unwrap_err();
+            assert!(err.starts_with("criteria[3]"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! `wolfe serve` configuration: defaults, then a TOML file (`--config`), then
+//! `WOLFE_*` environment variables (nested keys with `__`, e.g.
+//! `WOLFE_RETENTION__MAX_AGE_HOURS=24`), then command-line flags.
+
+use crate::sandbox::limits::HostLimits;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Address the API listens on. Default `127.0.0.1:8080` (loopback: put a
+    /// TLS-terminating proxy in front to expose it).
+    pub listen: String,
+    /// Where the sled store, kv data and precompiled components live.
+    /// Default `.wolfe/data`.
+    pub data_dir: PathBuf,
+    /// Executions run at once. Default 0 = one per CPU core.
+    pub workers: usize,
+    /// Executions queued or running before webhooks get 503. Default 10,000.
+    pub queue_capacity: usize,
+    /// Largest webhook or JSON request body. Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// Largest runbook upload (manifest + component). Default 64 MiB: a
+    /// Python component is about 19 MB.
+    pub max_component_bytes: usize,
+    /// Use the pooling instance allocator. Default true.
+    pub pooling: bool,
+    pub retention: RetentionConfig,
+    /// Ceilings for every runbook's declared limits.
+    pub limits: HostLimits,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Events and finished executions older than this are pruned. Default 168 (7 days).
+    pub max_age_hours: u64,
+    /// Finished executions kept per tenant, newest first. Default 100,000.
+    pub max_executions_per_tenant: usize,
+    /// Events kept in all, newest first. Default 1,000,000.
+    pub max_events: usize,
+    /// How often pruning runs. Default 60 s.
+    pub interval_secs: u64,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from(".wolfe/data"),
+            workers: 0,
+            queue_capacity: 10_000,
+            max_body_bytes: 1024 * 1024,
+            max_component_bytes: 64 * 1024 * 1024,
+            pooling: true,
+            retention: RetentionConfig::default(),
+            limits: HostLimits::default(),
+        }
+    }
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            max_age_hours: 168,
+            max_executions_per_tenant: 100_000,
+            max_events: 1_000_000,
+            interval_secs: 60,
+        }
+    }
+}
+
+/// Top-level keys the environment may set; other `WOLFE_*` variables
+/// (`WOLFE_ADMIN_TOKEN`, `WOLFE_LOG`, client settings) are not config keys.
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "workers",
+    "queue_capacity",
+    "max_body_bytes",
+    "max_component_bytes",
+    "pooling",
+    "retention",
+    "limits",
+];
+
+impl ServiceConfig {
+    /// Defaults, then the file, then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(ServiceConfig::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                anyhow::bail!("config file {} does not exist", file.display());
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let env = Env::prefixed("WOLFE_")
+            .split("__")
+            .filter(|key| ENV_KEYS.iter().any(|k| key.as_str().split('.').next() == Some(k)));
+        figment
+            .merge(env)
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+    }
+
+    pub fn worker_count(&self) -> usize {
+        if self.workers == 0 {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        } else {
+            self.workers
+        }
+    }
+}
+
+impl RetentionConfig {
+    pub fn policy(&self) -> crate::store::Retention {
+        crate::store::Retention {
+            max_age: Duration::from_secs(self.max_age_hours * 3600),
+            max_executions_per_tenant: self.max_executions_per_tenant,
+            max_events: self.max_events,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wolfe.toml");
+        std::fs::write(&file, "workers = 3\n[retention]\nmax_age_hours = 2\n").unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WOLFE_QUEUE_CAPACITY", "77");
+            jail.set_env("WOLFE_RETENTION__INTERVAL_SECS", "5");
+            jail.set_env("WOLFE_ADMIN_TOKEN", "not-a-config-key");
+            let config = ServiceConfig::load(Some(&file)).unwrap();
+            assert_eq!(config.workers, 3);
+            assert_eq!(config.queue_capacity, 77);
+            assert_eq!(config.retention.max_age_hours, 2);
+            assert_eq!(config.retention.interval_secs, 5);
+            assert_eq!(config.listen, "127.0.0.1:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wolfe.toml");
+        std::fs::write(&file, "wokers = 3\n").unwrap();
+        let err = ServiceConfig::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("wokers"), "{err}");
+    }
+}

@@ -1,0 +1,135 @@
+//! `wolfe serve`: opens the store, starts the sandbox, the dispatcher and its
+//! workers, resumes pending executions, prunes by retention, and serves the
+//! API until `shutdown` fires — then drains in-flight executions.
+
+pub mod config;
+
+use crate::api::{ApiLimits, AppState, router};
+use crate::capabilities::kv::KvStore;
+use crate::dispatch::runbooks::RunbookCache;
+use crate::dispatch::{self, WorkerContext};
+use crate::pipeline::Pipeline;
+use crate::rules::cache::RuleCache;
+use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::store::Store;
+use crate::tenancy::{generate_token, token_hash};
+use anyhow::Context;
+use config::ServiceConfig;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Facts about a started service, printed as one JSON line on stdout.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Started {
+    pub listening: String,
+    pub data_dir: String,
+    pub workers: usize,
+    pub resumed_executions: usize,
+}
+
+/// Runs the service on `listener` until `shutdown` is cancelled.
+/// `on_started` is called once the API is about to accept requests.
+pub async fn run(
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    on_started: impl FnOnce(&Started),
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let store = Store::open(&config.data_dir)
+        .with_context(|| format!("failed to open the store in {}", config.data_dir.display()))?;
+    ensure_admin_token(&store)?;
+
+    let sandbox = Arc::new(Sandbox::new(SandboxConfig {
+        cache_dir: Some(config.data_dir.join("components")),
+        host_limits: config.limits,
+        pooling: config.pooling,
+    })?);
+    let kv = KvStore::open(store.db()).context("failed to open the kv store")?;
+    let workers = config.worker_count();
+    let stop_workers = CancellationToken::new();
+    let (dispatcher, pool) = dispatch::start(
+        WorkerContext {
+            store: store.clone(),
+            sandbox: sandbox.clone(),
+            runbooks: Arc::new(RunbookCache::new(sandbox.clone(), store.clone())),
+            kv,
+            secrets: dispatch::no_secrets(),
+        },
+        workers,
+        config.queue_capacity,
+        stop_workers.clone(),
+    );
+    let resumed = dispatch::resume_pending(&store, &dispatcher);
+    let pipeline = Pipeline::new(store.clone(), Arc::new(RuleCache::new(store.clone())), dispatcher);
+    let state = AppState::new(
+        store.clone(),
+        sandbox,
+        pipeline,
+        ApiLimits {
+            max_body_bytes: config.max_body_bytes,
+            max_component_bytes: config.max_component_bytes,
+        },
+    );
+    let retention = tokio::spawn(prune_periodically(store.clone(), config.retention.clone(), shutdown.clone()));
+
+    on_started(&Started {
+        listening: listener.local_addr()?.to_string(),
+        data_dir: config.data_dir.display().to_string(),
+        workers,
+        resumed_executions: resumed,
+    });
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("the HTTP server failed")?;
+
+    // No new requests: let running executions finish and be recorded; queued
+    // ones stay pending in the store and resume at the next start.
+    stop_workers.cancel();
+    let _ = pool.await;
+    retention.abort();
+    store.flush().context("failed to flush the store at shutdown")?;
+    Ok(())
+}
+
+/// The server admin token: `WOLFE_ADMIN_TOKEN` when set (its hash replaces
+/// the stored one), else generated at first start and printed once.
+fn ensure_admin_token(store: &Store) -> anyhow::Result<()> {
+    if let Ok(token) = std::env::var("WOLFE_ADMIN_TOKEN")
+        && !token.trim().is_empty()
+    {
+        store.set_admin_token_hash(&token_hash(token.trim()))?;
+        store.flush()?;
+        return Ok(());
+    }
+    if store.admin_token_hash()?.is_none() {
+        let token = generate_token();
+        store.set_admin_token_hash(&token_hash(&token))?;
+        store.flush()?;
+        eprintln!("wolfe: generated the server admin token (shown only now): {token}");
+    }
+    Ok(())
+}
+
+async fn prune_periodically(store: Store, config: config::RetentionConfig, shutdown: CancellationToken) {
+    let policy = config.policy();
+    let mut tick = tokio::time::interval(Duration::from_secs(config.interval_secs.max(1)));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.prune(&policy)).await {
+            Ok(Ok(pruned)) if pruned.events + pruned.executions > 0 => {
+                tracing::info!(events = pruned.events, executions = pruned.executions, "retention pruned old records");
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "retention pass failed"),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The event log and the executions it fires: idempotent event writes, one
+//! execution per (event, rule) ever, the pending set resumed after a crash,
+//! listing, and retention.
+
+use super::keys::{key, last_part, prefix};
+use super::{Store, StoreResult, decode, encode, get};
+use crate::dispatch::record::ExecutionRecord;
+use crate::ingest::event::Event;
+use crate::sandbox::report::ExecutionStatus;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Which event was stored for a posted one.
+#[derive(Debug, Clone)]
+pub struct IngestOutcome {
+    /// The stored event: the original one when this was a re-post.
+    pub event: Event,
+    pub duplicate: bool,
+}
+
+/// Filters of `GET /executions`.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionFilter {
+    pub runbook: Option<String>,
+    pub status: Option<ExecutionStatus>,
+    pub event_id: Option<String>,
+    /// Return executions older than this id (the previous page's cursor).
+    pub cursor: Option<String>,
+    pub limit: usize,
+}
+
+pub struct ExecutionPage {
+    pub executions: Vec<ExecutionRecord>,
+    /// Pass as `cursor` for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Retention settings, applied by [`Store::prune`].
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub max_age: Duration,
+    pub max_executions_per_tenant: usize,
+    pub max_events: usize,
+}
+
+/// What a pruning pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub events: usize,
+    pub executions: usize,
+}
+
+impl Store {
+    /// Stores the event unless one with its id exists; returns the stored one.
+    pub fn put_event_if_absent(&self, event: &Event) -> StoreResult<IngestOutcome> {
+        let k = key(&[&event.tenant, &event.id]);
+        let swapped = self
+            .trees
+            .events
+            .compare_and_swap(&k, None as Option<&[u8]>, Some(encode(event)?))?;
+        match swapped {
+            Ok(()) => {
+                let seq = uuid::Uuid::now_v7();
+                self.trees
+                    .events_by_time
+                    .insert(seq.as_bytes(), key(&[&event.tenant, &event.id]))?;
+                Ok(IngestOutcome {
+                    event: event.clone(),
+                    duplicate: false,
+                })
+            }
+            Err(current) => Ok(IngestOutcome {
+                event: decode(&current.current.expect("a failed swap from None has a value"))?,
+                duplicate: true,
+            }),
+        }
+    }
+
+    pub fn get_event(&self, tenant: &str, id: &str) -> StoreResult<Option<Event>> {
+        get(&self.trees.events, &key(&[tenant, id]))
+    }
+
+    /// Creates a queued execution. For an (event, rule) pair that already has
+    /// one, returns `None`: a redelivered or re-posted event never runs a
+    /// rule twice. Safe to repeat after a crash at any point.
+    pub fn create_execution(&self, record: &ExecutionRecord) -> StoreResult<Option<ExecutionRecord>> {
+        let mut record = record.clone();
+        if let (Some(event), Some(rule)) = (&record.event_id, &record.rule) {
+            let pair = key(&[&record.tenant, event, rule]);
+            let claimed = self.trees.execution_keys.compare_and_swap(
+                &pair,
+                None as Option<&[u8]>,
+                Some(record.id.as_bytes()),
+            )?;
+            if let Err(existing) = claimed {
+                let id = String::from_utf8_lossy(&existing.current.expect("swap from None")).into_owned();
+                if self.trees.executions.contains_key(key(&[&record.tenant, &id]))? {
+                    return Ok(None);
+                }
+                // A crash left the claim without its record: finish the job.
+                record.id = id;
+            }
+        }
+        let k = key(&[&record.tenant, &record.id]);
+        self.trees.pending.insert(&k, &[])?;
+        self.trees.executions.insert(&k, encode(&record)?)?;
+        Ok(Some(record))
+    }
+
+    pub fn get_execution(&self, tenant: &str, id: &str) -> StoreResult<Option<ExecutionRecord>> {
+        get(&self.trees.executions, &key(&[tenant, id]))
+    }
+
+    /// Saves a queued or running execution's new state.
+    pub fn update_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
+        self.trees
+            .executions
+            .insert(key(&[&record.tenant, &record.id]), encode(record)?)?;
+        Ok(())
+    }
+
+    /// Saves a terminal execution and takes it off the pending set.
+    pub fn finish_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
+        let k = key(&[&record.tenant, &record.id]);
+        self.trees.executions.insert(&k, encode(record)?)?;
+        self.trees.pending.remove(&k)?;
+        Ok(())
+    }
+
+    /// Every execution that is not terminal: (tenant, id), oldest first.
+    pub fn pending_executions(&self) -> StoreResult<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for k in self.trees.pending.iter().keys() {
+            let k = k?;
+            let split = k.iter().position(|&b| b == 0).unwrap_or(k.len());
+            out.push((String::from_utf8_lossy(&k[..split]).into_owned(), last_part(&k)));
+        }
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(out)
+    }
+
+    pub fn pending_count(&self) -> usize {
+        self.trees.pending.len()
+    }
+
+    /// Newest first, filtered, one page at a time.
+    pub fn list_executions(&self, tenant: &str, filter: &ExecutionFilter) -> StoreResult<ExecutionPage> {
+        let limit = filter.limit.max(1);
+        let candidates: Box<dyn Iterator<Item = StoreResult<ExecutionRecord>>> = match &filter.event_id {
+            // The (event, rule) claims index the executions of one event.
+            Some(event) => {
+                let mut ids: Vec<String> = self
+                    .trees
+                    .execution_keys
+                    .scan_prefix(prefix(&[tenant, event]))
+                    .values()
+                    .filter_map(|v| v.ok().map(|v| String::from_utf8_lossy(&v).into_owned()))
+                    .collect();
+                ids.sort_unstable_by(|a, b| b.cmp(a));
+                Box::new(
+                    ids.into_iter()
+                        .filter_map(|id| self.get_execution(tenant, &id).transpose()),
+                )
+            }
+            None => Box::new(
+                self.trees
+                    .executions
+                    .scan_prefix(prefix(&[tenant]))
+                    .values()
+                    .rev()
+                    .map(|v| decode::<ExecutionRecord>(&v?)),
+            ),
+        };
+        let mut executions = Vec::new();
+        let mut more = false;
+        for record in candidates {
+            let record = record?;
+            if filter.cursor.as_ref().is_some_and(|c| record.id >= *c)
+                || filter.runbook.as_ref().is_some_and(|r| *r != record.runbook)
+                || filter.status.is_some_and(|s| s != record.status)
+            {
+                continue;
+            }
+            if executions.len() == limit {
+                more = true;
+                break;
+            }
+            executions.push(record);
+        }
+        let next_cursor = if more { executions.last().map(|r| r.id.clone()) } else { None };
+        Ok(ExecutionPage { executions, next_cursor })
+    }
+
+    /// Removes events and terminal executions past the retention policy.
+    pub fn prune(&self, retention: &Retention) -> StoreResult<Pruned> {
+        let cutoff_ms = SystemTime::now()
+            .checked_sub(retention.max_age)
+            .unwrap_or(UNIX_EPOCH)
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        let mut pruned = Pruned::default();
+
+        // Events: oldest first through the time index.
+        let total_events = self.trees.events_by_time.len();
+        let mut excess = total_events.saturating_sub(retention.max_events);
+        for entry in self.trees.events_by_time.iter() {
+            let (seq, event_key) = entry?;
+            let old = uuid_millis(&seq).is_some_and(|ms| ms < cutoff_ms);
+            if !old && excess == 0 {
+                break;
+            }
+            self.trees.events.remove(&event_key)?;
+            self.trees.events_by_time.remove(&seq)?;
+            excess = excess.saturating_sub(1);
+            pruned.events += 1;
+        }
+
+        // Executions: per tenant, oldest first (ids are uuid v7), never pending.
+        for tenant in self.trees.tenants.iter().keys() {
+            let tenant = String::from_utf8_lossy(&tenant?).into_owned();
+            let keys: Vec<sled::IVec> = self
+                .trees
+                .executions
+                .scan_prefix(prefix(&[&tenant]))
+                .keys()
+                .collect::<Result<_, _>>()?;
+            let mut excess = keys.len().saturating_sub(retention.max_executions_per_tenant);
+            for k in keys {
+                if self.trees.pending.contains_key(&k)? {
+                    continue;
+                }
+                let id = last_part(&k);
+                let old = uuid::Uuid::parse_str(&id)
+                    .ok()
+                    .and_then(|u| uuid_millis(u.as_bytes()))
+                    .is_some_and(|ms| ms < cutoff_ms);
+                if !old && excess == 0 {
+                    break;
+                }
+                if let Some(record) = self.get_execution(&tenant, &id)?
+                    && let (Some(event), Some(rule)) = (&record.event_id, &record.rule)
+                {
+                    self.trees.execution_keys.remove(key(&[&tenant, event, rule]))?;
+                }
+                self.trees.executions.remove(&k)?;
+                excess = excess.saturating_sub(1);
+                pruned.executions += 1;
+            }
+        }
+        Ok(pruned)
+    }
+}
+
+/// The millisecond timestamp of a uuid v7 (its first 48 bits).
+fn uuid_millis(bytes: &[u8]) -> Option<u64> {
+    let b: [u8; 6] = bytes.get(..6)?.try_into().ok()?;
+    Some(u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]]))
+}

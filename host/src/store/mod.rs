@@ -1,0 +1,139 @@
+//! Persistence on sled, behind the domain's own operations (`create_tenant`,
+//! `put_version`, `ingest_event`, `finish_execution`, …): handlers and
+//! workers never touch sled directly, so a second backend can follow.
+//!
+//! Records are JSON. Writes land in sled's memory first; callers that must
+//! not acknowledge before durability await [`Store::commit`] (group commit).
+
+mod commit;
+mod executions;
+mod keys;
+mod registry;
+
+pub use executions::{ExecutionFilter, ExecutionPage, IngestOutcome, Pruned, Retention};
+pub use registry::PutOutcome;
+
+use commit::GroupCommit;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("corrupt record: {0}")]
+    Codec(#[from] serde_json::Error),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("durable write failed: {0}")]
+    Commit(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The open store.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    trees: Trees,
+    committer: GroupCommit,
+}
+
+#[derive(Clone)]
+struct Trees {
+    meta: sled::Tree,
+    tenants: sled::Tree,
+    tokens: sled::Tree,
+    versions: sled::Tree,
+    components: sled::Tree,
+    deployments: sled::Tree,
+    sources: sled::Tree,
+    rules: sled::Tree,
+    events: sled::Tree,
+    /// Event time order (uuid v7 / arrival) for retention: seq → tenant\0id.
+    events_by_time: sled::Tree,
+    executions: sled::Tree,
+    /// (tenant, event, rule) → execution id: one execution per pair, ever.
+    execution_keys: sled::Tree,
+    /// Executions not yet terminal: resumed on start.
+    pending: sled::Tree,
+}
+
+impl Store {
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        let db = sled::Config::new()
+            .path(dir.join("store"))
+            // Group commit decides when to fsync; sled's own periodic flush
+            // stays on as a backstop for writes nobody waits for.
+            .flush_every_ms(Some(500))
+            .open()?;
+        Self::from_db(db)
+    }
+
+    /// A store that lives only in memory (tests of logic above the store).
+    pub fn temporary() -> StoreResult<Self> {
+        Self::from_db(sled::Config::new().temporary(true).open()?)
+    }
+
+    fn from_db(db: sled::Db) -> StoreResult<Self> {
+        let t = |name: &str| db.open_tree(name);
+        let trees = Trees {
+            meta: t("meta")?,
+            tenants: t("tenants")?,
+            tokens: t("tokens")?,
+            versions: t("runbook_versions")?,
+            components: t("components")?,
+            deployments: t("deployments")?,
+            sources: t("sources")?,
+            rules: t("rules")?,
+            events: t("events")?,
+            events_by_time: t("events_by_time")?,
+            executions: t("executions")?,
+            execution_keys: t("execution_keys")?,
+            pending: t("pending")?,
+        };
+        Ok(Self {
+            committer: GroupCommit::start(db.clone()),
+            db,
+            trees,
+        })
+    }
+
+    /// The sled database, for the capabilities that keep their own trees (kv).
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
+    /// Waits until every write made before the call is durable.
+    pub async fn commit(&self) -> StoreResult<()> {
+        self.committer.commit().await.map_err(StoreError::Commit)
+    }
+
+    /// Flushes synchronously (shutdown).
+    pub fn flush(&self) -> StoreResult<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
+    Ok(serde_json::to_vec(value)?)
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+    Ok(serde_json::from_slice(bytes)?)
+}
+
+fn get<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> StoreResult<Option<T>> {
+    tree.get(key)?.map(|v| decode(&v)).transpose()
+}
+
+fn scan<T: DeserializeOwned>(tree: &sled::Tree, prefix: &[u8]) -> StoreResult<Vec<T>> {
+    tree.scan_prefix(prefix)
+        .values()
+        .map(|v| decode(&v?))
+        .collect()
+}

@@ -1,0 +1,117 @@
+//! Tenants, API tokens and roles: who may do what, in which tenant.
+//! Tokens are random, shown once, and stored only as their sha256.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A tenant: the isolation boundary that owns everything else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub name: String,
+    pub created_at: String,
+}
+
+/// What a token may do inside its tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything in the tenant, tokens included.
+    Admin,
+    /// Deploy runbooks, edit rules and sources; read.
+    Author,
+    /// Run runbooks, read executions.
+    Operator,
+    /// Read-only: runbooks, rules, sources, executions.
+    Auditor,
+    /// Post events only.
+    Sender,
+}
+
+/// An operation a request performs, checked against the caller's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ManageTokens,
+    WriteRunbooks,
+    WriteRules,
+    RunRunbooks,
+    ReadConfig,
+    ReadExecutions,
+    PostEvents,
+}
+
+impl Role {
+    pub fn allows(self, action: Action) -> bool {
+        use Action::*;
+        match self {
+            Role::Admin => true,
+            Role::Author => matches!(action, WriteRunbooks | WriteRules | ReadConfig | ReadExecutions),
+            Role::Operator => matches!(action, RunRunbooks | ReadConfig | ReadExecutions),
+            Role::Auditor => matches!(action, ReadConfig | ReadExecutions),
+            Role::Sender => matches!(action, PostEvents),
+        }
+    }
+}
+
+/// Who a token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Principal {
+    /// The server-wide admin: creates tenants, acts as admin in any tenant.
+    ServerAdmin,
+    Tenant { tenant: String, role: Role },
+}
+
+/// A stored token: its hash, never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Short public id (the token's first characters) for audit and revocation.
+    pub id: String,
+    pub principal: Principal,
+    pub created_at: String,
+}
+
+/// Tokens start with this, so a leaked one is recognisable in a scan.
+pub const TOKEN_PREFIX: &str = "wolfe_";
+
+/// A fresh random token (256 bits).
+pub fn generate_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    format!("{TOKEN_PREFIX}{}", hex::encode(bytes))
+}
+
+/// The key a token is stored under.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The public id shown for a token.
+pub fn token_id(token: &str) -> String {
+    token.chars().take(TOKEN_PREFIX.len() + 8).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_follow_the_design() {
+        assert!(Role::Admin.allows(Action::ManageTokens));
+        assert!(!Role::Author.allows(Action::ManageTokens));
+        assert!(Role::Author.allows(Action::WriteRunbooks));
+        assert!(!Role::Operator.allows(Action::WriteRunbooks));
+        assert!(Role::Operator.allows(Action::RunRunbooks));
+        assert!(!Role::Auditor.allows(Action::RunRunbooks));
+        assert!(Role::Auditor.allows(Action::ReadExecutions));
+        assert!(Role::Sender.allows(Action::PostEvents));
+        assert!(!Role::Sender.allows(Action::ReadExecutions));
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let a = generate_token();
+        assert!(a.starts_with(TOKEN_PREFIX) && a.len() == TOKEN_PREFIX.len() + 64);
+        assert_ne!(a, generate_token());
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+    }
+}
