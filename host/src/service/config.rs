@@ -100,7 +100,13 @@ impl ServiceConfig {
         }
         let env = Env::prefixed("WOLFE_")
             .split("__")
-            .filter(|key| ENV_KEYS.iter().any(|k| key.as_str().split('.').next() == Some(k)));
+            .filter(|key| {
+                // The filter sees the upper-case name, nested parts already
+                // joined with `.`: `RETENTION.MAX_AGE_HOURS`.
+                let name = key.as_str().to_ascii_lowercase();
+                let top = name.split('.').next().unwrap_or_default();
+                ENV_KEYS.contains(&top)
+            });
         figment
             .merge(env)
             .extract()
