@@ -79,6 +79,11 @@ fn run(event: Value) -> wolfe_sdk::Result<Value> {
                 x = std::hint::black_box(x.wrapping_add(1));
             }
         }
+        "sleep_ms" => {
+            let ms = event["ms"].as_u64().unwrap_or(10);
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            Ok(json!({"slept_ms": ms, "n": event["n"].clone()}))
+        }
         "sleep" => {
             std::thread::sleep(std::time::Duration::from_secs(600));
             Ok(json!({"slept": true}))
