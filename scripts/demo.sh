@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Wolfe's main job, locally: builds wolfe and the example runbooks, then runs
-# them against sample events with state in an embedded sled store:
-#   1. hello echoes an alert;
-#   2. flap-guard checks a (deliberately failing) local service agent four
-#      times: it waits, restarts the service with a bearer token, waits again,
-#      and escalates once its restart budget is spent. Its state lives in
-#      sled under .wolfe/demo, so each run builds on the last.
+# Wolfe's main job on this machine: builds wolfe and the example runbooks,
+# starts `wolfe serve` on the embedded sled store (.wolfe/demo), creates a
+# demo tenant, deploys the examples with an Alertmanager source and rules,
+# posts a sample alert twice and shows the executions it fired — then keeps
+# serving until Ctrl-C and prints how to post more.
+#
+#   WOLFE_DEMO_PORT   listen port (default 8080)
+#   WOLFE_DEMO_EXIT=1 stop after showing the executions (for scripted runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -13,29 +14,82 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 cargo build -p wolfe
 wolfe="$CARGO_TARGET_DIR/debug/wolfe"
 data=.wolfe/demo
+port="${WOLFE_DEMO_PORT:-8080}"
 rm -rf "$data"
 mkdir -p "$data"
 
-summary() { python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("runbook","status","output","error","capability_calls","fuel_consumed","memory_peak_bytes","duration_ms")}, indent=2))'; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
 
-echo "== wolfe run runbooks/rust/hello"
-"$wolfe" run runbooks/rust/hello --event-file runbooks/rust/hello/event.json --data "$data" | summary
-
-# A service agent whose health check fails and whose restart endpoint works.
-python3 scripts/demo_agent.py > "$data/agent.port" &
-agent=$!
-trap 'kill $agent 2>/dev/null || true' EXIT
+# A stand-in for the service the runbook remediates: unhealthy, restartable.
+python3 scripts/demo_agent.py > "$data/agent.port" 2> "$data/agent.log" &
+pids+=($!)
 for _ in $(seq 50); do [ -s "$data/agent.port" ] && break; sleep 0.1; done
-port=$(cat "$data/agent.port")
-cat > "$data/event.json" <<JSON
-{"service": "checkout", "health_url": "http://127.0.0.1:$port/health",
- "restart_url": "http://127.0.0.1:$port/restart", "failures_before_restart": 2, "max_restarts": 1}
-JSON
-echo "RESTART_TOKEN=demo-token-not-for-production" > "$data/secrets.env"
-for i in 1 2 3 4; do
-  echo "== wolfe run runbooks/rust/flap-guard (alert $i)"
-  "$wolfe" run runbooks/rust/flap-guard --event-file "$data/event.json" \
-    --secrets-file "$data/secrets.env" --data "$data" | summary
-done
-echo "== done: try a hostile runbook next, e.g."
-echo "$wolfe run tests/guests/rust/conformance --event '{\"case\":\"infinite_loop\"}'"
+agent="127.0.0.1:$(cat "$data/agent.port")"
+
+export WOLFE_ADMIN_TOKEN
+WOLFE_ADMIN_TOKEN=$(python3 -c 'import secrets; print("wolfe_" + secrets.token_hex(32))')
+"$wolfe" serve --data "$data" --listen "127.0.0.1:$port" > "$data/serve.out" 2> "$data/serve.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$data/serve.out" ] && break; sleep 0.1; done
+[ -s "$data/serve.out" ] || { cat "$data/serve.log" >&2; exit 1; }
+export WOLFE_SERVER="http://127.0.0.1:$port" WOLFE_TENANT=demo
+echo "== wolfe serve is listening on $WOLFE_SERVER (store: $data)"
+
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+WOLFE_TOKEN=$WOLFE_ADMIN_TOKEN "$wolfe" tenant create demo > /dev/null
+admin=$(WOLFE_TOKEN=$WOLFE_ADMIN_TOKEN "$wolfe" token create --role admin | field '["token"]')
+sender=$(WOLFE_TOKEN=$WOLFE_ADMIN_TOKEN "$wolfe" token create --role sender | field '["token"]')
+export WOLFE_TOKEN=$admin
+
+echo "== deploying the example runbooks to dev"
+"$wolfe" deploy runbooks/rust/hello --env dev | field '["deployed"]'
+"$wolfe" deploy runbooks/rust/flap-guard --env dev | field '["deployed"]'
+"$wolfe" promote hello --from dev --to test | field '["environment"]' > /dev/null
+echo "== source and rules"
+"$wolfe" source apply examples/alertmanager/source.toml > /dev/null
+"$wolfe" rule apply examples/alertmanager/rule-log-every-alert.toml > /dev/null
+"$wolfe" rule apply examples/alertmanager/rule-restart-unhealthy.toml > /dev/null
+echo "source alertmanager; rules log-every-alert -> hello, restart-unhealthy -> flap-guard"
+
+post_alert() {
+  sed -e "s/INSTANCE/$agent/" -e "s/FINGERPRINT/$1/" examples/alertmanager/alert.json |
+    curl -sS -X POST "$WOLFE_SERVER/v1/hooks/demo/alertmanager" \
+      -H "Authorization: Bearer $sender" -H 'Content-Type: application/json' --data-binary @-
+  echo
+}
+summary() {
+  python3 -c '
+import json, sys
+for e in reversed(json.load(sys.stdin)["executions"]):
+    out = e.get("output") or {}
+    what = out.get("action") or out.get("greeting") or e.get("error")
+    print("  %-18s %-10s %-10s %s" % (e["rule"], e["runbook"], e["status"], json.dumps(what)))
+'
+}
+echo "== posting a ServiceDown alert (twice: flap-guard waits, then restarts)"
+post_alert alert-1
+sleep 1 # flap-guard keeps its count in kv: let the first check finish
+post_alert alert-2
+sleep 1
+echo "== executions"
+"$wolfe" exec list --limit 10 | summary
+echo "== one full execution record:"
+id=$("$wolfe" exec list --runbook flap-guard --limit 1 | field '["executions"][0]["id"]')
+"$wolfe" exec show "$id"
+
+cat <<MSG
+
+Wolfe keeps serving on $WOLFE_SERVER (Ctrl-C to stop). Post more alerts:
+
+  curl -X POST $WOLFE_SERVER/v1/hooks/demo/alertmanager \\
+    -H 'Authorization: Bearer $sender' -H 'Content-Type: application/json' \\
+    --data-binary @<(sed -e 's/INSTANCE/$agent/' -e 's/FINGERPRINT/alert-3/' examples/alertmanager/alert.json)
+
+and read what happened:
+
+  WOLFE_SERVER=$WOLFE_SERVER WOLFE_TENANT=demo WOLFE_TOKEN=$admin $wolfe exec list
+MSG
+[ "${WOLFE_DEMO_EXIT:-0}" = 1 ] && exit 0
+wait "${pids[1]}"

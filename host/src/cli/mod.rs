@@ -1,7 +1,8 @@
 //! The `wolfe` command line: argument parsing and dispatch to the library.
-//! Exit codes: 0 success, 1 the runbook did not succeed, 2 usage or
-//! configuration error (one line on stderr).
+//! Exit codes: 0 success, 1 the runbook did not succeed or the server
+//! refused the request, 2 usage or configuration error (one line on stderr).
 
+mod client;
 mod run;
 mod serve;
 
@@ -34,6 +35,59 @@ enum Command {
     Run(run::RunArgs),
     /// Serve the API: tenants, runbooks, rules, webhooks, executions.
     Serve(serve::ServeArgs),
+    /// Tenants (client).
+    Tenant {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::TenantCommand,
+    },
+    /// API tokens (client).
+    Token {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::TokenCommand,
+    },
+    /// Build a runbook folder, upload it, and deploy it to an environment (client).
+    Deploy {
+        #[command(flatten)]
+        conn: client::Connection,
+        dir: PathBuf,
+        #[arg(long, default_value = "dev")]
+        env: String,
+    },
+    /// Promote a runbook's deployed version to the next environment (client).
+    Promote {
+        #[command(flatten)]
+        conn: client::Connection,
+        name: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Rules (client).
+    Rule {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::ApplyCommand,
+    },
+    /// Webhook sources (client).
+    Source {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::ApplyCommand,
+    },
+    /// Executions (client).
+    Exec {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::ExecCommand,
+    },
 }
 
 /// Outcome of a command, mapped to the process exit code.
@@ -50,13 +104,26 @@ pub fn main() -> ExitCode {
         Command::Build { dir, output } => build(&dir, output.as_deref()),
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Tenant { conn, command } => client::tenant(conn, command),
+        Command::Token { conn, command } => client::token(conn, command),
+        Command::Deploy { conn, dir, env } => client::deploy(conn, &dir, &env),
+        Command::Promote { conn, name, from, to } => client::promote(conn, &name, &from, &to),
+        Command::Rule { conn, command: client::ApplyCommand::Apply { file } } => client::apply(conn, "rules", &file),
+        Command::Source { conn, command: client::ApplyCommand::Apply { file } } => client::apply(conn, "sources", &file),
+        Command::Exec { conn, command } => client::exec(conn, command),
     };
     match result {
         Ok(Outcome::Succeeded) => ExitCode::SUCCESS,
         Ok(Outcome::RunbookFailed) => ExitCode::from(1),
         Err(e) => {
             eprintln!("wolfe: {}", one_line(&format!("{e:#}")));
-            ExitCode::from(2)
+            // The server refused the request: 1, like a failed run. Anything
+            // else (usage, configuration, unreachable server): 2.
+            if e.downcast_ref::<client::ApiRefused>().is_some() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

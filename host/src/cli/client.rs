@@ -1,0 +1,226 @@
+//! The `wolfe` API client commands: the same contract a held-out client
+//! speaks, for people. Server, token and tenant come from flags or
+//! `WOLFE_SERVER`, `WOLFE_TOKEN`, `WOLFE_TENANT`.
+
+use super::Outcome;
+use crate::build::build_runbook;
+use anyhow::{Context, bail};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Clone)]
+pub struct Connection {
+    /// Server URL.
+    #[arg(long, env = "WOLFE_SERVER", default_value = "http://127.0.0.1:8080", global = true)]
+    server: String,
+    /// API token (the server admin token for `tenant create`).
+    #[arg(long, env = "WOLFE_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
+    /// Tenant the command acts in.
+    #[arg(long, env = "WOLFE_TENANT", global = true)]
+    tenant: Option<String>,
+}
+
+#[derive(clap::Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant (server admin token).
+    Create { name: String },
+}
+
+#[derive(clap::Subcommand)]
+pub enum TokenCommand {
+    /// Create a token with a role: admin, author, operator, auditor, sender.
+    Create {
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(clap::Subcommand)]
+pub enum ApplyCommand {
+    /// Create or replace from a TOML or JSON file with a `name` field.
+    Apply { file: PathBuf },
+}
+
+#[derive(clap::Subcommand)]
+pub enum ExecCommand {
+    /// Executions, newest first.
+    List {
+        #[arg(long)]
+        runbook: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        event_id: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// One execution's full record.
+    Show { id: String },
+}
+
+struct Client {
+    http: reqwest::Client,
+    conn: Connection,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Client {
+    fn new(conn: Connection) -> anyhow::Result<Self> {
+        Ok(Self {
+            http: reqwest::Client::new(),
+            conn,
+            runtime: tokio::runtime::Runtime::new()?,
+        })
+    }
+
+    fn tenant(&self) -> anyhow::Result<&str> {
+        self.conn
+            .tenant
+            .as_deref()
+            .context("no tenant: pass --tenant or set WOLFE_TENANT")
+    }
+
+    fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let token = self
+            .conn
+            .token
+            .as_deref()
+            .context("no token: pass --token or set WOLFE_TOKEN")?;
+        self.runtime.block_on(async {
+            let response = request
+                .bearer_auth(token)
+                .send()
+                .await
+                .with_context(|| format!("cannot reach the server at {}", self.conn.server))?;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            if status.is_success() {
+                Ok(body)
+            } else {
+                Err(ApiRefused {
+                    status: status.as_u16(),
+                    code: body["error"]["code"].as_str().unwrap_or("unknown").to_string(),
+                    message: body["error"]["message"].as_str().unwrap_or("").to_string(),
+                }
+                .into())
+            }
+        })
+    }
+
+    fn json(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.conn.server.trim_end_matches('/')));
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        self.send(request)
+    }
+}
+
+/// The server answered with an error; the CLI exits 1 with its code.
+#[derive(Debug, thiserror::Error)]
+#[error("HTTP {status} {code}: {message}")]
+pub struct ApiRefused {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+fn print(value: &Value) -> anyhow::Result<Outcome> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(Outcome::Succeeded)
+}
+
+pub fn tenant(conn: Connection, command: TenantCommand) -> anyhow::Result<Outcome> {
+    let client = Client::new(conn)?;
+    match command {
+        TenantCommand::Create { name } => print(&client.json(Method::POST, "/v1/tenants", Some(json!({"name": name})))?),
+    }
+}
+
+pub fn token(conn: Connection, command: TokenCommand) -> anyhow::Result<Outcome> {
+    let client = Client::new(conn)?;
+    let tenant = client.tenant()?.to_string();
+    match command {
+        TokenCommand::Create { role } => print(&client.json(
+            Method::POST,
+            &format!("/v1/tenants/{tenant}/tokens"),
+            Some(json!({"role": role})),
+        )?),
+    }
+}
+
+/// `wolfe deploy DIR --env ENV`: build, upload, deploy.
+pub fn deploy(conn: Connection, dir: &Path, env: &str) -> anyhow::Result<Outcome> {
+    let client = Client::new(conn)?;
+    let tenant = client.tenant()?.to_string();
+    let built = build_runbook(dir, None)?;
+    let manifest_text = std::fs::read_to_string(dir.join(crate::manifest::MANIFEST_FILE))?;
+    let component = std::fs::read(&built.path)?;
+    let form = reqwest::multipart::Form::new()
+        .text("manifest", manifest_text)
+        .part("component", reqwest::multipart::Part::bytes(component).file_name("runbook.wasm"));
+    let url = format!("{}/v1/tenants/{tenant}/runbooks", client.conn.server.trim_end_matches('/'));
+    let uploaded = client.send(client.http.post(url).multipart(form))?;
+    let name = &built.manifest.name;
+    let deployed = client.json(
+        Method::PUT,
+        &format!("/v1/tenants/{tenant}/runbooks/{name}/environments/{env}"),
+        Some(json!({"version": built.manifest.version})),
+    )?;
+    print(&json!({"uploaded": uploaded, "deployed": deployed}))
+}
+
+pub fn promote(conn: Connection, name: &str, from: &str, to: &str) -> anyhow::Result<Outcome> {
+    let client = Client::new(conn)?;
+    let tenant = client.tenant()?.to_string();
+    print(&client.json(
+        Method::POST,
+        &format!("/v1/tenants/{tenant}/runbooks/{name}/promote"),
+        Some(json!({"from": from, "to": to})),
+    )?)
+}
+
+/// `wolfe rule apply FILE` / `wolfe source apply FILE`.
+pub fn apply(conn: Connection, kind: &str, file: &Path) -> anyhow::Result<Outcome> {
+    let client = Client::new(conn)?;
+    let tenant = client.tenant()?.to_string();
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut spec: Value = if file.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", file.display()))?
+    } else {
+        let value: toml::Value = toml::from_str(&text).with_context(|| format!("{} is not valid TOML", file.display()))?;
+        serde_json::to_value(value)?
+    };
+    let Some(name) = spec.as_object_mut().and_then(|o| o.remove("name")) else {
+        bail!("{} needs a `name` field", file.display());
+    };
+    let name = name.as_str().context("`name` must be a string")?.to_string();
+    print(&client.json(Method::PUT, &format!("/v1/tenants/{tenant}/{kind}/{name}"), Some(spec))?)
+}
+
+pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
+    let client = Client::new(conn)?;
+    let tenant = client.tenant()?.to_string();
+    match command {
+        ExecCommand::List { runbook, status, event_id, limit, cursor } => {
+            let mut query = vec![format!("limit={limit}")];
+            for (k, v) in [("runbook", runbook), ("status", status), ("event_id", event_id), ("cursor", cursor)] {
+                if let Some(v) = v {
+                    query.push(format!("{k}={v}"));
+                }
+            }
+            print(&client.json(
+                Method::GET,
+                &format!("/v1/tenants/{tenant}/executions?{}", query.join("&")),
+                None,
+            )?)
+        }
+        ExecCommand::Show { id } => print(&client.json(Method::GET, &format!("/v1/tenants/{tenant}/executions/{id}"), None)?),
+    }
+}
