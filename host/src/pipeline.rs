@@ -58,10 +58,16 @@ impl Pipeline {
 
     /// Makes the events and their executions durable, then queues the
     /// executions. Returns only after the durable write.
-    pub async fn accept(&self, tenant: &str, events: Vec<Event>) -> Result<Vec<AcceptedEvent>, PipelineError> {
+    pub async fn accept(
+        &self,
+        tenant: &str,
+        events: Vec<Event>,
+    ) -> Result<Vec<AcceptedEvent>, PipelineError> {
         let rules = self.rules.rules(tenant)?;
         // Backpressure before writing anything: refuse what cannot be held.
-        let worst_case = events.len() * rules.len().max(1);
+        // Capped at the capacity so a large request is still accepted by an
+        // idle server rather than refused forever.
+        let worst_case = (events.len() * rules.len()).min(self.dispatcher.capacity());
         if !self.dispatcher.has_room_for(worst_case) {
             return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
         }
@@ -71,7 +77,12 @@ impl Pipeline {
             let stored = self.store.put_event_if_absent(&event)?;
             let envelope = stored.event.envelope();
             let mut created = Vec::new();
-            for rule in match_rules(&rules, &stored.event.source, &stored.event.event_type, &envelope) {
+            for rule in match_rules(
+                &rules,
+                &stored.event.source,
+                &stored.event.event_type,
+                &envelope,
+            ) {
                 let spec = &rule.rule.spec;
                 let input = rule.render_input(&envelope);
                 let record = self.new_execution(
@@ -86,11 +97,18 @@ impl Pipeline {
                     continue; // this (event, rule) already has its execution
                 };
                 match (input, &record.version) {
-                    (Err(e), _) => self.fail_now(record.clone(), ErrorKind::InvalidInput, format!("rule {}: {e}", rule.rule.name))?,
+                    (Err(e), _) => self.fail_now(
+                        record.clone(),
+                        ErrorKind::InvalidInput,
+                        format!("rule {}: {e}", rule.rule.name),
+                    )?,
                     (Ok(_), None) => self.fail_now(
                         record.clone(),
                         ErrorKind::RunbookUnavailable,
-                        format!("no version of {} is deployed to {}", spec.runbook, spec.environment),
+                        format!(
+                            "no version of {} is deployed to {}",
+                            spec.runbook, spec.environment
+                        ),
                     )?,
                     (Ok(_), Some(_)) => to_queue.push(record.id.clone()),
                 }
@@ -149,10 +167,23 @@ impl Pipeline {
             .store
             .get_deployment(tenant, runbook, environment)?
             .map(|d| d.version);
-        Ok(ExecutionRecord::queued(tenant, rule, event, runbook, version, environment, input))
+        Ok(ExecutionRecord::queued(
+            tenant,
+            rule,
+            event,
+            runbook,
+            version,
+            environment,
+            input,
+        ))
     }
 
-    fn fail_now(&self, mut record: ExecutionRecord, kind: ErrorKind, message: String) -> Result<(), StoreError> {
+    fn fail_now(
+        &self,
+        mut record: ExecutionRecord,
+        kind: ErrorKind,
+        message: String,
+    ) -> Result<(), StoreError> {
         record.fail_before_run(kind, message, now_rfc3339());
         self.store.finish_execution(&record)
     }

@@ -24,11 +24,24 @@ async fn acknowledged_events_survive_repeated_sigkill() {
     let api = server.api();
     let t = api.tenant("acme").await;
     api.deploy_guest("acme", &t.author, "hello", "dev").await;
-    api.deploy_guest("acme", &t.author, "conformance", "dev").await;
-    api.expect(200, "PUT", "/v1/tenants/acme/sources/load", Some(&t.author),
-        Some(json!({"auth": {"type": "bearer"}, "id": "id"}))).await;
-    api.expect(200, "PUT", "/v1/tenants/acme/rules/greet", Some(&t.author),
-        Some(json!({"runbook": "hello", "environment": "dev"}))).await;
+    api.deploy_guest("acme", &t.author, "conformance", "dev")
+        .await;
+    api.expect(
+        200,
+        "PUT",
+        "/v1/tenants/acme/sources/load",
+        Some(&t.author),
+        Some(json!({"auth": {"type": "bearer"}, "id": "id"})),
+    )
+    .await;
+    api.expect(
+        200,
+        "PUT",
+        "/v1/tenants/acme/rules/greet",
+        Some(&t.author),
+        Some(json!({"runbook": "hello", "environment": "dev"})),
+    )
+    .await;
     // Slow enough that executions are queued and running when the kill lands.
     api.expect(200, "PUT", "/v1/tenants/acme/rules/work", Some(&t.author),
         Some(json!({"runbook": "conformance", "environment": "dev", "params": {"case": "sleep_ms", "ms": 15, "n": "{{ data.n }}"}}))).await;
@@ -38,9 +51,13 @@ async fn acknowledged_events_survive_repeated_sigkill() {
     let stop = tokio_util::sync::CancellationToken::new();
     let mut clients = Vec::new();
     for c in 0..CLIENTS {
-        let (base, acked, stop, sender) = (base.clone(), acked.clone(), stop.clone(), t.sender.clone());
+        let (base, acked, stop, sender) =
+            (base.clone(), acked.clone(), stop.clone(), t.sender.clone());
         clients.push(tokio::spawn(async move {
-            let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap();
             let mut n = 0u64;
             while !stop.is_cancelled() {
                 n += 1;
@@ -49,7 +66,10 @@ async fn acknowledged_events_survive_repeated_sigkill() {
                 match http.post(url).bearer_auth(&sender).json(&body).send().await {
                     Ok(r) if r.status() == 202 => {
                         let v: Value = r.json().await.unwrap();
-                        acked.lock().unwrap().insert(v["event_id"].as_str().unwrap().to_string());
+                        acked
+                            .lock()
+                            .unwrap()
+                            .insert(v["event_id"].as_str().unwrap().to_string());
                         tokio::time::sleep(PACE).await;
                     }
                     // Killed mid-request, refused while down, or 503: not acked.
@@ -72,24 +92,53 @@ async fn acknowledged_events_survive_repeated_sigkill() {
         c.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 50, "the load must be real: only {} events acknowledged", acked.len());
+    assert!(
+        acked.len() >= 50,
+        "the load must be real: only {} events acknowledged",
+        acked.len()
+    );
 
     // Let the last server drain, then check every acknowledged event.
     let api = server.api();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     loop {
-        let running = api.expect(200, "GET", "/v1/tenants/acme/executions?status=running&limit=1", Some(&t.auditor), None).await;
-        let queued = api.expect(200, "GET", "/v1/tenants/acme/executions?status=queued&limit=1", Some(&t.auditor), None).await;
+        let running = api
+            .expect(
+                200,
+                "GET",
+                "/v1/tenants/acme/executions?status=running&limit=1",
+                Some(&t.auditor),
+                None,
+            )
+            .await;
+        let queued = api
+            .expect(
+                200,
+                "GET",
+                "/v1/tenants/acme/executions?status=queued&limit=1",
+                Some(&t.auditor),
+                None,
+            )
+            .await;
         if running["executions"] == json!([]) && queued["executions"] == json!([]) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "executions did not drain");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "executions did not drain"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let mut resumed = 0;
     for event in &acked {
         let page = api
-            .expect(200, "GET", &format!("/v1/tenants/acme/executions?event_id={event}"), Some(&t.auditor), None)
+            .expect(
+                200,
+                "GET",
+                &format!("/v1/tenants/acme/executions?event_id={event}"),
+                Some(&t.auditor),
+                None,
+            )
             .await;
         let executions = page["executions"].as_array().unwrap();
         let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
@@ -100,7 +149,14 @@ async fn acknowledged_events_survive_repeated_sigkill() {
                 resumed += 1;
             }
         }
-        assert_eq!(per_rule, BTreeMap::from([("greet", 1), ("work", 1)]), "event {event}");
+        assert_eq!(
+            per_rule,
+            BTreeMap::from([("greet", 1), ("work", 1)]),
+            "event {event}"
+        );
     }
-    eprintln!("crash test: {} acknowledged events, {KILLS} kills, {resumed} executions resumed after a kill", acked.len());
+    eprintln!(
+        "crash test: {} acknowledged events, {KILLS} kills, {resumed} executions resumed after a kill",
+        acked.len()
+    );
 }

@@ -29,7 +29,8 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Resolves the caller from `Authorization: Bearer …`.
 pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let token = bearer(headers).ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
+    let token =
+        bearer(headers).ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
     let hash = token_hash(token);
     if let Some(admin) = state.store().admin_token_hash()?
         && bool::from(admin.as_bytes().ct_eq(hash.as_bytes()))
@@ -49,7 +50,12 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
 }
 
 /// Authenticates and checks `action` in `tenant`.
-pub fn authorize(state: &AppState, headers: &HeaderMap, tenant: &str, action: Action) -> Result<Caller, ApiError> {
+pub fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    tenant: &str,
+    action: Action,
+) -> Result<Caller, ApiError> {
     let caller = authenticate(state, headers)?;
     let not_found = || ApiError::NotFound(format!("tenant {tenant:?} not found"));
     match &caller.principal {

@@ -36,7 +36,9 @@ pub async fn list(
     authorize(&state, &headers, &tenant, Action::ReadExecutions)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::BadRequest(format!("limit must be 1..={MAX_LIMIT}")));
+        return Err(ApiError::BadRequest(format!(
+            "limit must be 1..={MAX_LIMIT}"
+        )));
     }
     let page = state.store().list_executions(
         &tenant,
@@ -48,7 +50,9 @@ pub async fn list(
             limit,
         },
     )?;
-    Ok(Json(json!({"executions": page.executions, "next_cursor": page.next_cursor})))
+    Ok(Json(
+        json!({"executions": page.executions, "next_cursor": page.next_cursor}),
+    ))
 }
 
 pub async fn show(

@@ -25,16 +25,18 @@ pub async fn receive(
     PathParams((tenant, source_name)): PathParams<(String, String)>,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let not_found = || ApiError::NotFound(format!("no source {source_name:?} in tenant {tenant:?}"));
+    let not_found =
+        || ApiError::NotFound(format!("no source {source_name:?} in tenant {tenant:?}"));
     if state.store().get_tenant(&tenant)?.is_none() {
         return Err(not_found());
     }
-    let source = state.store().get_source(&tenant, &source_name)?.ok_or_else(not_found)?;
-    let auth = source
-        .spec
-        .auth
-        .as_ref()
-        .ok_or_else(|| ApiError::Unauthorized("this source has no authentication configured".into()))?;
+    let source = state
+        .store()
+        .get_source(&tenant, &source_name)?
+        .ok_or_else(not_found)?;
+    let auth = source.spec.auth.as_ref().ok_or_else(|| {
+        ApiError::Unauthorized("this source has no authentication configured".into())
+    })?;
     if matches!(auth, WebhookAuth::Bearer) {
         let caller = authenticate(&state, &headers)?;
         let may_send = matches!(
@@ -42,7 +44,9 @@ pub async fn receive(
             Principal::Tenant { tenant: t, role: Role::Sender | Role::Admin } if *t == tenant
         );
         if !may_send {
-            return Err(ApiError::Unauthorized("this source needs a sender token of its tenant".into()));
+            return Err(ApiError::Unauthorized(
+                "this source needs a sender token of its tenant".into(),
+            ));
         }
     }
 
@@ -55,16 +59,25 @@ pub async fn receive(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let body = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    let body = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
 
     if matches!(auth, WebhookAuth::HmacSha256 { .. }) {
-        verify_hmac(auth, &headers, &body).map_err(|_| ApiError::Unauthorized("signature does not match the body".into()))?;
+        verify_hmac(auth, &headers, &body)
+            .map_err(|_| ApiError::Unauthorized("signature does not match the body".into()))?;
     }
-    let events = events_from_body(&tenant, &source_name, &source.spec, &headers, &body).map_err(|e| match e {
-        IngestError::InvalidBody(m) => ApiError::InvalidJson(m),
-        IngestError::Unauthorized => ApiError::Unauthorized(e.to_string()),
-    })?;
-    let accepted = state.pipeline().accept(&tenant, events).await.map_err(pipeline_error)?;
+    let events = events_from_body(&tenant, &source_name, &source.spec, &headers, &body).map_err(
+        |e| match e {
+            IngestError::InvalidBody(m) => ApiError::InvalidJson(m),
+            IngestError::Unauthorized => ApiError::Unauthorized(e.to_string()),
+        },
+    )?;
+    let accepted = state
+        .pipeline()
+        .accept(&tenant, events)
+        .await
+        .map_err(pipeline_error)?;
     let event_ids: Vec<&str> = accepted.iter().map(|a| a.event_id.as_str()).collect();
     Ok((
         StatusCode::ACCEPTED,

@@ -87,24 +87,37 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(limits.max_component_bytes)),
         )
         .route(&format!("{t}/runbooks/{{name}}"), get(runbooks::show))
-        .route(&format!("{t}/runbooks/{{name}}/environments/{{env}}"), put(runbooks::deploy))
-        .route(&format!("{t}/runbooks/{{name}}/promote"), post(runbooks::promote))
+        .route(
+            &format!("{t}/runbooks/{{name}}/environments/{{env}}"),
+            put(runbooks::deploy),
+        )
+        .route(
+            &format!("{t}/runbooks/{{name}}/promote"),
+            post(runbooks::promote),
+        )
         .route(&format!("{t}/runbooks/{{name}}/run"), post(runbooks::run))
         .route(&format!("{t}/sources"), get(triggers::list_sources))
         .route(
             &format!("{t}/sources/{{source}}"),
-            put(triggers::put_source).get(triggers::get_source).delete(triggers::delete_source),
+            put(triggers::put_source)
+                .get(triggers::get_source)
+                .delete(triggers::delete_source),
         )
         .route(&format!("{t}/rules"), get(triggers::list_rules))
         .route(
             &format!("{t}/rules/{{rule}}"),
-            put(triggers::put_rule).get(triggers::get_rule).delete(triggers::delete_rule),
+            put(triggers::put_rule)
+                .get(triggers::get_rule)
+                .delete(triggers::delete_rule),
         )
         .route(&format!("{t}/executions"), get(executions::list))
         .route(&format!("{t}/executions/{{id}}"), get(executions::show))
         // Webhook bodies are read (with their own limit) inside the handler,
         // after the source and bearer token are checked.
-        .route("/v1/hooks/{tenant}/{source}", post(hooks::receive).layer(DefaultBodyLimit::disable()))
+        .route(
+            "/v1/hooks/{tenant}/{source}",
+            post(hooks::receive).layer(DefaultBodyLimit::disable()),
+        )
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)

@@ -26,19 +26,28 @@ pub async fn upload(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(&state, &headers, &tenant, Action::WriteRunbooks)?;
-    let mut multipart = multipart.map_err(|e| ApiError::BadRequest(format!("expected multipart/form-data: {e}")))?;
+    let mut multipart = multipart
+        .map_err(|e| ApiError::BadRequest(format!("expected multipart/form-data: {e}")))?;
     let (mut manifest_text, mut component) = (None, None);
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name() {
             Some("manifest") => manifest_text = Some(field.text().await.map_err(multipart_error)?),
             Some("component") => component = Some(field.bytes().await.map_err(multipart_error)?),
-            Some(other) => return Err(ApiError::BadRequest(format!("unexpected part {other:?}; send `manifest` and `component`"))),
+            Some(other) => {
+                return Err(ApiError::BadRequest(format!(
+                    "unexpected part {other:?}; send `manifest` and `component`"
+                )));
+            }
             None => return Err(ApiError::BadRequest("a multipart part has no name".into())),
         }
     }
-    let manifest_text = manifest_text.ok_or_else(|| ApiError::BadRequest("missing part `manifest` (runbook.toml text)".into()))?;
-    let component = component.ok_or_else(|| ApiError::BadRequest("missing part `component` (wasm bytes)".into()))?;
-    let manifest = Manifest::parse(&manifest_text).map_err(|e| ApiError::InvalidManifest(e.to_string()))?;
+    let manifest_text = manifest_text.ok_or_else(|| {
+        ApiError::BadRequest("missing part `manifest` (runbook.toml text)".into())
+    })?;
+    let component = component
+        .ok_or_else(|| ApiError::BadRequest("missing part `component` (wasm bytes)".into()))?;
+    let manifest =
+        Manifest::parse(&manifest_text).map_err(|e| ApiError::InvalidManifest(e.to_string()))?;
 
     // Compile and link now: a component that cannot run is refused at upload,
     // with the reason (not a component, an import the host does not offer).
@@ -48,7 +57,9 @@ pub async fn upload(
         .await
         .map_err(|e| ApiError::Internal(format!("component validation panicked: {e}")))?
         .map_err(|e| match e {
-            LoadError::NotAComponent(_) | LoadError::Compile(_) | LoadError::Link(_) => ApiError::InvalidComponent(e.to_string()),
+            LoadError::NotAComponent(_) | LoadError::Compile(_) | LoadError::Link(_) => {
+                ApiError::InvalidComponent(e.to_string())
+            }
         })?;
 
     let version = RunbookVersion {
@@ -122,7 +133,9 @@ pub async fn show(
             })
         })
         .collect();
-    Ok(Json(json!({"name": name, "versions": versions, "deployments": deployments})))
+    Ok(Json(
+        json!({"name": name, "versions": versions, "deployments": deployments}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -139,8 +152,15 @@ pub async fn deploy(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &tenant, Action::WriteRunbooks)?;
     let environment: Environment = env.parse().map_err(ApiError::BadRequest)?;
-    if state.store().get_version(&tenant, &name, &body.version)?.is_none() {
-        return Err(ApiError::NotFound(format!("runbook {name:?} has no version {:?}", body.version)));
+    if state
+        .store()
+        .get_version(&tenant, &name, &body.version)?
+        .is_none()
+    {
+        return Err(ApiError::NotFound(format!(
+            "runbook {name:?} has no version {:?}",
+            body.version
+        )));
     }
     put_deployment(&state, &tenant, &name, environment, body.version).await
 }
@@ -168,7 +188,12 @@ pub async fn promote(
     let source = state
         .store()
         .get_deployment(&tenant, &name, body.from)?
-        .ok_or_else(|| ApiError::NotFound(format!("runbook {name:?} has nothing deployed to {}", body.from)))?;
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "runbook {name:?} has nothing deployed to {}",
+                body.from
+            ))
+        })?;
     put_deployment(&state, &tenant, &name, body.to, source.version).await
 }
 
@@ -205,7 +230,11 @@ pub async fn run(
     JsonBody(body): JsonBody<Run>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     authorize(&state, &headers, &tenant, Action::RunRunbooks)?;
-    if state.store().get_deployment(&tenant, &name, body.environment)?.is_none() {
+    if state
+        .store()
+        .get_deployment(&tenant, &name, body.environment)?
+        .is_none()
+    {
         return Err(ApiError::NotFound(format!(
             "runbook {name:?} has nothing deployed to {}",
             body.environment
@@ -216,7 +245,10 @@ pub async fn run(
         .run_manual(&tenant, &name, body.environment, body.input)
         .await
         .map_err(pipeline_error)?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"execution_id": record.id}))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"execution_id": record.id})),
+    ))
 }
 
 pub fn pipeline_error(e: PipelineError) -> ApiError {

@@ -6,7 +6,9 @@ use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
 use crate::ingest::event::now_rfc3339;
 use crate::manifest::check_identifier;
-use crate::tenancy::{Action, Principal, Role, Tenant, TokenRecord, generate_token, token_hash, token_id};
+use crate::tenancy::{
+    Action, Principal, Role, Tenant, TokenRecord, generate_token, token_hash, token_id,
+};
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
@@ -25,7 +27,9 @@ pub async fn create_tenant(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let caller = authenticate(&state, &headers)?;
     if caller.principal != Principal::ServerAdmin {
-        return Err(ApiError::Forbidden("only the server admin token creates tenants".into()));
+        return Err(ApiError::Forbidden(
+            "only the server admin token creates tenants".into(),
+        ));
     }
     check_identifier("name", &body.name, 64).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let tenant = Tenant {
@@ -72,7 +76,9 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-pub async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<Json<Value>, ApiError> {
     let dispatcher = state.pipeline().dispatcher();
     if !dispatcher.has_room_for(1) {
         return Err(ApiError::QueueFull(format!(
@@ -80,5 +86,7 @@ pub async fn readyz(axum::extract::State(state): axum::extract::State<AppState>)
             dispatcher.in_flight()
         )));
     }
-    Ok(Json(json!({"status": "ready", "in_flight": dispatcher.in_flight()})))
+    Ok(Json(
+        json!({"status": "ready", "in_flight": dispatcher.in_flight()}),
+    ))
 }

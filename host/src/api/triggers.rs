@@ -63,7 +63,12 @@ pub async fn list_sources(
     PathParams(tenant): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig)?;
-    let sources: Vec<Value> = state.store().list_sources(&tenant)?.iter().map(shown_source).collect();
+    let sources: Vec<Value> = state
+        .store()
+        .list_sources(&tenant)?
+        .iter()
+        .map(shown_source)
+        .collect();
     Ok(Json(json!({ "sources": sources })))
 }
 

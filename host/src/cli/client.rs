@@ -12,7 +12,12 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args, Clone)]
 pub struct Connection {
     /// Server URL.
-    #[arg(long, env = "WOLFE_SERVER", default_value = "http://127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "WOLFE_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
     server: String,
     /// API token (the server admin token for `tenant create`).
     #[arg(long, env = "WOLFE_TOKEN", global = true, hide_env_values = true)]
@@ -103,7 +108,10 @@ impl Client {
             } else {
                 Err(ApiRefused {
                     status: status.as_u16(),
-                    code: body["error"]["code"].as_str().unwrap_or("unknown").to_string(),
+                    code: body["error"]["code"]
+                        .as_str()
+                        .unwrap_or("unknown")
+                        .to_string(),
                     message: body["error"]["message"].as_str().unwrap_or("").to_string(),
                 }
                 .into())
@@ -112,9 +120,10 @@ impl Client {
     }
 
     fn json(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.conn.server.trim_end_matches('/')));
+        let mut request = self.http.request(
+            method,
+            format!("{}{path}", self.conn.server.trim_end_matches('/')),
+        );
         if let Some(b) = body {
             request = request.json(&b);
         }
@@ -139,7 +148,9 @@ fn print(value: &Value) -> anyhow::Result<Outcome> {
 pub fn tenant(conn: Connection, command: TenantCommand) -> anyhow::Result<Outcome> {
     let client = Client::new(conn)?;
     match command {
-        TenantCommand::Create { name } => print(&client.json(Method::POST, "/v1/tenants", Some(json!({"name": name})))?),
+        TenantCommand::Create { name } => {
+            print(&client.json(Method::POST, "/v1/tenants", Some(json!({"name": name})))?)
+        }
     }
 }
 
@@ -164,8 +175,14 @@ pub fn deploy(conn: Connection, dir: &Path, env: &str) -> anyhow::Result<Outcome
     let component = std::fs::read(&built.path)?;
     let form = reqwest::multipart::Form::new()
         .text("manifest", manifest_text)
-        .part("component", reqwest::multipart::Part::bytes(component).file_name("runbook.wasm"));
-    let url = format!("{}/v1/tenants/{tenant}/runbooks", client.conn.server.trim_end_matches('/'));
+        .part(
+            "component",
+            reqwest::multipart::Part::bytes(component).file_name("runbook.wasm"),
+        );
+    let url = format!(
+        "{}/v1/tenants/{tenant}/runbooks",
+        client.conn.server.trim_end_matches('/')
+    );
     let uploaded = client.send(client.http.post(url).multipart(form))?;
     let name = &built.manifest.name;
     let deployed = client.json(
@@ -190,27 +207,48 @@ pub fn promote(conn: Connection, name: &str, from: &str, to: &str) -> anyhow::Re
 pub fn apply(conn: Connection, kind: &str, file: &Path) -> anyhow::Result<Outcome> {
     let client = Client::new(conn)?;
     let tenant = client.tenant()?.to_string();
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let mut spec: Value = if file.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", file.display()))?
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid JSON", file.display()))?
     } else {
-        let value: toml::Value = toml::from_str(&text).with_context(|| format!("{} is not valid TOML", file.display()))?;
+        let value: toml::Value = toml::from_str(&text)
+            .with_context(|| format!("{} is not valid TOML", file.display()))?;
         serde_json::to_value(value)?
     };
     let Some(name) = spec.as_object_mut().and_then(|o| o.remove("name")) else {
         bail!("{} needs a `name` field", file.display());
     };
-    let name = name.as_str().context("`name` must be a string")?.to_string();
-    print(&client.json(Method::PUT, &format!("/v1/tenants/{tenant}/{kind}/{name}"), Some(spec))?)
+    let name = name
+        .as_str()
+        .context("`name` must be a string")?
+        .to_string();
+    print(&client.json(
+        Method::PUT,
+        &format!("/v1/tenants/{tenant}/{kind}/{name}"),
+        Some(spec),
+    )?)
 }
 
 pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
     let client = Client::new(conn)?;
     let tenant = client.tenant()?.to_string();
     match command {
-        ExecCommand::List { runbook, status, event_id, limit, cursor } => {
+        ExecCommand::List {
+            runbook,
+            status,
+            event_id,
+            limit,
+            cursor,
+        } => {
             let mut query = vec![format!("limit={limit}")];
-            for (k, v) in [("runbook", runbook), ("status", status), ("event_id", event_id), ("cursor", cursor)] {
+            for (k, v) in [
+                ("runbook", runbook),
+                ("status", status),
+                ("event_id", event_id),
+                ("cursor", cursor),
+            ] {
                 if let Some(v) = v {
                     query.push(format!("{k}={v}"));
                 }
@@ -221,6 +259,10 @@ pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
                 None,
             )?)
         }
-        ExecCommand::Show { id } => print(&client.json(Method::GET, &format!("/v1/tenants/{tenant}/executions/{id}"), None)?),
+        ExecCommand::Show { id } => print(&client.json(
+            Method::GET,
+            &format!("/v1/tenants/{tenant}/executions/{id}"),
+            None,
+        )?),
     }
 }

@@ -107,9 +107,20 @@ pub fn main() -> ExitCode {
         Command::Tenant { conn, command } => client::tenant(conn, command),
         Command::Token { conn, command } => client::token(conn, command),
         Command::Deploy { conn, dir, env } => client::deploy(conn, &dir, &env),
-        Command::Promote { conn, name, from, to } => client::promote(conn, &name, &from, &to),
-        Command::Rule { conn, command: client::ApplyCommand::Apply { file } } => client::apply(conn, "rules", &file),
-        Command::Source { conn, command: client::ApplyCommand::Apply { file } } => client::apply(conn, "sources", &file),
+        Command::Promote {
+            conn,
+            name,
+            from,
+            to,
+        } => client::promote(conn, &name, &from, &to),
+        Command::Rule {
+            conn,
+            command: client::ApplyCommand::Apply { file },
+        } => client::apply(conn, "rules", &file),
+        Command::Source {
+            conn,
+            command: client::ApplyCommand::Apply { file },
+        } => client::apply(conn, "sources", &file),
         Command::Exec { conn, command } => client::exec(conn, command),
     };
     match result {

@@ -41,6 +41,10 @@ impl Dispatcher {
         self.in_flight.load(Ordering::Relaxed) + n <= self.capacity
     }
 
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
     }
@@ -152,16 +156,24 @@ async fn try_run_one(ctx: &WorkerContext, execution: &ExecutionRef) -> Result<()
         Err((kind, message)) => record.fail_before_run(kind, message, now_rfc3339()),
     }
     store.finish_execution(&record).map_err(|e| e.to_string())?;
-    store.commit().await.map_err(|e| e.to_string())?;
+    // No need to hold a worker until the result is on disk: until it is, the
+    // execution is still pending there, and a crash re-runs it.
+    store.commit_soon();
     tracing::info!(tenant = %record.tenant, id = %record.id, runbook = %record.runbook, status = record.status.as_str(), "execution finished");
     Ok(())
 }
 
-async fn prepare_and_run(ctx: &WorkerContext, record: &mut ExecutionRecord) -> Result<(), (ErrorKind, String)> {
+async fn prepare_and_run(
+    ctx: &WorkerContext,
+    record: &mut ExecutionRecord,
+) -> Result<(), (ErrorKind, String)> {
     let version = record.version.clone().ok_or_else(|| {
         (
             ErrorKind::RunbookUnavailable,
-            format!("no version of {} is deployed to {}", record.runbook, record.environment),
+            format!(
+                "no version of {} is deployed to {}",
+                record.runbook, record.environment
+            ),
         )
     })?;
     let runbook = ctx

@@ -25,9 +25,19 @@ impl RunbookCache {
     }
 
     /// The prepared version, loading it on a blocking thread on first use.
-    pub async fn get(&self, tenant: &str, name: &str, version: &str) -> Result<PreparedRunbook, String> {
+    pub async fn get(
+        &self,
+        tenant: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<PreparedRunbook, String> {
         let k = (tenant.to_string(), name.to_string(), version.to_string());
-        if let Some(hit) = self.prepared.lock().expect("runbook cache poisoned").get(&k) {
+        if let Some(hit) = self
+            .prepared
+            .lock()
+            .expect("runbook cache poisoned")
+            .get(&k)
+        {
             return Ok(hit.clone());
         }
         let record: RunbookVersion = self
@@ -41,10 +51,11 @@ impl RunbookCache {
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("component {} of {name} {version} is missing", record.sha256))?;
         let sandbox = self.sandbox.clone();
-        let prepared = tokio::task::spawn_blocking(move || sandbox.prepare(&record.manifest, &component))
-            .await
-            .map_err(|e| format!("loading {name} {version} panicked: {e}"))?
-            .map_err(|e| e.to_string())?;
+        let prepared =
+            tokio::task::spawn_blocking(move || sandbox.prepare(&record.manifest, &component))
+                .await
+                .map_err(|e| format!("loading {name} {version} panicked: {e}"))?
+                .map_err(|e| e.to_string())?;
         self.prepared
             .lock()
             .expect("runbook cache poisoned")

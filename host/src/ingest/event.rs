@@ -34,7 +34,8 @@ impl Event {
 }
 
 /// Namespace for idempotent event ids (uuid v5 of tenant/source/key).
-const EVENT_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6a1f_4c2e_9b7d_4e11_a3c5_77d2_0e9f_b001);
+const EVENT_ID_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6a1f_4c2e_9b7d_4e11_a3c5_77d2_0e9f_b001);
 
 /// A fresh, time-ordered event id.
 pub fn new_event_id() -> String {
@@ -44,7 +45,11 @@ pub fn new_event_id() -> String {
 /// The id of an event whose sender gave it an idempotency key: the same key
 /// from the same source always yields the same id.
 pub fn idempotent_event_id(tenant: &str, source: &str, key: &str) -> String {
-    uuid::Uuid::new_v5(&EVENT_ID_NAMESPACE, format!("{tenant}\0{source}\0{key}").as_bytes()).to_string()
+    uuid::Uuid::new_v5(
+        &EVENT_ID_NAMESPACE,
+        format!("{tenant}\0{source}\0{key}").as_bytes(),
+    )
+    .to_string()
 }
 
 /// Current time in RFC 3339, UTC, always with milliseconds

@@ -17,16 +17,36 @@ pub struct SourceSpec {
     /// many alerts at once: `"alerts"`). Absent: the body is one event.
     #[serde(default)]
     pub split: Option<String>,
-    /// A JSON path (within each event) to a sender-given idempotency key:
-    /// a re-post with the same key is the same event.
+    /// JSON paths (within each event) whose values together form a
+    /// sender-given idempotency key: a re-post with the same key is the same
+    /// event. One path or several: Alertmanager re-sends a still-firing alert
+    /// with the same `fingerprint`, and fires it anew with a new `startsAt`,
+    /// so `["fingerprint", "status", "startsAt"]` dedupes retries only.
     #[serde(default)]
-    pub id: Option<String>,
+    pub id: Option<IdPaths>,
     /// A JSON path (within each event) to the event's type.
     #[serde(default)]
     pub type_path: Option<String>,
     /// A request header holding the event's type (GitHub: `X-GitHub-Event`).
     #[serde(default)]
     pub type_header: Option<String>,
+}
+
+/// One JSON path, or several whose values are joined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IdPaths {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl IdPaths {
+    pub fn paths(&self) -> &[String] {
+        match self {
+            IdPaths::One(p) => std::slice::from_ref(p),
+            IdPaths::Many(ps) => ps,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,10 +99,17 @@ impl SourceSpec {
             }
             Some(WebhookAuth::Bearer) => {}
         }
-        for (field, p) in [("split", &self.split), ("id", &self.id), ("type_path", &self.type_path)] {
-            if let Some(p) = p {
-                path::validate(p).map_err(|e| format!("{field}: {e}"))?;
-            }
+        let id_paths = self.id.as_ref().map(IdPaths::paths).unwrap_or_default();
+        if self.id.is_some() && id_paths.is_empty() {
+            return Err("id: give at least one path".into());
+        }
+        let paths = id_paths
+            .iter()
+            .map(|p| ("id", p))
+            .chain(self.split.iter().map(|p| ("split", p)))
+            .chain(self.type_path.iter().map(|p| ("type_path", p)));
+        for (field, p) in paths {
+            path::validate(p).map_err(|e| format!("{field}: {e}"))?;
         }
         Ok(())
     }

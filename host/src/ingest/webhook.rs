@@ -2,6 +2,8 @@
 //! its JSON body into events.
 
 use super::event::{Event, idempotent_event_id, new_event_id, now_rfc3339};
+#[cfg(test)]
+use super::source::IdPaths;
 use super::source::{DEFAULT_EVENT_TYPE, SourceSpec, WebhookAuth};
 use crate::rules::path;
 use axum::http::HeaderMap;
@@ -22,8 +24,17 @@ pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;
 
 /// Checks an HMAC signature in constant time. Bearer tokens are checked by
 /// the caller, which owns the token store.
-pub fn verify_hmac(auth: &WebhookAuth, headers: &HeaderMap, body: &[u8]) -> Result<(), IngestError> {
-    let WebhookAuth::HmacSha256 { secret, header, prefix } = auth else {
+pub fn verify_hmac(
+    auth: &WebhookAuth,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), IngestError> {
+    let WebhookAuth::HmacSha256 {
+        secret,
+        header,
+        prefix,
+    } = auth
+    else {
         return Err(IngestError::Unauthorized);
     };
     let given = headers
@@ -32,9 +43,11 @@ pub fn verify_hmac(auth: &WebhookAuth, headers: &HeaderMap, body: &[u8]) -> Resu
         .and_then(|v| v.trim().strip_prefix(prefix.as_str()))
         .and_then(|hex_sig| hex::decode(hex_sig).ok())
         .ok_or(IngestError::Unauthorized)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| IngestError::Unauthorized)?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| IngestError::Unauthorized)?;
     mac.update(body);
-    mac.verify_slice(&given).map_err(|_| IngestError::Unauthorized)
+    mac.verify_slice(&given)
+        .map_err(|_| IngestError::Unauthorized)
 }
 
 /// The events in a webhook body.
@@ -75,16 +88,21 @@ pub fn events_from_body(
         .into_iter()
         .map(|data| {
             let id = match &spec.id {
-                Some(id_path) => {
-                    let key = match path::lookup(&data, id_path) {
-                        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                        Some(v @ Value::Number(_)) => v.to_string(),
-                        _ => {
-                            return Err(IngestError::InvalidBody(format!(
-                                "an event has no string or number at its id path {id_path:?}"
-                            )));
-                        }
-                    };
+                Some(id_paths) => {
+                    let mut parts = Vec::new();
+                    for id_path in id_paths.paths() {
+                        parts.push(match path::lookup(&data, id_path) {
+                            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                            Some(v @ Value::Number(_)) => v.to_string(),
+                            _ => {
+                                return Err(IngestError::InvalidBody(format!(
+                                    "an event has no string or number at its id path {id_path:?}"
+                                )));
+                            }
+                        });
+                    }
+                    // Encoded as a JSON array: unambiguous whatever the parts hold.
+                    let key = serde_json::to_string(&parts).expect("strings encode");
                     idempotent_event_id(tenant, source, &key)
                 }
                 None => new_event_id(),
@@ -119,7 +137,7 @@ mod tests {
             kind: Default::default(),
             auth: Some(WebhookAuth::Bearer),
             split: Some("alerts".into()),
-            id: Some("fingerprint".into()),
+            id: Some(IdPaths::One("fingerprint".into())),
             type_path: Some("labels.alertname".into()),
             type_header: None,
         }
@@ -139,17 +157,47 @@ mod tests {
         let again = events_from_body("t", "am", &spec(), &HeaderMap::new(), &body).unwrap();
         assert_eq!(events[0].id, again[0].id);
         assert_ne!(events[0].id, events[1].id);
-        let other_source = events_from_body("t", "other", &spec(), &HeaderMap::new(), &body).unwrap();
+        let other_source =
+            events_from_body("t", "other", &spec(), &HeaderMap::new(), &body).unwrap();
         assert_ne!(events[0].id, other_source[0].id);
+    }
+
+    #[test]
+    fn several_id_paths_tell_a_refiring_from_a_retry() {
+        let spec = SourceSpec {
+            id: Some(IdPaths::Many(vec!["fingerprint".into(), "startsAt".into()])),
+            ..spec()
+        };
+        let post = |starts: &str| {
+            let body = json!({"alerts": [{"fingerprint": "a1", "startsAt": starts, "labels": {}}]});
+            events_from_body(
+                "t",
+                "am",
+                &spec,
+                &HeaderMap::new(),
+                &serde_json::to_vec(&body).unwrap(),
+            )
+            .unwrap()[0]
+                .id
+                .clone()
+        };
+        assert_eq!(post("06:00"), post("06:00"), "a retry is the same event");
+        assert_ne!(post("06:00"), post("07:00"), "a new firing is a new event");
     }
 
     #[test]
     fn bad_bodies_say_what_is_wrong() {
         let h = HeaderMap::new();
-        assert!(matches!(events_from_body("t", "s", &spec(), &h, b"{"), Err(IngestError::InvalidBody(m)) if m.contains("not valid JSON")));
-        assert!(matches!(events_from_body("t", "s", &spec(), &h, b"{}"), Err(IngestError::InvalidBody(m)) if m.contains("\"alerts\"")));
+        assert!(
+            matches!(events_from_body("t", "s", &spec(), &h, b"{"), Err(IngestError::InvalidBody(m)) if m.contains("not valid JSON"))
+        );
+        assert!(
+            matches!(events_from_body("t", "s", &spec(), &h, b"{}"), Err(IngestError::InvalidBody(m)) if m.contains("\"alerts\""))
+        );
         let no_id = br#"{"alerts": [{"labels": {}}]}"#;
-        assert!(matches!(events_from_body("t", "s", &spec(), &h, no_id), Err(IngestError::InvalidBody(m)) if m.contains("id path")));
+        assert!(
+            matches!(events_from_body("t", "s", &spec(), &h, no_id), Err(IngestError::InvalidBody(m)) if m.contains("id path"))
+        );
     }
 
     #[test]
@@ -166,9 +214,18 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-hub-signature-256", good.parse().unwrap());
         assert_eq!(verify_hmac(&auth, &headers, body), Ok(()));
-        assert_eq!(verify_hmac(&auth, &headers, b"{\"a\":2}"), Err(IngestError::Unauthorized));
+        assert_eq!(
+            verify_hmac(&auth, &headers, b"{\"a\":2}"),
+            Err(IngestError::Unauthorized)
+        );
         headers.insert("x-hub-signature-256", "sha256=00".parse().unwrap());
-        assert_eq!(verify_hmac(&auth, &headers, body), Err(IngestError::Unauthorized));
-        assert_eq!(verify_hmac(&auth, &HeaderMap::new(), body), Err(IngestError::Unauthorized));
+        assert_eq!(
+            verify_hmac(&auth, &headers, body),
+            Err(IngestError::Unauthorized)
+        );
+        assert_eq!(
+            verify_hmac(&auth, &HeaderMap::new(), body),
+            Err(IngestError::Unauthorized)
+        );
     }
 }

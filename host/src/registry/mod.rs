@@ -63,7 +63,9 @@ impl FromStr for Environment {
             "dev" => Ok(Environment::Dev),
             "test" => Ok(Environment::Test),
             "prod" => Ok(Environment::Prod),
-            other => Err(format!("unknown environment {other:?}; use dev, test or prod")),
+            other => Err(format!(
+                "unknown environment {other:?}; use dev, test or prod"
+            )),
         }
     }
 }

@@ -20,7 +20,12 @@ impl RuleCache {
     }
 
     pub fn rules(&self, tenant: &str) -> StoreResult<Arc<Vec<CompiledRule>>> {
-        if let Some(hit) = self.compiled.lock().expect("rule cache poisoned").get(tenant) {
+        if let Some(hit) = self
+            .compiled
+            .lock()
+            .expect("rule cache poisoned")
+            .get(tenant)
+        {
             return Ok(hit.clone());
         }
         let compiled: Vec<CompiledRule> = self
@@ -43,6 +48,9 @@ impl RuleCache {
     }
 
     pub fn invalidate(&self, tenant: &str) {
-        self.compiled.lock().expect("rule cache poisoned").remove(tenant);
+        self.compiled
+            .lock()
+            .expect("rule cache poisoned")
+            .remove(tenant);
     }
 }

@@ -81,13 +81,18 @@ impl CompiledCriterion {
             Op::Exists => field.is_some() == c.value.as_bool().unwrap_or(true),
             Op::Eq => field.is_some_and(|f| loosely_equal(f, &c.value)),
             Op::Ne => !field.is_some_and(|f| loosely_equal(f, &c.value)),
-            Op::Lt | Op::Le | Op::Gt | Op::Ge => field.and_then(|f| compare(f, &c.value)).is_some_and(|o| {
-                use std::cmp::Ordering::*;
-                matches!(
-                    (c.op, o),
-                    (Op::Lt, Less) | (Op::Le, Less | Equal) | (Op::Gt, Greater) | (Op::Ge, Greater | Equal)
-                )
-            }),
+            Op::Lt | Op::Le | Op::Gt | Op::Ge => {
+                field.and_then(|f| compare(f, &c.value)).is_some_and(|o| {
+                    use std::cmp::Ordering::*;
+                    matches!(
+                        (c.op, o),
+                        (Op::Lt, Less)
+                            | (Op::Le, Less | Equal)
+                            | (Op::Gt, Greater)
+                            | (Op::Ge, Greater | Equal)
+                    )
+                })
+            }
             Op::In => field.is_some_and(|f| {
                 c.value
                     .as_array()
@@ -129,9 +134,16 @@ mod tests {
     use serde_json::json;
 
     fn check(path: &str, op: Op, value: Value, envelope: &Value) -> bool {
-        CompiledCriterion::compile(0, &Criterion { path: path.into(), op, value })
-            .unwrap()
-            .matches(envelope)
+        CompiledCriterion::compile(
+            0,
+            &Criterion {
+                path: path.into(),
+                op,
+                value,
+            },
+        )
+        .unwrap()
+        .matches(envelope)
     }
 
     #[test]
@@ -161,17 +173,37 @@ mod tests {
             ("data.nope", Op::Exists, json!(true), false),
         ];
         for (path, op, value, expected) in cases {
-            assert_eq!(check(path, op, value.clone(), &e), expected, "{path} {op:?} {value}");
+            assert_eq!(
+                check(path, op, value.clone(), &e),
+                expected,
+                "{path} {op:?} {value}"
+            );
         }
     }
 
     #[test]
     fn bad_criteria_are_rejected_with_their_index() {
         let bad = [
-            Criterion { path: "a".into(), op: Op::Matches, value: json!("(") },
-            Criterion { path: "a".into(), op: Op::In, value: json!("x") },
-            Criterion { path: "a..b".into(), op: Op::Eq, value: json!(1) },
-            Criterion { path: "a".into(), op: Op::Lt, value: json!([1]) },
+            Criterion {
+                path: "a".into(),
+                op: Op::Matches,
+                value: json!("("),
+            },
+            Criterion {
+                path: "a".into(),
+                op: Op::In,
+                value: json!("x"),
+            },
+            Criterion {
+                path: "a..b".into(),
+                op: Op::Eq,
+                value: json!(1),
+            },
+            Criterion {
+                path: "a".into(),
+                op: Op::Lt,
+                value: json!([1]),
+            },
         ];
         for c in bad {
             let err = CompiledCriterion::compile(3, &c).unwrap_err();

@@ -55,7 +55,8 @@ pub struct CompiledRule {
 impl RuleSpec {
     /// Validates criteria and templates; the error names the bad part.
     pub fn validate(&self) -> Result<(), String> {
-        crate::manifest::check_identifier("runbook", &self.runbook, 64).map_err(|e| e.to_string())?;
+        crate::manifest::check_identifier("runbook", &self.runbook, 64)
+            .map_err(|e| e.to_string())?;
         for (i, c) in self.criteria.iter().enumerate() {
             CompiledCriterion::compile(i, c)?;
         }
@@ -87,10 +88,18 @@ impl CompiledRule {
             && self.criteria.iter().all(|c| c.matches(envelope))
     }
 
-    /// The runbook input for an event this rule matched.
+    /// The runbook input for an event this rule matched. Templates see the
+    /// envelope's fields at the top level (`{{ data.x }}`) and the whole
+    /// envelope as `event` (`{{ event.data.x }}`).
     pub fn render_input(&self, envelope: &Value) -> Result<Value, String> {
         match &self.rule.spec.params {
-            Some(params) => params::render_params(params, envelope),
+            Some(params) => {
+                let mut context = envelope.clone();
+                if let Value::Object(map) = &mut context {
+                    map.insert("event".into(), envelope.clone());
+                }
+                params::render_params(params, &context)
+            }
             None => Ok(envelope["data"].clone()),
         }
     }

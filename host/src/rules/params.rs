@@ -34,11 +34,18 @@ fn template_env() -> Environment<'static> {
     env
 }
 
-fn render_value(env: &Environment<'_>, value: &Value, ctx: &Value, path: &str) -> Result<Value, String> {
+fn render_value(
+    env: &Environment<'_>,
+    value: &Value,
+    ctx: &Value,
+    path: &str,
+) -> Result<Value, String> {
     match value {
         Value::String(s) => {
             if let Some(expr) = whole_expression(s) {
-                let compiled = env.compile_expression(expr).map_err(|e| format!("{path}: {e}"))?;
+                let compiled = env
+                    .compile_expression(expr)
+                    .map_err(|e| format!("{path}: {e}"))?;
                 let result = compiled.eval(ctx).map_err(|e| format!("{path}: {e}"))?;
                 return serde_json::to_value(&result).map_err(|e| format!("{path}: {e}"));
             }
@@ -54,7 +61,12 @@ fn render_value(env: &Environment<'_>, value: &Value, ctx: &Value, path: &str) -
             .map(Value::Array),
         Value::Object(map) => map
             .iter()
-            .map(|(k, v)| Ok((k.clone(), render_value(env, v, ctx, &format!("{path}.{k}"))?)))
+            .map(|(k, v)| {
+                Ok((
+                    k.clone(),
+                    render_value(env, v, ctx, &format!("{path}.{k}"))?,
+                ))
+            })
             .collect::<Result<_, String>>()
             .map(Value::Object),
         other => Ok(other.clone()),
@@ -117,7 +129,11 @@ mod tests {
 
     #[test]
     fn undefined_fields_and_bad_templates_are_errors_that_name_the_param() {
-        let err = render_params(&json!({"a": {"b": "{{ data.nope.x }}"}}), &json!({"data": {}})).unwrap_err();
+        let err = render_params(
+            &json!({"a": {"b": "{{ data.nope.x }}"}}),
+            &json!({"data": {}}),
+        )
+        .unwrap_err();
         assert!(err.starts_with("params.a.b"), "{err}");
         let err = validate_params(&json!({"x": "{{ unclosed"})).unwrap_err();
         assert!(err.starts_with("params.x"), "{err}");

@@ -98,15 +98,13 @@ impl ServiceConfig {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let env = Env::prefixed("WOLFE_")
-            .split("__")
-            .filter(|key| {
-                // The filter sees the upper-case name, nested parts already
-                // joined with `.`: `RETENTION.MAX_AGE_HOURS`.
-                let name = key.as_str().to_ascii_lowercase();
-                let top = name.split('.').next().unwrap_or_default();
-                ENV_KEYS.contains(&top)
-            });
+        let env = Env::prefixed("WOLFE_").split("__").filter(|key| {
+            // The filter sees the upper-case name, nested parts already
+            // joined with `.`: `RETENTION.MAX_AGE_HOURS`.
+            let name = key.as_str().to_ascii_lowercase();
+            let top = name.split('.').next().unwrap_or_default();
+            ENV_KEYS.contains(&top)
+        });
         figment
             .merge(env)
             .extract()
@@ -115,7 +113,9 @@ impl ServiceConfig {
 
     pub fn worker_count(&self) -> usize {
         if self.workers == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
         } else {
             self.workers
         }
@@ -137,6 +137,8 @@ mod tests {
     use super::*;
 
     #[test]
+    // figment's Jail fixes the closure's (large) error type.
+    #[allow(clippy::result_large_err)]
     fn file_then_environment_override_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("wolfe.toml");

@@ -64,7 +64,11 @@ pub async fn run(
         stop_workers.clone(),
     );
     let resumed = dispatch::resume_pending(&store, &dispatcher);
-    let pipeline = Pipeline::new(store.clone(), Arc::new(RuleCache::new(store.clone())), dispatcher);
+    let pipeline = Pipeline::new(
+        store.clone(),
+        Arc::new(RuleCache::new(store.clone())),
+        dispatcher,
+    );
     let state = AppState::new(
         store.clone(),
         sandbox,
@@ -74,7 +78,11 @@ pub async fn run(
             max_component_bytes: config.max_component_bytes,
         },
     );
-    let retention = tokio::spawn(prune_periodically(store.clone(), config.retention.clone(), shutdown.clone()));
+    let retention = tokio::spawn(prune_periodically(
+        store.clone(),
+        config.retention.clone(),
+        shutdown.clone(),
+    ));
 
     on_started(&Started {
         listening: listener.local_addr()?.to_string(),
@@ -92,7 +100,9 @@ pub async fn run(
     stop_workers.cancel();
     let _ = pool.await;
     retention.abort();
-    store.flush().context("failed to flush the store at shutdown")?;
+    store
+        .flush()
+        .context("failed to flush the store at shutdown")?;
     Ok(())
 }
 
@@ -115,7 +125,11 @@ fn ensure_admin_token(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn prune_periodically(store: Store, config: config::RetentionConfig, shutdown: CancellationToken) {
+async fn prune_periodically(
+    store: Store,
+    config: config::RetentionConfig,
+    shutdown: CancellationToken,
+) {
     let policy = config.policy();
     let mut tick = tokio::time::interval(Duration::from_secs(config.interval_secs.max(1)));
     loop {
@@ -126,7 +140,11 @@ async fn prune_periodically(store: Store, config: config::RetentionConfig, shutd
         let store = store.clone();
         match tokio::task::spawn_blocking(move || store.prune(&policy)).await {
             Ok(Ok(pruned)) if pruned.events + pruned.executions > 0 => {
-                tracing::info!(events = pruned.events, executions = pruned.executions, "retention pruned old records");
+                tracing::info!(
+                    events = pruned.events,
+                    executions = pruned.executions,
+                    "retention pruned old records"
+                );
             }
             Ok(Err(e)) => tracing::error!(error = %e, "retention pass failed"),
             _ => {}

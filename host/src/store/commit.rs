@@ -36,12 +36,19 @@ impl GroupCommit {
         Self { waiters: tx }
     }
 
+    /// Asks for a flush without waiting for it.
+    pub fn request(&self) {
+        let (tx, _rx) = oneshot::channel();
+        let _ = self.waiters.send(tx);
+    }
+
     /// Returns once everything written before the call is on disk.
     pub async fn commit(&self) -> Result<(), String> {
         let (tx, rx) = oneshot::channel();
         self.waiters
             .send(tx)
             .map_err(|_| "the commit thread has stopped".to_string())?;
-        rx.await.map_err(|_| "the commit thread has stopped".to_string())?
+        rx.await
+            .map_err(|_| "the commit thread has stopped".to_string())?
     }
 }

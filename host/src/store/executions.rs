@@ -53,10 +53,10 @@ impl Store {
     /// Stores the event unless one with its id exists; returns the stored one.
     pub fn put_event_if_absent(&self, event: &Event) -> StoreResult<IngestOutcome> {
         let k = key(&[&event.tenant, &event.id]);
-        let swapped = self
-            .trees
-            .events
-            .compare_and_swap(&k, None as Option<&[u8]>, Some(encode(event)?))?;
+        let swapped =
+            self.trees
+                .events
+                .compare_and_swap(&k, None as Option<&[u8]>, Some(encode(event)?))?;
         match swapped {
             Ok(()) => {
                 let seq = uuid::Uuid::now_v7();
@@ -69,7 +69,11 @@ impl Store {
                 })
             }
             Err(current) => Ok(IngestOutcome {
-                event: decode(&current.current.expect("a failed swap from None has a value"))?,
+                event: decode(
+                    &current
+                        .current
+                        .expect("a failed swap from None has a value"),
+                )?,
                 duplicate: true,
             }),
         }
@@ -82,7 +86,10 @@ impl Store {
     /// Creates a queued execution. For an (event, rule) pair that already has
     /// one, returns `None`: a redelivered or re-posted event never runs a
     /// rule twice. Safe to repeat after a crash at any point.
-    pub fn create_execution(&self, record: &ExecutionRecord) -> StoreResult<Option<ExecutionRecord>> {
+    pub fn create_execution(
+        &self,
+        record: &ExecutionRecord,
+    ) -> StoreResult<Option<ExecutionRecord>> {
         let mut record = record.clone();
         if let (Some(event), Some(rule)) = (&record.event_id, &record.rule) {
             let pair = key(&[&record.tenant, event, rule]);
@@ -92,8 +99,13 @@ impl Store {
                 Some(record.id.as_bytes()),
             )?;
             if let Err(existing) = claimed {
-                let id = String::from_utf8_lossy(&existing.current.expect("swap from None")).into_owned();
-                if self.trees.executions.contains_key(key(&[&record.tenant, &id]))? {
+                let id = String::from_utf8_lossy(&existing.current.expect("swap from None"))
+                    .into_owned();
+                if self
+                    .trees
+                    .executions
+                    .contains_key(key(&[&record.tenant, &id]))?
+                {
                     return Ok(None);
                 }
                 // A crash left the claim without its record: finish the job.
@@ -132,50 +144,57 @@ impl Store {
         for k in self.trees.pending.iter().keys() {
             let k = k?;
             let split = k.iter().position(|&b| b == 0).unwrap_or(k.len());
-            out.push((String::from_utf8_lossy(&k[..split]).into_owned(), last_part(&k)));
+            out.push((
+                String::from_utf8_lossy(&k[..split]).into_owned(),
+                last_part(&k),
+            ));
         }
         out.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(out)
     }
 
-    pub fn pending_count(&self) -> usize {
-        self.trees.pending.len()
-    }
-
     /// Newest first, filtered, one page at a time.
-    pub fn list_executions(&self, tenant: &str, filter: &ExecutionFilter) -> StoreResult<ExecutionPage> {
+    pub fn list_executions(
+        &self,
+        tenant: &str,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<ExecutionPage> {
         let limit = filter.limit.max(1);
-        let candidates: Box<dyn Iterator<Item = StoreResult<ExecutionRecord>>> = match &filter.event_id {
-            // The (event, rule) claims index the executions of one event.
-            Some(event) => {
-                let mut ids: Vec<String> = self
-                    .trees
-                    .execution_keys
-                    .scan_prefix(prefix(&[tenant, event]))
-                    .values()
-                    .filter_map(|v| v.ok().map(|v| String::from_utf8_lossy(&v).into_owned()))
-                    .collect();
-                ids.sort_unstable_by(|a, b| b.cmp(a));
-                Box::new(
-                    ids.into_iter()
-                        .filter_map(|id| self.get_execution(tenant, &id).transpose()),
-                )
-            }
-            None => Box::new(
-                self.trees
-                    .executions
-                    .scan_prefix(prefix(&[tenant]))
-                    .values()
-                    .rev()
-                    .map(|v| decode::<ExecutionRecord>(&v?)),
-            ),
-        };
+        let candidates: Box<dyn Iterator<Item = StoreResult<ExecutionRecord>>> =
+            match &filter.event_id {
+                // The (event, rule) claims index the executions of one event.
+                Some(event) => {
+                    let mut ids: Vec<String> = self
+                        .trees
+                        .execution_keys
+                        .scan_prefix(prefix(&[tenant, event]))
+                        .values()
+                        .filter_map(|v| v.ok().map(|v| String::from_utf8_lossy(&v).into_owned()))
+                        .collect();
+                    ids.sort_unstable_by(|a, b| b.cmp(a));
+                    Box::new(
+                        ids.into_iter()
+                            .filter_map(|id| self.get_execution(tenant, &id).transpose()),
+                    )
+                }
+                None => Box::new(
+                    self.trees
+                        .executions
+                        .scan_prefix(prefix(&[tenant]))
+                        .values()
+                        .rev()
+                        .map(|v| decode::<ExecutionRecord>(&v?)),
+                ),
+            };
         let mut executions = Vec::new();
         let mut more = false;
         for record in candidates {
             let record = record?;
             if filter.cursor.as_ref().is_some_and(|c| record.id >= *c)
-                || filter.runbook.as_ref().is_some_and(|r| *r != record.runbook)
+                || filter
+                    .runbook
+                    .as_ref()
+                    .is_some_and(|r| *r != record.runbook)
                 || filter.status.is_some_and(|s| s != record.status)
             {
                 continue;
@@ -186,8 +205,15 @@ impl Store {
             }
             executions.push(record);
         }
-        let next_cursor = if more { executions.last().map(|r| r.id.clone()) } else { None };
-        Ok(ExecutionPage { executions, next_cursor })
+        let next_cursor = if more {
+            executions.last().map(|r| r.id.clone())
+        } else {
+            None
+        };
+        Ok(ExecutionPage {
+            executions,
+            next_cursor,
+        })
     }
 
     /// Removes events and terminal executions past the retention policy.
@@ -224,7 +250,9 @@ impl Store {
                 .scan_prefix(prefix(&[&tenant]))
                 .keys()
                 .collect::<Result<_, _>>()?;
-            let mut excess = keys.len().saturating_sub(retention.max_executions_per_tenant);
+            let mut excess = keys
+                .len()
+                .saturating_sub(retention.max_executions_per_tenant);
             for k in keys {
                 if self.trees.pending.contains_key(&k)? {
                     continue;
@@ -240,7 +268,9 @@ impl Store {
                 if let Some(record) = self.get_execution(&tenant, &id)?
                     && let (Some(event), Some(rule)) = (&record.event_id, &record.rule)
                 {
-                    self.trees.execution_keys.remove(key(&[&tenant, event, rule]))?;
+                    self.trees
+                        .execution_keys
+                        .remove(key(&[&tenant, event, rule]))?;
                 }
                 self.trees.executions.remove(&k)?;
                 excess = excess.saturating_sub(1);
@@ -254,5 +284,7 @@ impl Store {
 /// The millisecond timestamp of a uuid v7 (its first 48 bits).
 fn uuid_millis(bytes: &[u8]) -> Option<u64> {
     let b: [u8; 6] = bytes.get(..6)?.try_into().ok()?;
-    Some(u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]]))
+    Some(u64::from_be_bytes([
+        0, 0, b[0], b[1], b[2], b[3], b[4], b[5],
+    ]))
 }

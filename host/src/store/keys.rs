@@ -22,7 +22,11 @@ pub fn prefix(parts: &[&str]) -> Vec<u8> {
 
 /// The last NUL-separated part of a key.
 pub fn last_part(key: &[u8]) -> String {
-    let start = key.iter().rposition(|&b| b == 0).map(|i| i + 1).unwrap_or(0);
+    let start = key
+        .iter()
+        .rposition(|&b| b == 0)
+        .map(|i| i + 1)
+        .unwrap_or(0);
     String::from_utf8_lossy(&key[start..]).into_owned()
 }
 

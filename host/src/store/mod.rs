@@ -112,6 +112,12 @@ impl Store {
         self.committer.commit().await.map_err(StoreError::Commit)
     }
 
+    /// Makes everything written so far durable soon, without waiting: for
+    /// writes that are safe to lose in a crash (they are redone after it).
+    pub fn commit_soon(&self) {
+        self.committer.request();
+    }
+
     /// Flushes synchronously (shutdown).
     pub fn flush(&self) -> StoreResult<()> {
         self.db.flush()?;

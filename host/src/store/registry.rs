@@ -42,7 +42,8 @@ impl Store {
             None as Option<&[u8]>,
             Some(encode(tenant)?),
         )?;
-        created.map_err(|_| StoreError::Conflict(format!("tenant {:?} already exists", tenant.name)))
+        created
+            .map_err(|_| StoreError::Conflict(format!("tenant {:?} already exists", tenant.name)))
     }
 
     pub fn get_tenant(&self, name: &str) -> StoreResult<Option<Tenant>> {
@@ -62,7 +63,12 @@ impl Store {
 
     /// Stores an immutable version: the same bytes again is a no-op, other
     /// bytes under the same version are a conflict.
-    pub fn put_version(&self, tenant: &str, version: &RunbookVersion, component: &[u8]) -> StoreResult<PutOutcome> {
+    pub fn put_version(
+        &self,
+        tenant: &str,
+        version: &RunbookVersion,
+        component: &[u8],
+    ) -> StoreResult<PutOutcome> {
         let k = key(&[tenant, &version.name, &version.version]);
         if let Some(existing) = get::<RunbookVersion>(&self.trees.versions, &k)? {
             return if existing.sha256 == version.sha256 {
@@ -75,18 +81,26 @@ impl Store {
             };
         }
         // Content-addressed: written before the version that points to it.
-        self.trees.components.insert(version.sha256.as_bytes(), component)?;
-        let stored = self
-            .trees
-            .versions
-            .compare_and_swap(&k, None as Option<&[u8]>, Some(encode(version)?))?;
+        self.trees
+            .components
+            .insert(version.sha256.as_bytes(), component)?;
+        let stored = self.trees.versions.compare_and_swap(
+            &k,
+            None as Option<&[u8]>,
+            Some(encode(version)?),
+        )?;
         match stored {
             Ok(()) => Ok(PutOutcome::Created),
             Err(_) => self.put_version(tenant, version, component),
         }
     }
 
-    pub fn get_version(&self, tenant: &str, name: &str, version: &str) -> StoreResult<Option<RunbookVersion>> {
+    pub fn get_version(
+        &self,
+        tenant: &str,
+        name: &str,
+        version: &str,
+    ) -> StoreResult<Option<RunbookVersion>> {
         get(&self.trees.versions, &key(&[tenant, name, version]))
     }
 
@@ -100,7 +114,11 @@ impl Store {
     }
 
     pub fn get_component(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
-        Ok(self.trees.components.get(sha256.as_bytes())?.map(|v| v.to_vec()))
+        Ok(self
+            .trees
+            .components
+            .get(sha256.as_bytes())?
+            .map(|v| v.to_vec()))
     }
 
     // --- deployments ------------------------------------------------------
@@ -111,8 +129,16 @@ impl Store {
         Ok(())
     }
 
-    pub fn get_deployment(&self, tenant: &str, runbook: &str, env: Environment) -> StoreResult<Option<Deployment>> {
-        get(&self.trees.deployments, &key(&[tenant, runbook, env.as_str()]))
+    pub fn get_deployment(
+        &self,
+        tenant: &str,
+        runbook: &str,
+        env: Environment,
+    ) -> StoreResult<Option<Deployment>> {
+        get(
+            &self.trees.deployments,
+            &key(&[tenant, runbook, env.as_str()]),
+        )
     }
 
     pub fn list_deployments(&self, tenant: &str, runbook: &str) -> StoreResult<Vec<Deployment>> {
@@ -122,7 +148,9 @@ impl Store {
     // --- sources and rules ------------------------------------------------
 
     pub fn put_source(&self, tenant: &str, source: &Source) -> StoreResult<()> {
-        self.trees.sources.insert(key(&[tenant, &source.name]), encode(source)?)?;
+        self.trees
+            .sources
+            .insert(key(&[tenant, &source.name]), encode(source)?)?;
         Ok(())
     }
 
@@ -139,7 +167,9 @@ impl Store {
     }
 
     pub fn put_rule(&self, tenant: &str, rule: &Rule) -> StoreResult<()> {
-        self.trees.rules.insert(key(&[tenant, &rule.name]), encode(rule)?)?;
+        self.trees
+            .rules
+            .insert(key(&[tenant, &rule.name]), encode(rule)?)?;
         Ok(())
     }
 

@@ -44,7 +44,10 @@ impl Role {
         use Action::*;
         match self {
             Role::Admin => true,
-            Role::Author => matches!(action, WriteRunbooks | WriteRules | ReadConfig | ReadExecutions),
+            Role::Author => matches!(
+                action,
+                WriteRunbooks | WriteRules | ReadConfig | ReadExecutions
+            ),
             Role::Operator => matches!(action, RunRunbooks | ReadConfig | ReadExecutions),
             Role::Auditor => matches!(action, ReadConfig | ReadExecutions),
             Role::Sender => matches!(action, PostEvents),
@@ -58,7 +61,10 @@ impl Role {
 pub enum Principal {
     /// The server-wide admin: creates tenants, acts as admin in any tenant.
     ServerAdmin,
-    Tenant { tenant: String, role: Role },
+    Tenant {
+        tenant: String,
+        role: Role,
+    },
 }
 
 /// A stored token: its hash, never the token itself.

@@ -45,7 +45,10 @@ impl Server {
             .recv_timeout(Duration::from_secs(60))
             .expect("wolfe serve did not report its address");
         let started: Value = serde_json::from_str(&line).expect("started line is JSON");
-        let addr = started["started"]["listening"].as_str().unwrap().to_string();
+        let addr = started["started"]["listening"]
+            .as_str()
+            .unwrap()
+            .to_string();
         Server {
             child,
             base: format!("http://{addr}"),
@@ -74,7 +77,9 @@ impl Server {
 }
 
 fn unsafe_sigterm(pid: u32) {
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
 }
 
 impl Drop for Server {
@@ -99,7 +104,13 @@ pub struct Tokens {
 }
 
 impl Api {
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self
             .http
             .request(method.parse().unwrap(), format!("{}{path}", self.base));
@@ -112,23 +123,47 @@ impl Api {
         let response = request.send().await.expect("request");
         let status = response.status();
         let text = response.text().await.unwrap();
-        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, value)
     }
 
     /// Asserts the status and returns the body.
-    pub async fn expect(&self, status: u16, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Value {
+    pub async fn expect(
+        &self,
+        status: u16,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Value {
         let (got, value) = self.call(method, path, token, body).await;
         assert_eq!(got.as_u16(), status, "{method} {path}: {value}");
         value
     }
 
     pub async fn tenant(&self, name: &str) -> Tokens {
-        self.expect(201, "POST", "/v1/tenants", Some(ADMIN_TOKEN), Some(json!({"name": name}))).await;
+        self.expect(
+            201,
+            "POST",
+            "/v1/tenants",
+            Some(ADMIN_TOKEN),
+            Some(json!({"name": name})),
+        )
+        .await;
         let mut tokens = Vec::new();
         for role in ["admin", "author", "operator", "auditor", "sender"] {
             let v = self
-                .expect(201, "POST", &format!("/v1/tenants/{name}/tokens"), Some(ADMIN_TOKEN), Some(json!({"role": role})))
+                .expect(
+                    201,
+                    "POST",
+                    &format!("/v1/tenants/{name}/tokens"),
+                    Some(ADMIN_TOKEN),
+                    Some(json!({"role": role})),
+                )
                 .await;
             tokens.push(v["token"].as_str().unwrap().to_string());
         }
@@ -143,10 +178,19 @@ impl Api {
         }
     }
 
-    pub async fn upload(&self, tenant: &str, token: &str, manifest: &str, component: Vec<u8>) -> (StatusCode, Value) {
+    pub async fn upload(
+        &self,
+        tenant: &str,
+        token: &str,
+        manifest: &str,
+        component: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let form = reqwest::multipart::Form::new()
             .text("manifest", manifest.to_string())
-            .part("component", reqwest::multipart::Part::bytes(component).file_name("runbook.wasm"));
+            .part(
+                "component",
+                reqwest::multipart::Part::bytes(component).file_name("runbook.wasm"),
+            );
         let response = self
             .http
             .post(format!("{}/v1/tenants/{tenant}/runbooks", self.base))
@@ -164,11 +208,17 @@ impl Api {
         let (manifest, wasm) = super::guest(guest);
         let text = std::fs::read_to_string(guest_manifest_path(guest)).unwrap();
         let (status, body) = self.upload(tenant, token, &text, wasm.to_vec()).await;
-        assert!(status == 201 || status == 200, "upload {guest}: {status} {body}");
+        assert!(
+            status == 201 || status == 200,
+            "upload {guest}: {status} {body}"
+        );
         self.expect(
             200,
             "PUT",
-            &format!("/v1/tenants/{tenant}/runbooks/{}/environments/{env}", manifest.name),
+            &format!(
+                "/v1/tenants/{tenant}/runbooks/{}/environments/{env}",
+                manifest.name
+            ),
             Some(token),
             Some(json!({"version": manifest.version})),
         )
@@ -179,7 +229,12 @@ impl Api {
     pub async fn wait_terminal(&self, tenant: &str, token: &str, execution: &str) -> Value {
         for _ in 0..300 {
             let (status, record) = self
-                .call("GET", &format!("/v1/tenants/{tenant}/executions/{execution}"), Some(token), None)
+                .call(
+                    "GET",
+                    &format!("/v1/tenants/{tenant}/executions/{execution}"),
+                    Some(token),
+                    None,
+                )
                 .await;
             assert_eq!(status, 200, "{record}");
             if !matches!(record["status"].as_str(), Some("queued" | "running")) {
@@ -192,10 +247,16 @@ impl Api {
 }
 
 pub fn guest_manifest_path(guest: &str) -> PathBuf {
-    let test_guest = super::repo_root().join("tests/guests/rust").join(guest).join("runbook.toml");
+    let test_guest = super::repo_root()
+        .join("tests/guests/rust")
+        .join(guest)
+        .join("runbook.toml");
     if test_guest.exists() {
         test_guest
     } else {
-        super::repo_root().join("runbooks/rust").join(guest).join("runbook.toml")
+        super::repo_root()
+            .join("runbooks/rust")
+            .join(guest)
+            .join("runbook.toml")
     }
 }

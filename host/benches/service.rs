@@ -1,0 +1,276 @@
+//! End-to-end service benchmark: webhook POST → durable 202 → execution run
+//! and persisted, with the trivial `hello` runbook, against a `wolfe serve`
+//! child process (this build's binary) on loopback.
+//!
+//! 1. Sustained: `CONCURRENCY` senders post as fast as acks come back;
+//!    reports acknowledged events/s and events/s until every execution is
+//!    persisted.
+//! 2. Fixed rate: `RATE` events/s for `RATE_SECONDS`, open loop (each send at
+//!    its scheduled time, not when the previous ack arrived), reporting ack
+//!    latency p50/p99.
+//!
+//! Run: `cargo bench -p wolfe --bench service` (`-- --quick` for a short run).
+//! Results are printed and written to target/bench-results/service.json.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const ADMIN: &str = "bench-admin-token-0123456789";
+const CONCURRENCY: usize = 64;
+const RATE: u64 = 1_000;
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (sustained_events, rate_seconds) = if quick { (5_000, 3) } else { (30_000, 10) };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let built = wolfe::build::build_runbook(
+        &root.join("runbooks/rust/hello"),
+        Some(&target.join("bench-components/hello.wasm")),
+    )
+    .expect("build hello");
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wolfe"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .env("WOLFE_ADMIN_TOKEN", ADMIN)
+        .env("WOLFE_LOG", "error")
+        .env("WOLFE_QUEUE_CAPACITY", "1000000")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn wolfe serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let started: Value = serde_json::from_str(&line).unwrap();
+    let base = format!(
+        "http://{}",
+        started["started"]["listening"].as_str().unwrap()
+    );
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let results = runtime.block_on(async move {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(CONCURRENCY)
+            .build()
+            .unwrap();
+        let sender = setup(
+            &http,
+            &base,
+            &built.manifest.version,
+            &std::fs::read(&built.path).unwrap(),
+        )
+        .await;
+        let hook = Arc::new(format!("{base}/v1/hooks/bench/am"));
+
+        // 1. Sustained.
+        let started = Instant::now();
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..CONCURRENCY {
+            let (http, hook, sender, next) =
+                (http.clone(), hook.clone(), sender.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if n >= sustained_events {
+                        break;
+                    }
+                    post(&http, &hook, &sender, n).await;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let acked_in = started.elapsed();
+        wait_drained(&http, &base).await;
+        let persisted_in = started.elapsed();
+
+        // 2. Fixed rate, open loop.
+        let interval = Duration::from_nanos(1_000_000_000 / RATE);
+        let total = RATE * rate_seconds;
+        let begin = Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..total {
+            let at = begin + interval * i as u32;
+            tokio::time::sleep_until(at.into()).await;
+            let (http, hook, sender) = (http.clone(), hook.clone(), sender.clone());
+            tasks.push(tokio::spawn(async move {
+                let sent = Instant::now();
+                post(&http, &hook, &sender, sustained_events + i as usize).await;
+                sent.elapsed()
+            }));
+        }
+        let mut latencies = Vec::new();
+        for t in tasks {
+            latencies.push(t.await.unwrap());
+        }
+        wait_drained(&http, &base).await;
+        latencies.sort_unstable();
+        let pick =
+            |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+        json!({
+            "sustained": {
+                "events": sustained_events,
+                "concurrency": CONCURRENCY,
+                "acked_per_second": sustained_events as f64 / acked_in.as_secs_f64(),
+                "persisted_per_second": sustained_events as f64 / persisted_in.as_secs_f64(),
+            },
+            "fixed_rate": {
+                "rate_per_second": RATE,
+                "events": total,
+                "ack_p50_ms": pick(0.50).as_secs_f64() * 1e3,
+                "ack_p99_ms": pick(0.99).as_secs_f64() * 1e3,
+                "ack_max_ms": latencies.last().unwrap().as_secs_f64() * 1e3,
+            },
+        })
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    println!("webhook -> durable 202 -> execution persisted (runbook hello, one rule)");
+    println!(
+        "sustained ({} events, {} senders): {:.0} events/s acknowledged, {:.0} events/s with every execution persisted",
+        results["sustained"]["events"],
+        CONCURRENCY,
+        results["sustained"]["acked_per_second"].as_f64().unwrap(),
+        results["sustained"]["persisted_per_second"]
+            .as_f64()
+            .unwrap()
+    );
+    println!(
+        "fixed rate {} events/s for {} events: ack p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        RATE,
+        results["fixed_rate"]["events"],
+        results["fixed_rate"]["ack_p50_ms"].as_f64().unwrap(),
+        results["fixed_rate"]["ack_p99_ms"].as_f64().unwrap(),
+        results["fixed_rate"]["ack_max_ms"].as_f64().unwrap()
+    );
+    let dir = target.join("bench-results");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("service.json"),
+        serde_json::to_string_pretty(&results).unwrap(),
+    )
+    .unwrap();
+}
+
+async fn post(http: &reqwest::Client, hook: &str, sender: &str, n: usize) {
+    let body = json!({"labels": {"alertname": "BenchAlert", "n": n}, "status": "firing"});
+    let response = http
+        .post(hook)
+        .bearer_auth(sender)
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 202, "{:?}", response.text().await);
+}
+
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Value,
+) -> Value {
+    let r = http
+        .request(method, url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    r.json().await.unwrap()
+}
+
+/// Tenant, sender token, hello deployed, a bearer source and one rule.
+async fn setup(http: &reqwest::Client, base: &str, version: &str, wasm: &[u8]) -> Arc<String> {
+    use reqwest::Method;
+    call(
+        http,
+        Method::POST,
+        format!("{base}/v1/tenants"),
+        ADMIN,
+        json!({"name": "bench"}),
+    )
+    .await;
+    let sender = call(
+        http,
+        Method::POST,
+        format!("{base}/v1/tenants/bench/tokens"),
+        ADMIN,
+        json!({"role": "sender"}),
+    )
+    .await;
+    let manifest = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../runbooks/rust/hello/runbook.toml"),
+    )
+    .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("manifest", manifest)
+        .part(
+            "component",
+            reqwest::multipart::Part::bytes(wasm.to_vec()).file_name("hello.wasm"),
+        );
+    let r = http
+        .post(format!("{base}/v1/tenants/bench/runbooks"))
+        .bearer_auth(ADMIN)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    call(
+        http,
+        Method::PUT,
+        format!("{base}/v1/tenants/bench/runbooks/hello/environments/dev"),
+        ADMIN,
+        json!({"version": version}),
+    )
+    .await;
+    call(
+        http,
+        Method::PUT,
+        format!("{base}/v1/tenants/bench/sources/am"),
+        ADMIN,
+        json!({"auth": {"type": "bearer"}}),
+    )
+    .await;
+    call(http, Method::PUT, format!("{base}/v1/tenants/bench/rules/all"), ADMIN,
+        json!({"runbook": "hello", "environment": "dev", "params": {"alert": "{{ data.labels.alertname }}", "n": "{{ data.labels.n }}"}})).await;
+    Arc::new(sender["token"].as_str().unwrap().to_string())
+}
+
+/// Waits until no execution is queued or running.
+async fn wait_drained(http: &reqwest::Client, base: &str) {
+    loop {
+        let r: Value = http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if r["in_flight"] == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
