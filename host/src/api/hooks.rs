@@ -10,7 +10,7 @@ use super::auth::authenticate;
 use super::error::ApiError;
 use super::extract::PathParams;
 use super::runbooks::pipeline_error;
-use crate::ingest::source::WebhookAuth;
+use crate::ingest::source::{SourceSpec, WebhookAuth};
 use crate::ingest::webhook::{IngestError, events_from_body, verify_hmac};
 use crate::tenancy::{Principal, Role};
 use axum::Json;
@@ -34,7 +34,12 @@ pub async fn receive(
         .store()
         .get_source(&tenant, &source_name)?
         .ok_or_else(not_found)?;
-    let auth = source.spec.auth.as_ref().ok_or_else(|| {
+    let SourceSpec::Webhook(spec) = &source.spec else {
+        return Err(ApiError::NotFound(format!(
+            "source {source_name:?} is not a webhook source"
+        )));
+    };
+    let auth = spec.auth.as_ref().ok_or_else(|| {
         ApiError::Unauthorized("this source has no authentication configured".into())
     })?;
     if matches!(auth, WebhookAuth::Bearer) {
@@ -67,12 +72,11 @@ pub async fn receive(
         verify_hmac(auth, &headers, &body)
             .map_err(|_| ApiError::Unauthorized("signature does not match the body".into()))?;
     }
-    let events = events_from_body(&tenant, &source_name, &source.spec, &headers, &body).map_err(
-        |e| match e {
+    let events =
+        events_from_body(&tenant, &source_name, spec, &headers, &body).map_err(|e| match e {
             IngestError::InvalidBody(m) => ApiError::InvalidJson(m),
             IngestError::Unauthorized => ApiError::Unauthorized(e.to_string()),
-        },
-    )?;
+        })?;
     let accepted = state
         .pipeline()
         .accept(&tenant, events)

@@ -13,12 +13,14 @@ mod triggers;
 
 pub use error::ApiError;
 
+use crate::ingest::sqs::SqsSupervisor;
 use crate::pipeline::Pipeline;
 use crate::sandbox::Sandbox;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
+use prometheus_client::registry::Registry;
 use std::sync::Arc;
 
 /// Request size limits.
@@ -40,19 +42,38 @@ struct Inner {
     store: Store,
     sandbox: Arc<Sandbox>,
     pipeline: Pipeline,
+    sqs: Arc<SqsSupervisor>,
+    metrics: Arc<Registry>,
     limits: ApiLimits,
 }
 
 impl AppState {
-    pub fn new(store: Store, sandbox: Arc<Sandbox>, pipeline: Pipeline, limits: ApiLimits) -> Self {
+    pub fn new(
+        store: Store,
+        sandbox: Arc<Sandbox>,
+        pipeline: Pipeline,
+        sqs: Arc<SqsSupervisor>,
+        metrics: Arc<Registry>,
+        limits: ApiLimits,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 sandbox,
                 pipeline,
+                sqs,
+                metrics,
                 limits,
             }),
         }
+    }
+
+    pub fn sqs(&self) -> &SqsSupervisor {
+        &self.inner.sqs
+    }
+
+    pub fn metrics(&self) -> &Registry {
+        &self.inner.metrics
     }
 
     pub fn store(&self) -> &Store {
@@ -78,6 +99,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(tenants::healthz))
         .route("/readyz", get(tenants::readyz))
+        .route("/metrics", get(tenants::metrics))
         .route("/v1/tenants", post(tenants::create_tenant))
         .route(&format!("{t}/tokens"), post(tenants::create_token))
         .route(
@@ -102,6 +124,10 @@ pub fn router(state: AppState) -> Router {
             put(triggers::put_source)
                 .get(triggers::get_source)
                 .delete(triggers::delete_source),
+        )
+        .route(
+            &format!("{t}/sources/{{source}}/rejected"),
+            get(triggers::list_rejected),
         )
         .route(&format!("{t}/rules"), get(triggers::list_rules))
         .route(

@@ -90,3 +90,41 @@ pub async fn readyz(
         json!({"status": "ready", "in_flight": dispatcher.in_flight()}),
     ))
 }
+
+/// Prometheus metrics (text format). Server admin only: labels name tenants.
+pub async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: HeaderMap,
+) -> Result<
+    (
+        StatusCode,
+        [(axum::http::HeaderName, &'static str); 1],
+        String,
+    ),
+    ApiError,
+> {
+    let caller = authenticate(&state, &headers)?;
+    if caller.principal != Principal::ServerAdmin {
+        return Err(ApiError::Forbidden(
+            "metrics are for the server admin token".into(),
+        ));
+    }
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, state.metrics())
+        .map_err(|e| ApiError::Internal(format!("encoding metrics: {e}")))?;
+    let dispatcher = state.pipeline().dispatcher();
+    text = text.trim_end_matches("# EOF\n").to_string();
+    text.push_str(&format!(
+        "# HELP wolfe_executions_in_flight Executions queued or running.\n# TYPE wolfe_executions_in_flight gauge\nwolfe_executions_in_flight {}\n# HELP wolfe_queue_capacity Executions the queue holds before webhooks get 503.\n# TYPE wolfe_queue_capacity gauge\nwolfe_queue_capacity {}\n# EOF\n",
+        dispatcher.in_flight(),
+        dispatcher.capacity()
+    ));
+    Ok((
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    ))
+}

@@ -34,14 +34,24 @@ pub async fn put_source(
     };
     state.store().put_source(&tenant, &source)?;
     state.store().commit().await?;
-    Ok(Json(shown_source(&source)))
+    // SQS pollers start, restart or stop with their configuration.
+    state
+        .sqs()
+        .apply(&tenant, &source.name, Some(&source.spec))
+        .await;
+    Ok(Json(shown_source(&state, &tenant, &source)))
 }
 
-fn shown_source(source: &Source) -> Value {
-    json!(Source {
+/// A source as readers see it: secrets redacted, SQS metrics attached.
+fn shown_source(state: &AppState, tenant: &str, source: &Source) -> Value {
+    let mut shown = json!(Source {
         spec: source.spec.redacted(),
         ..source.clone()
-    })
+    });
+    if let Some(metrics) = state.sqs().metrics(tenant, &source.name) {
+        shown["metrics"] = json!(metrics);
+    }
+    shown
 }
 
 pub async fn get_source(
@@ -54,7 +64,22 @@ pub async fn get_source(
         .store()
         .get_source(&tenant, &name)?
         .ok_or_else(|| ApiError::NotFound(format!("source {name:?} not found")))?;
-    Ok(Json(shown_source(&source)))
+    Ok(Json(shown_source(&state, &tenant, &source)))
+}
+
+/// SQS messages that could not be parsed, newest first.
+pub async fn list_rejected(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    if state.store().get_source(&tenant, &name)?.is_none() {
+        return Err(ApiError::NotFound(format!("source {name:?} not found")));
+    }
+    Ok(Json(
+        json!({ "rejected": state.store().list_rejected(&tenant, &name)? }),
+    ))
 }
 
 pub async fn list_sources(
@@ -67,7 +92,7 @@ pub async fn list_sources(
         .store()
         .list_sources(&tenant)?
         .iter()
-        .map(shown_source)
+        .map(|s| shown_source(&state, &tenant, s))
         .collect();
     Ok(Json(json!({ "sources": sources })))
 }
@@ -82,6 +107,7 @@ pub async fn delete_source(
         return Err(ApiError::NotFound(format!("source {name:?} not found")));
     }
     state.store().commit().await?;
+    state.sqs().apply(&tenant, &name, None).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

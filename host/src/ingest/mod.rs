@@ -3,4 +3,5 @@
 
 pub mod event;
 pub mod source;
+pub mod sqs;
 pub mod webhook;

@@ -4,12 +4,40 @@
 use crate::rules::path;
 use serde::{Deserialize, Serialize};
 
-/// `PUT /v1/tenants/{t}/sources/{name}` body.
+/// `PUT /v1/tenants/{t}/sources/{name}` body: `"type": "webhook"` (the
+/// default) or `"type": "sqs"`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum SourceSpec {
+    Webhook(WebhookSpec),
+    Sqs(SqsSpec),
+}
+
+/// Deserialization defaults `type` to `webhook`, which serde's internally
+/// tagged enums cannot do on their own.
+impl<'de> Deserialize<'de> for SourceSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(tag = "type", rename_all = "lowercase")]
+        enum Tagged {
+            Webhook(WebhookSpec),
+            Sqs(SqsSpec),
+        }
+        let mut value = serde_json::Value::deserialize(deserializer)?;
+        if let serde_json::Value::Object(map) = &mut value {
+            map.entry("type").or_insert_with(|| "webhook".into());
+        }
+        match Tagged::deserialize(value).map_err(serde::de::Error::custom)? {
+            Tagged::Webhook(w) => Ok(SourceSpec::Webhook(w)),
+            Tagged::Sqs(q) => Ok(SourceSpec::Sqs(q)),
+        }
+    }
+}
+
+/// A webhook source: `POST /v1/hooks/{tenant}/{source}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SourceSpec {
-    #[serde(default, rename = "type")]
-    pub kind: SourceKind,
+pub struct WebhookSpec {
     /// How webhook requests prove who sent them. Required: deny by default.
     #[serde(default)]
     pub auth: Option<WebhookAuth>,
@@ -32,6 +60,59 @@ pub struct SourceSpec {
     pub type_header: Option<String>,
 }
 
+/// An Amazon SQS queue polled by the host (`ingest::sqs`). Credentials come
+/// from the standard AWS provider chain (environment, profile, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsSpec {
+    pub queue_url: String,
+    pub region: String,
+    /// A non-AWS endpoint (an SQS-compatible server). Default: AWS's.
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// Long-poll wait, 0-20 s. Default 20: cheap and prompt.
+    #[serde(default = "default_wait")]
+    pub wait_time_seconds: i32,
+    /// Messages per receive, 1-10. Default 10.
+    #[serde(default = "default_max_messages")]
+    pub max_messages: i32,
+    /// Seconds a received message stays hidden before it is redelivered,
+    /// 0-43200. Default 30: far longer than a durable write takes.
+    #[serde(default = "default_visibility")]
+    pub visibility_timeout: i32,
+    /// Concurrent receive loops, 1-16. Default 1.
+    #[serde(default = "default_pollers")]
+    pub pollers: usize,
+    /// `raw`: the body is the event JSON; `sns`: the body is an SNS
+    /// notification whose `Message` is the event JSON. Default raw.
+    #[serde(default)]
+    pub format: SqsFormat,
+    /// A JSON path (within the event) to its type. Default `sqs`.
+    #[serde(default)]
+    pub type_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqsFormat {
+    #[default]
+    Raw,
+    Sns,
+}
+
+fn default_wait() -> i32 {
+    20
+}
+fn default_max_messages() -> i32 {
+    10
+}
+fn default_visibility() -> i32 {
+    30
+}
+fn default_pollers() -> usize {
+    1
+}
+
 /// One JSON path, or several whose values are joined.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -47,13 +128,6 @@ impl IdPaths {
             IdPaths::Many(ps) => ps,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKind {
-    #[default]
-    Webhook,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +162,53 @@ pub const DEFAULT_EVENT_TYPE: &str = "webhook";
 impl SourceSpec {
     /// Checks the spec; the error names the bad field.
     pub fn validate(&self) -> Result<(), String> {
+        match self {
+            SourceSpec::Webhook(w) => w.validate(),
+            SourceSpec::Sqs(q) => q.validate(),
+        }
+    }
+
+    /// The spec as shown to API readers: the HMAC secret is write-only.
+    pub fn redacted(&self) -> Self {
+        match self {
+            SourceSpec::Webhook(w) => SourceSpec::Webhook(w.redacted()),
+            other => other.clone(),
+        }
+    }
+}
+
+impl SqsSpec {
+    fn validate(&self) -> Result<(), String> {
+        let url = url::Url::parse(&self.queue_url).map_err(|e| format!("queue_url: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("queue_url: must be an http(s) URL".into());
+        }
+        if let Some(endpoint) = &self.endpoint_url {
+            url::Url::parse(endpoint).map_err(|e| format!("endpoint_url: {e}"))?;
+        }
+        if self.region.trim().is_empty() {
+            return Err("region: required (e.g. us-east-1)".into());
+        }
+        let ranges = [
+            ("wait_time_seconds", self.wait_time_seconds, 0, 20),
+            ("max_messages", self.max_messages, 1, 10),
+            ("visibility_timeout", self.visibility_timeout, 0, 43_200),
+            ("pollers", self.pollers as i32, 1, 16),
+        ];
+        for (field, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(format!("{field}: {value} is outside {min}..={max}"));
+            }
+        }
+        if let Some(p) = &self.type_path {
+            path::validate(p).map_err(|e| format!("type_path: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl WebhookSpec {
+    fn validate(&self) -> Result<(), String> {
         match &self.auth {
             None => return Err("auth: required (`{\"type\":\"bearer\"}` or `{\"type\":\"hmac-sha256\",\"secret\":…}`)".into()),
             Some(WebhookAuth::HmacSha256 { secret, header, .. }) => {
@@ -114,8 +235,7 @@ impl SourceSpec {
         Ok(())
     }
 
-    /// The spec as shown to API readers: the HMAC secret is write-only.
-    pub fn redacted(&self) -> Self {
+    fn redacted(&self) -> Self {
         let mut shown = self.clone();
         if let Some(WebhookAuth::HmacSha256 { secret, .. }) = &mut shown.auth {
             *secret = "[REDACTED]".into();
@@ -131,4 +251,75 @@ pub struct Source {
     #[serde(flatten)]
     pub spec: SourceSpec,
     pub updated_at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn type_defaults_to_webhook_and_unknown_fields_are_rejected() {
+        let w: SourceSpec =
+            serde_json::from_value(json!({"auth": {"type": "bearer"}, "split": "alerts"})).unwrap();
+        assert!(matches!(
+            w,
+            SourceSpec::Webhook(WebhookSpec { split: Some(_), .. })
+        ));
+        assert_eq!(serde_json::to_value(&w).unwrap()["type"], "webhook");
+        let q: SourceSpec = serde_json::from_value(json!({
+            "type": "sqs", "queue_url": "http://127.0.0.1:5000/123/q", "region": "us-east-1", "format": "sns"
+        }))
+        .unwrap();
+        let SourceSpec::Sqs(q) = q else { panic!("sqs") };
+        assert_eq!(
+            (q.wait_time_seconds, q.max_messages, q.pollers, q.format),
+            (20, 10, 1, SqsFormat::Sns)
+        );
+        assert!(
+            serde_json::from_value::<SourceSpec>(
+                json!({"auth": {"type": "bearer"}, "splitt": "x"})
+            )
+            .is_err()
+        );
+        assert!(
+            serde_json::from_value::<SourceSpec>(
+                json!({"type": "sqs", "queue_url": "x", "region": "r", "bogus": 1})
+            )
+            .is_err()
+        );
+        assert!(serde_json::from_value::<SourceSpec>(json!({"type": "kafka"})).is_err());
+    }
+
+    #[test]
+    fn sqs_ranges_are_checked() {
+        let spec = |extra: serde_json::Value| {
+            let mut v = json!({"type": "sqs", "queue_url": "http://h/1/q", "region": "us-east-1"});
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            serde_json::from_value::<SourceSpec>(v).unwrap().validate()
+        };
+        assert!(spec(json!({})).is_ok());
+        assert!(
+            spec(json!({"max_messages": 11}))
+                .unwrap_err()
+                .starts_with("max_messages")
+        );
+        assert!(
+            spec(json!({"wait_time_seconds": 21}))
+                .unwrap_err()
+                .starts_with("wait_time_seconds")
+        );
+        assert!(
+            spec(json!({"pollers": 0}))
+                .unwrap_err()
+                .starts_with("pollers")
+        );
+        assert!(
+            spec(json!({"queue_url": "nope"}))
+                .unwrap_err()
+                .starts_with("queue_url")
+        );
+    }
 }

@@ -4,7 +4,7 @@
 use super::event::{Event, idempotent_event_id, new_event_id, now_rfc3339};
 #[cfg(test)]
 use super::source::IdPaths;
-use super::source::{DEFAULT_EVENT_TYPE, SourceSpec, WebhookAuth};
+use super::source::{DEFAULT_EVENT_TYPE, WebhookAuth, WebhookSpec};
 use crate::rules::path;
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
@@ -54,7 +54,7 @@ pub fn verify_hmac(
 pub fn events_from_body(
     tenant: &str,
     source: &str,
-    spec: &SourceSpec,
+    spec: &WebhookSpec,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Vec<Event>, IngestError> {
@@ -132,9 +132,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn spec() -> SourceSpec {
-        SourceSpec {
-            kind: Default::default(),
+    fn spec() -> WebhookSpec {
+        WebhookSpec {
             auth: Some(WebhookAuth::Bearer),
             split: Some("alerts".into()),
             id: Some(IdPaths::One("fingerprint".into())),
@@ -164,7 +163,7 @@ mod tests {
 
     #[test]
     fn several_id_paths_tell_a_refiring_from_a_retry() {
-        let spec = SourceSpec {
+        let spec = WebhookSpec {
             id: Some(IdPaths::Many(vec!["fingerprint".into(), "startsAt".into()])),
             ..spec()
         };

@@ -8,6 +8,8 @@ use crate::api::{ApiLimits, AppState, router};
 use crate::capabilities::kv::KvStore;
 use crate::dispatch::runbooks::RunbookCache;
 use crate::dispatch::{self, WorkerContext};
+use crate::ingest::sqs::SqsSupervisor;
+use crate::ingest::sqs::metrics::SqsMetricFamilies;
 use crate::pipeline::Pipeline;
 use crate::rules::cache::RuleCache;
 use crate::sandbox::{Sandbox, SandboxConfig};
@@ -15,6 +17,7 @@ use crate::store::Store;
 use crate::tenancy::{generate_token, token_hash};
 use anyhow::Context;
 use config::ServiceConfig;
+use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -27,6 +30,7 @@ pub struct Started {
     pub data_dir: String,
     pub workers: usize,
     pub resumed_executions: usize,
+    pub sqs_sources: usize,
 }
 
 /// Runs the service on `listener` until `shutdown` is cancelled.
@@ -69,10 +73,21 @@ pub async fn run(
         Arc::new(RuleCache::new(store.clone())),
         dispatcher,
     );
+    let mut registry = Registry::default();
+    let sqs_families = SqsMetricFamilies::default();
+    sqs_families.register(&mut registry);
+    let sqs = Arc::new(SqsSupervisor::new(
+        pipeline.clone(),
+        store.clone(),
+        sqs_families,
+    ));
+    let sqs_sources = sqs.start_all().await?;
     let state = AppState::new(
         store.clone(),
         sandbox,
         pipeline,
+        sqs.clone(),
+        Arc::new(registry),
         ApiLimits {
             max_body_bytes: config.max_body_bytes,
             max_component_bytes: config.max_component_bytes,
@@ -89,14 +104,17 @@ pub async fn run(
         data_dir: config.data_dir.display().to_string(),
         workers,
         resumed_executions: resumed,
+        sqs_sources,
     });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await
         .context("the HTTP server failed")?;
 
-    // No new requests: let running executions finish and be recorded; queued
-    // ones stay pending in the store and resume at the next start.
+    // No new events: stop SQS receives (deletes in flight finish), then let
+    // running executions finish and be recorded; queued ones stay pending in
+    // the store and resume at the next start.
+    sqs.shutdown().await;
     stop_workers.cancel();
     let _ = pool.await;
     retention.abort();

@@ -11,7 +11,7 @@ mod keys;
 mod registry;
 
 pub use executions::{ExecutionFilter, ExecutionPage, IngestOutcome, Pruned, Retention};
-pub use registry::PutOutcome;
+pub use registry::{PutOutcome, RejectedMessage};
 
 use commit::GroupCommit;
 use serde::Serialize;
@@ -60,6 +60,8 @@ struct Trees {
     execution_keys: sled::Tree,
     /// Executions not yet terminal: resumed on start.
     pending: sled::Tree,
+    /// SQS messages that could not be parsed: tenant\0source\0message id.
+    rejected: sled::Tree,
 }
 
 impl Store {
@@ -94,6 +96,7 @@ impl Store {
             executions: t("executions")?,
             execution_keys: t("execution_keys")?,
             pending: t("pending")?,
+            rejected: t("rejected_messages")?,
         };
         Ok(Self {
             committer: GroupCommit::start(db.clone()),

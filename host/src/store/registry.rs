@@ -16,6 +16,23 @@ pub enum PutOutcome {
     Unchanged,
 }
 
+/// An SQS message that could not be parsed, as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RejectedMessage {
+    pub message_id: String,
+    pub source: String,
+    pub reason: String,
+    /// SQS's receive count at the last rejection: it reaches the queue's
+    /// `maxReceiveCount`, then the message moves to the dead-letter queue.
+    pub receive_count: u64,
+    /// The first 512 characters of the body.
+    pub body_excerpt: String,
+    pub last_seen: String,
+}
+
+/// Rejected messages kept per source; older ones are dropped first.
+const MAX_REJECTED_PER_SOURCE: usize = 1_000;
+
 const ADMIN_TOKEN_KEY: &[u8] = b"admin_token_sha256";
 
 impl Store {
@@ -44,6 +61,10 @@ impl Store {
         )?;
         created
             .map_err(|_| StoreError::Conflict(format!("tenant {:?} already exists", tenant.name)))
+    }
+
+    pub fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        scan(&self.trees.tenants, b"")
     }
 
     pub fn get_tenant(&self, name: &str) -> StoreResult<Option<Tenant>> {
@@ -164,6 +185,37 @@ impl Store {
 
     pub fn list_sources(&self, tenant: &str) -> StoreResult<Vec<Source>> {
         scan(&self.trees.sources, &prefix(&[tenant]))
+    }
+
+    /// Records (or updates) a rejected message, keeping the newest
+    /// [`MAX_REJECTED_PER_SOURCE`] per source.
+    pub fn record_rejected(&self, tenant: &str, message: &RejectedMessage) -> StoreResult<()> {
+        let source_prefix = prefix(&[tenant, &message.source]);
+        let mut k = source_prefix.clone();
+        k.extend_from_slice(message.message_id.as_bytes());
+        self.trees.rejected.insert(&k, encode(message)?)?;
+        let mut kept: Vec<(sled::IVec, RejectedMessage)> = self
+            .trees
+            .rejected
+            .scan_prefix(&source_prefix)
+            .map(|e| -> StoreResult<_> {
+                let (k, v) = e?;
+                Ok((k, super::decode(&v)?))
+            })
+            .collect::<StoreResult<_>>()?;
+        if kept.len() > MAX_REJECTED_PER_SOURCE {
+            kept.sort_by(|a, b| a.1.last_seen.cmp(&b.1.last_seen));
+            for (k, _) in &kept[..kept.len() - MAX_REJECTED_PER_SOURCE] {
+                self.trees.rejected.remove(k)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn list_rejected(&self, tenant: &str, source: &str) -> StoreResult<Vec<RejectedMessage>> {
+        let mut all: Vec<RejectedMessage> = scan(&self.trees.rejected, &prefix(&[tenant, source]))?;
+        all.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        Ok(all)
     }
 
     pub fn put_rule(&self, tenant: &str, rule: &Rule) -> StoreResult<()> {

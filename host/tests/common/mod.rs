@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod moto;
 pub mod server;
 
 use std::collections::HashMap;

@@ -62,6 +62,11 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// Whether the process is still alive.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// SIGTERM, then wait for a clean exit.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         unsafe_sigterm(self.child.id());
