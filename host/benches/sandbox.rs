@@ -7,6 +7,8 @@
 //! Run: `cargo bench -p wolfe --bench sandbox` (add `-- --quick` for a short
 //! run). Results are printed and written to target/bench-results/sandbox.json.
 
+mod support;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -51,18 +53,9 @@ impl Stats {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (wasm_runs, process_runs) = if quick { (2_000, 50) } else { (20_000, 300) };
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let built = wolfe::build::build_runbook(
-        &root.join("runbooks/rust/hello"),
-        Some(&target.join("bench-components/hello.wasm")),
-    )
-    .expect("build runbooks/rust/hello");
+    let root = support::repo_root();
+    let target = support::target_dir();
+    let built = support::build_hello();
     let wasm = std::fs::read(&built.path).unwrap();
     let sandbox = Sandbox::new(SandboxConfig {
         cache_dir: Some(target.join("bench-cache")),
@@ -160,11 +153,5 @@ fn main() {
         "fuel_per_execution": fuel,
         "memory_peak_bytes": memory,
     });
-    let dir = target.join("bench-results");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("sandbox.json"),
-        serde_json::to_string_pretty(&results).unwrap(),
-    )
-    .unwrap();
+    support::write_results("sandbox", &results);
 }

@@ -13,49 +13,22 @@
 //! Results are printed and written to target/bench-results/service.json.
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ADMIN: &str = "bench-admin-token-0123456789";
+mod support;
+
+use support::ADMIN;
 const CONCURRENCY: usize = 64;
 const RATE: u64 = 1_000;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (sustained_events, rate_seconds) = if quick { (5_000, 3) } else { (30_000, 10) };
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let built = wolfe::build::build_runbook(
-        &root.join("runbooks/rust/hello"),
-        Some(&target.join("bench-components/hello.wasm")),
-    )
-    .expect("build hello");
+    let built = support::build_hello();
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wolfe"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
-        .env("WOLFE_ADMIN_TOKEN", ADMIN)
-        .env("WOLFE_LOG", "error")
-        .env("WOLFE_QUEUE_CAPACITY", "1000000")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn wolfe serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let started: Value = serde_json::from_str(&line).unwrap();
-    let base = format!(
-        "http://{}",
-        started["started"]["listening"].as_str().unwrap()
-    );
+    let server = support::ServeProcess::start(data.path(), &[("WOLFE_QUEUE_CAPACITY", "1000000")]);
+    let base = server.base.clone();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -139,8 +112,7 @@ fn main() {
             },
         })
     });
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     println!("webhook -> durable 202 -> execution persisted (runbook hello, one rule)");
     println!(
         "sustained ({} events, {} senders): {:.0} events/s acknowledged, {:.0} events/s with every execution persisted",
@@ -159,13 +131,7 @@ fn main() {
         results["fixed_rate"]["ack_p99_ms"].as_f64().unwrap(),
         results["fixed_rate"]["ack_max_ms"].as_f64().unwrap()
     );
-    let dir = target.join("bench-results");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("service.json"),
-        serde_json::to_string_pretty(&results).unwrap(),
-    )
-    .unwrap();
+    support::write_results("service", &results);
 }
 
 async fn post(http: &reqwest::Client, hook: &str, sender: &str, n: usize) {

@@ -7,28 +7,19 @@
 //! Results are printed and written to target/bench-results/sqs.json.
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ADMIN: &str = "bench-admin-token-0123456789";
+mod support;
+
+use support::ADMIN;
 const REGION: &str = "us-east-1";
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let n: usize = if quick { 200 } else { 500 };
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let built = wolfe::build::build_runbook(
-        &root.join("runbooks/rust/hello"),
-        Some(&target.join("bench-components/hello.wasm")),
-    )
-    .expect("build hello");
+    let root = support::repo_root();
+    let built = support::build_hello();
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -90,8 +81,15 @@ fn main() {
         // 2. Wolfe, same depth, one poller like the raw loop.
         let queue = filled_queue(&sqs, "wolfe", n).await;
         let data = tempfile::tempdir().unwrap();
-        let mut server = start_wolfe(data.path());
-        let base = server.1.clone();
+        let server = support::ServeProcess::start(
+            data.path(),
+            &[
+                ("AWS_ACCESS_KEY_ID", "test"),
+                ("AWS_SECRET_ACCESS_KEY", "test"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+        );
+        let base = server.base.clone();
         let http = reqwest::Client::new();
         let call = |method: reqwest::Method, path: String, body: Value| {
             let (http, base) = (http.clone(), base.clone());
@@ -163,8 +161,7 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let wolfe_rate = n as f64 / started.elapsed().as_secs_f64();
-        let _ = server.0.kill();
-        let _ = server.0.wait();
+        drop(server);
         (raw_rate, wolfe_rate)
     });
     let _ = moto.kill();
@@ -176,21 +173,14 @@ fn main() {
         "wolfe (receive, durable event + execution queued, delete): {wolfe_rate:.0} messages/s"
     );
     println!("ratio: {:.0}%", ratio * 100.0);
-    let dir = target.join("bench-results");
-    std::fs::create_dir_all(&dir).unwrap();
-    let results = json!({"messages": n, "raw_per_second": raw_rate, "wolfe_per_second": wolfe_rate, "ratio": ratio});
-    std::fs::write(
-        dir.join("sqs.json"),
-        serde_json::to_string_pretty(&results).unwrap(),
-    )
-    .unwrap();
+    support::write_results(
+        "sqs",
+        &json!({"messages": n, "raw_per_second": raw_rate, "wolfe_per_second": wolfe_rate, "ratio": ratio}),
+    );
 }
 
 fn client(endpoint: &str) -> aws_sdk_sqs::Client {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    let http = wolfe::ingest::sqs::http_client();
     let config = aws_sdk_sqs::config::Builder::new()
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
         .region(aws_sdk_sqs::config::Region::new(REGION))
@@ -254,28 +244,4 @@ async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
             .unwrap_or(0)
     })
     .sum()
-}
-
-fn start_wolfe(data: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wolfe"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .env("WOLFE_ADMIN_TOKEN", ADMIN)
-        .env("WOLFE_LOG", "error")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn wolfe serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let started: Value = serde_json::from_str(&line).unwrap();
-    let base = format!(
-        "http://{}",
-        started["started"]["listening"].as_str().unwrap()
-    );
-    (child, base)
 }

@@ -70,10 +70,7 @@ impl Drop for Moto {
 
 /// A client with static dummy credentials (moto does not check signatures).
 pub fn client_for(endpoint: &str) -> aws_sdk_sqs::Client {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    let http = wolfe::ingest::sqs::http_client();
     let config = aws_sdk_sqs::config::Builder::new()
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
         .region(aws_sdk_sqs::config::Region::new(REGION))

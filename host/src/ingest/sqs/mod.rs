@@ -139,15 +139,20 @@ impl SqsSupervisor {
     }
 }
 
-/// An SQS client from the standard provider chain, with ring-based TLS.
-async fn build_client(spec: &SqsSpec) -> aws_sdk_sqs::Client {
+/// The HTTP client every SQS client uses: hyper with rustls on ring, so no
+/// aws-lc-sys C build is needed.
+pub fn http_client() -> aws_sdk_sqs::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    let http = aws_smithy_http_client::Builder::new()
+    aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+        .build_https()
+}
+
+/// An SQS client from the standard provider chain.
+async fn build_client(spec: &SqsSpec) -> aws_sdk_sqs::Client {
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(spec.region.clone()))
-        .http_client(http)
+        .http_client(http_client())
         .load()
         .await;
     let mut config = aws_sdk_sqs::config::Builder::from(&shared);
