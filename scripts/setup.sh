@@ -2,12 +2,14 @@
 # Installs what Wolfe needs beyond a Rust toolchain and Python 3, into
 # places that need no root and nothing global:
 #   - the wasm32-wasip2 Rust target that runbooks compile to;
-#   - .tools/venv: moto[server], the SQS-compatible server the tests use.
+#   - .tools/venv: componentize-py (builds Python runbooks) and moto[server]
+#     (the SQS-compatible server the tests use).
 # Safe to run repeatedly; does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_VERSION=5.2.5
+COMPONENTIZE_PY_VERSION=0.25.1
 
 if ! command -v cargo >/dev/null; then
   echo "setup: cargo not found; install Rust from https://rustup.rs" >&2
@@ -21,8 +23,10 @@ if ! command -v python3 >/dev/null; then
   echo "setup: python3 not found; install Python 3.9 or newer" >&2
   exit 1
 fi
-if [ ! -x .tools/venv/bin/moto_server ] || ! .tools/venv/bin/pip show moto 2>/dev/null | grep -q "^Version: $MOTO_VERSION$"; then
-  echo "setup: installing moto[server]==$MOTO_VERSION into .tools/venv" >&2
-  python3 -m venv .tools/venv
-  .tools/venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+installed() { .tools/venv/bin/pip show "$1" 2>/dev/null | grep -q "^Version: $2$"; }
+if ! installed moto "$MOTO_VERSION" || ! installed componentize-py "$COMPONENTIZE_PY_VERSION"; then
+  echo "setup: installing componentize-py==$COMPONENTIZE_PY_VERSION and moto[server]==$MOTO_VERSION into .tools/venv" >&2
+  [ -x .tools/venv/bin/pip ] || python3 -m venv .tools/venv
+  .tools/venv/bin/pip install --quiet --disable-pip-version-check \
+    "componentize-py==$COMPONENTIZE_PY_VERSION" "moto[server]==$MOTO_VERSION"
 fi

@@ -30,14 +30,22 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// Guests by name: `conformance` (tests/guests/rust), `hello`, `flap-guard`
-/// (runbooks/rust).
+/// (runbooks/rust); a name with a language, `python/conformance`, looks
+/// under that language's folder instead.
 fn guest_dir(name: &str) -> PathBuf {
-    let test_guest = repo_root().join("tests/guests/rust").join(name);
+    let (language, name) = name.split_once('/').unwrap_or(("rust", name));
+    let test_guest = repo_root().join("tests/guests").join(language).join(name);
     if test_guest.is_dir() {
         test_guest
     } else {
-        repo_root().join("runbooks/rust").join(name)
+        repo_root().join("runbooks").join(language).join(name)
     }
+}
+
+fn component_file(name: &str) -> PathBuf {
+    target_dir()
+        .join("test-components")
+        .join(format!("{}.wasm", name.replace('/', "-")))
 }
 
 /// Builds (once per process) and returns the component bytes and manifest.

@@ -8,6 +8,8 @@ use crate::sandbox::cache::ComponentCache;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+mod python;
+
 /// The target Rust runbooks are compiled for.
 pub const RUST_TARGET: &str = "wasm32-wasip2";
 /// Where `wolfe build DIR` writes the component unless told otherwise.
@@ -41,8 +43,11 @@ pub fn build_runbook(dir: &Path, output: Option<&Path>) -> Result<BuiltComponent
     let output = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dir.join(DEFAULT_OUTPUT));
+    let staging = tempfile::tempdir()
+        .map_err(|e| BuildError::Failed(format!("cannot create a build directory: {e}")))?;
     let artifact = match manifest.language {
         Language::Rust => build_rust(dir)?,
+        Language::Python => python::build(dir, staging.path())?,
         language => return Err(BuildError::Unsupported { language }),
     };
     if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -64,6 +69,33 @@ pub fn build_runbook(dir: &Path, output: Option<&Path>) -> Result<BuiltComponent
         size: bytes.len() as u64,
         path: output,
     })
+}
+
+/// Finds a guest toolchain binary: `$ENV_VAR`, then `PATH`, then the
+/// git-ignored `.tools/` folder that `scripts/setup.sh` fills, looked for
+/// in the runbook folder and its parents.
+pub(crate) fn find_tool(
+    env_var: &str,
+    name: &str,
+    tools_relative: &str,
+    dir: &Path,
+) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(env_var) {
+        return Some(PathBuf::from(path));
+    }
+    if let Some(paths) = std::env::var_os("PATH") {
+        for p in std::env::split_paths(&paths) {
+            let candidate = p.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    let start = dir.canonicalize().ok()?;
+    start
+        .ancestors()
+        .map(|a| a.join(".tools").join(tools_relative))
+        .find(|c| c.is_file())
 }
 
 /// `cargo build --release --target wasm32-wasip2` on the runbook's crate;

@@ -1,0 +1,259 @@
+//! One table of behaviour cases, run by the conformance guest of every
+//! language: the same status, error kind and capability-trail shape whatever
+//! the runbook is written in.
+
+mod common;
+
+use axum::Router;
+use axum::routing::get;
+use serde_json::{Value, json};
+use wolfe::capabilities::secrets::StaticSecrets;
+use wolfe::sandbox::report::{ErrorKind, ExecutionReport, ExecutionStatus};
+
+const LANGUAGES: &[&str] = &["rust/conformance", "python/conformance"];
+
+struct Case {
+    name: &'static str,
+    event: Value,
+    status: ExecutionStatus,
+    /// `None`: the kind may differ by language (a Rust panic is a trap, a
+    /// Python exception is the runbook's own error), the message may not.
+    kind: Option<ErrorKind>,
+    message: Option<&'static str>,
+    /// (interface, operation, allowed) of each capability call, in order.
+    trail: Vec<(&'static str, &'static str, bool)>,
+    check: fn(&ExecutionReport),
+}
+
+fn no_check(_: &ExecutionReport) {}
+
+fn cases(base: &str) -> Vec<Case> {
+    use ExecutionStatus::*;
+    vec![
+        Case {
+            name: "echo",
+            event: json!({"case": "echo", "x": [1, "two"]}),
+            status: Succeeded,
+            kind: None,
+            message: None,
+            trail: vec![],
+            check: |r| assert_eq!(r.output.as_ref().unwrap()["x"], json!([1, "two"])),
+        },
+        Case {
+            name: "log",
+            event: json!({"case": "log"}),
+            status: Succeeded,
+            kind: None,
+            message: None,
+            trail: vec![],
+            check: |r| {
+                let lines: Vec<(String, String)> = r
+                    .logs
+                    .iter()
+                    .map(|e| {
+                        (
+                            serde_json::to_value(e.source)
+                                .unwrap()
+                                .as_str()
+                                .unwrap()
+                                .to_string(),
+                            e.message.clone(),
+                        )
+                    })
+                    .collect();
+                let expected: Vec<(String, String)> = [
+                    ("log", "debug line"),
+                    ("log", "info line"),
+                    ("log", "warn line"),
+                    ("log", "error line"),
+                    ("stdout", "stdout line"),
+                    ("stderr", "stderr line"),
+                ]
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+                assert_eq!(lines, expected);
+            },
+        },
+        Case {
+            name: "allowed http",
+            event: json!({"case": "http", "url": format!("{base}/allowed/ok")}),
+            status: Succeeded,
+            kind: None,
+            message: None,
+            trail: vec![("http", "GET", true)],
+            check: |r| {
+                assert_eq!(
+                    r.output.as_ref().unwrap(),
+                    &json!({"status": 200, "body": "fine"})
+                )
+            },
+        },
+        Case {
+            name: "denied http",
+            event: json!({"case": "http", "url": format!("{base}/secret/admin")}),
+            status: Succeeded,
+            kind: None,
+            message: None,
+            trail: vec![("http", "GET", false)],
+            check: |r| {
+                assert!(
+                    r.output.as_ref().unwrap()["error"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("denied: URL")
+                )
+            },
+        },
+        Case {
+            name: "allowed secret",
+            event: json!({"case": "secret", "name": "API_TOKEN"}),
+            status: Succeeded,
+            kind: None,
+            message: None,
+            trail: vec![("secrets", "get", true)],
+            check: |r| assert_eq!(r.output.as_ref().unwrap(), &json!({"value": "[REDACTED]"})),
+        },
+        Case {
+            name: "undeclared secret",
+            event: json!({"case": "secret", "name": "NOT_DECLARED"}),
+            status: Succeeded,
+            kind: None,
+            message: None,
+            trail: vec![("secrets", "get", false)],
+            check: |r| {
+                assert!(
+                    r.output.as_ref().unwrap()["error"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("denied: secret")
+                )
+            },
+        },
+        Case {
+            name: "kv round trip",
+            event: json!({"case": "kv_roundtrip", "key": "k", "value": "v1"}),
+            status: Succeeded,
+            kind: None,
+            message: None,
+            trail: vec![
+                ("kv", "get", true),
+                ("kv", "set", true),
+                ("kv", "get", true),
+            ],
+            check: |r| {
+                assert_eq!(
+                    r.output.as_ref().unwrap(),
+                    &json!({"before": null, "after": "v1"})
+                )
+            },
+        },
+        Case {
+            name: "guest error",
+            event: json!({"case": "guest_error", "broker": "b7"}),
+            status: Failed,
+            kind: Some(ErrorKind::GuestError),
+            message: Some("broker b7 is down"),
+            trail: vec![],
+            check: no_check,
+        },
+        Case {
+            name: "infinite loop",
+            event: json!({"case": "infinite_loop"}),
+            status: OutOfFuel,
+            kind: Some(ErrorKind::OutOfFuel),
+            message: Some("fuel exhausted"),
+            trail: vec![],
+            check: no_check,
+        },
+        Case {
+            name: "memory bomb",
+            event: json!({"case": "memory_bomb"}),
+            status: OutOfMemory,
+            kind: Some(ErrorKind::OutOfMemory),
+            message: Some("memory limit exceeded"),
+            trail: vec![],
+            check: no_check,
+        },
+        Case {
+            name: "oversized output",
+            event: json!({"case": "big_output"}),
+            status: Failed,
+            kind: Some(ErrorKind::OutputTooLarge),
+            message: Some("limit is 1048576 bytes"),
+            trail: vec![],
+            check: no_check,
+        },
+        Case {
+            name: "panic or exception",
+            event: json!({"case": "panic", "why": "on purpose"}),
+            status: Failed,
+            kind: None,
+            message: Some("deliberate panic: on purpose"),
+            trail: vec![],
+            check: no_check,
+        },
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_language_behaves_the_same() {
+    let app = Router::new()
+        .route("/allowed/ok", get(|| async { "fine" }))
+        .route("/secret/admin", get(|| async { "never" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let sandbox = common::sandbox();
+    for language in LANGUAGES {
+        let runbook = {
+            let (manifest, wasm) = tokio::task::spawn_blocking(move || common::guest(language))
+                .await
+                .unwrap();
+            sandbox
+                .prepare(&manifest, &wasm)
+                .unwrap_or_else(|e| panic!("{language}: {e}"))
+        };
+        for case in cases(&base) {
+            let (_dir, _store, kv) = common::temp_kv("t", "conformance");
+            let mut secrets = StaticSecrets::default();
+            secrets.insert("API_TOKEN", "tok-conformance-123");
+            secrets.insert("NOT_DECLARED", "never-read");
+            let inputs = common::Inputs {
+                secrets,
+                kv: Some(kv),
+            };
+            let report = common::run_with(&sandbox, &runbook, case.event.clone(), inputs).await;
+            let at = format!("{language}, case {:?}", case.name);
+            assert_eq!(
+                report.status,
+                case.status,
+                "{at}: {}",
+                common::show(&report)
+            );
+            let error = report.error.as_ref();
+            if let Some(kind) = case.kind {
+                assert_eq!(error.map(|e| e.kind), Some(kind), "{at}");
+            }
+            if let Some(fragment) = case.message {
+                let message = &error.unwrap_or_else(|| panic!("{at}: no error")).message;
+                assert!(
+                    message.contains(fragment),
+                    "{at}: {message:?} lacks {fragment:?}"
+                );
+            }
+            let trail: Vec<(&str, &str, bool)> = report
+                .capability_calls
+                .iter()
+                .map(|c| (c.interface.as_str(), c.operation.as_str(), c.allowed))
+                .collect();
+            assert_eq!(trail, case.trail, "{at}");
+            (case.check)(&report);
+            assert!(
+                !common::show(&report).contains("tok-conformance-123"),
+                "{at}: secret leaked"
+            );
+        }
+    }
+}
