@@ -73,28 +73,44 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let mut fuel = 0;
-    let mut memory = 0;
-    let mut run_once = || {
-        let started = Instant::now();
-        let report = runtime.block_on(sandbox.execute(
-            &runbook,
-            ExecutionRequest {
-                input: event.clone(),
-                secrets: secrets.clone(),
-                kv: None,
-            },
-        ));
-        let took = started.elapsed();
-        assert!(report.succeeded(), "hello must succeed: {report:?}");
-        fuel = report.fuel_consumed;
-        memory = report.memory_peak_bytes;
-        took
+    let measure = |runbook: &wolfe::sandbox::PreparedRunbook, runs: usize| {
+        let mut fuel = 0;
+        let mut memory = 0;
+        let mut run_once = || {
+            let started = Instant::now();
+            let report = runtime.block_on(sandbox.execute(
+                runbook,
+                ExecutionRequest {
+                    input: event.clone(),
+                    secrets: secrets.clone(),
+                    kv: None,
+                },
+            ));
+            let took = started.elapsed();
+            assert!(report.succeeded(), "hello must succeed: {report:?}");
+            fuel = report.fuel_consumed;
+            memory = report.memory_peak_bytes;
+            took
+        };
+        for _ in 0..runs / 10 {
+            run_once();
+        }
+        let stats = Stats::of((0..runs).map(|_| run_once()).collect());
+        (stats, fuel, memory)
     };
-    for _ in 0..wasm_runs / 10 {
-        run_once();
-    }
-    let wolfe = Stats::of((0..wasm_runs).map(|_| run_once()).collect());
+    let (wolfe, fuel, memory) = measure(&runbook, wasm_runs);
+    let python_built = wolfe::build::build_runbook(
+        &root.join("runbooks/python/hello"),
+        Some(&target.join("bench-components/hello-python.wasm")),
+    )
+    .expect("build runbooks/python/hello (needs scripts/setup.sh)");
+    let python_runbook = sandbox
+        .prepare(
+            &python_built.manifest,
+            &std::fs::read(&python_built.path).unwrap(),
+        )
+        .unwrap();
+    let (python, python_fuel, python_memory) = measure(&python_runbook, wasm_runs / 10);
 
     let event_text = event.to_string();
     let spawn_once = || {
@@ -152,6 +168,7 @@ fn main() {
         "throughput_ratio": ratio,
         "fuel_per_execution": fuel,
         "memory_peak_bytes": memory,
+        "python": {"runs": python.runs, "median_us": python.median.as_secs_f64() * 1e6, "p99_us": python.p99.as_secs_f64() * 1e6, "per_second": python.per_second(), "fuel_per_execution": python_fuel, "memory_peak_bytes": python_memory},
     });
     support::write_results("sandbox", &results);
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 mod python;
+pub mod template;
 
 /// The target Rust runbooks are compiled for.
 pub const RUST_TARGET: &str = "wasm32-wasip2";

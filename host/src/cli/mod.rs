@@ -31,6 +31,16 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Write a runnable runbook template: manifest, source, README, sample event.
+    New {
+        /// Folder to create; its name is the runbook's name.
+        dir: PathBuf,
+        #[arg(long, value_parser = ["rust", "python"])]
+        lang: String,
+        /// The Rust SDK to depend on [default: this repository's sdk/rust].
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Run a runbook once, locally, and print its execution record as JSON.
     Run(run::RunArgs),
     /// Serve the API: tenants, runbooks, rules, webhooks, executions.
@@ -102,6 +112,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build { dir, output } => build(&dir, output.as_deref()),
+        Command::New { dir, lang, sdk } => new(&dir, &lang, sdk),
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::serve(args),
         Command::Tenant { conn, command } => client::tenant(conn, command),
@@ -151,6 +162,22 @@ fn build(dir: &std::path::Path, output: Option<&std::path::Path>) -> anyhow::Res
             "sha256": built.sha256,
             "size": built.size,
         })
+    );
+    Ok(Outcome::Succeeded)
+}
+
+fn new(dir: &std::path::Path, lang: &str, sdk: Option<PathBuf>) -> anyhow::Result<Outcome> {
+    let language = match lang {
+        "rust" => crate::manifest::Language::Rust,
+        _ => crate::manifest::Language::Python,
+    };
+    let sdk = sdk.unwrap_or_else(crate::build::template::default_rust_sdk);
+    let written = crate::build::template::new_runbook(dir, language, &sdk)?;
+    println!("{}", serde_json::json!({ "created": written }));
+    eprintln!(
+        "next: wolfe run {} --event-file {}",
+        dir.display(),
+        dir.join("event.json").display()
     );
     Ok(Outcome::Succeeded)
 }
