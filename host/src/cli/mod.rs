@@ -45,6 +45,17 @@ enum Command {
     Run(run::RunArgs),
     /// Serve the API: tenants, runbooks, rules, webhooks, executions.
     Serve(serve::ServeArgs),
+    /// Internal: compile a component to a precompiled artifact (run by
+    /// `wolfe serve` in a child process).
+    #[command(name = "__precompile", hide = true)]
+    Precompile {
+        #[arg(long, conflicts_with = "no_pooling")]
+        pooling: bool,
+        #[arg(long)]
+        no_pooling: bool,
+        input: PathBuf,
+        output: PathBuf,
+    },
     /// Tenants (client).
     Tenant {
         #[command(flatten)]
@@ -115,6 +126,13 @@ pub fn main() -> ExitCode {
         Command::New { dir, lang, sdk } => new(&dir, &lang, sdk),
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Precompile {
+            pooling,
+            no_pooling,
+            input,
+            output,
+        } => crate::sandbox::cache::precompile_to_file(pooling || !no_pooling, &input, &output)
+            .map(|()| Outcome::Succeeded),
         Command::Tenant { conn, command } => client::tenant(conn, command),
         Command::Token { conn, command } => client::token(conn, command),
         Command::Deploy { conn, dir, env } => client::deploy(conn, &dir, &env),

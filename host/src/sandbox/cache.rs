@@ -30,17 +30,35 @@ pub enum LoadError {
     Link(String),
 }
 
+/// Where components are compiled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Compiler {
+    /// In this process (a one-shot `wolfe run`, tests).
+    #[default]
+    InProcess,
+    /// In a short-lived child: `EXE __precompile`. Compiling a Python or JS
+    /// component takes about 0.5 GB; in a child that memory is returned to
+    /// the system when it exits, instead of staying in a long-running
+    /// server's heap. `pooling` must match the parent engine's setting.
+    Subprocess { exe: PathBuf, pooling: bool },
+}
+
 /// On-disk cache of precompiled components (`None` dir: compile every time).
 pub struct ComponentCache {
     dir: Option<PathBuf>,
     engine_fingerprint: String,
+    compiler: Compiler,
+    /// One compilation at a time: each can take 0.5 GB and both cores.
+    compiling: std::sync::Mutex<()>,
 }
 
 impl ComponentCache {
-    pub fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
+    pub fn new(engine: &Engine, dir: Option<PathBuf>, compiler: Compiler) -> Self {
         Self {
             dir,
             engine_fingerprint: engine_fingerprint(engine),
+            compiler,
+            compiling: std::sync::Mutex::new(()),
         }
     }
 
@@ -76,15 +94,30 @@ impl ComponentCache {
                 Component::new(engine, wasm).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
             return Ok((component, CacheOutcome::Compiled));
         };
-        if path.exists() {
-            // SAFETY: the artifact was written by `store` below from a
-            // component this engine compiled; the cache directory belongs to
-            // the host and is not writable by tenants. A failed check (other
-            // wasmtime, other config) is an error, not undefined behaviour.
-            match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(c) => return Ok((c, CacheOutcome::Hit)),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "discarding unusable precompiled component")
+        if let Some(hit) = load_artifact(engine, &path) {
+            return Ok((hit, CacheOutcome::Hit));
+        }
+        let _one_at_a_time = self.compiling.lock().expect("compile lock poisoned");
+        // Someone may have compiled it while we waited.
+        if let Some(hit) = load_artifact(engine, &path) {
+            return Ok((hit, CacheOutcome::Hit));
+        }
+        if let Compiler::Subprocess { exe, pooling } = &self.compiler {
+            match compile_in_child(exe, *pooling, wasm, &path) {
+                Ok(()) => {
+                    // SAFETY: written by a child running this binary with this
+                    // engine's settings; a mismatch fails the check, and we
+                    // fall back to compiling here.
+                    match unsafe { Component::deserialize_file(engine, &path) } {
+                        Ok(c) => return Ok((c, CacheOutcome::Compiled)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the child's artifact does not load; compiling in process")
+                        }
+                    }
+                }
+                Err(ChildCompile::Refused(message)) => return Err(LoadError::Compile(message)),
+                Err(ChildCompile::Unavailable(e)) => {
+                    tracing::warn!(error = %e, "cannot compile in a child process; compiling in process")
                 }
             }
         }
@@ -107,6 +140,25 @@ impl ComponentCache {
     }
 }
 
+/// A cached artifact, if there is a usable one at `path`.
+fn load_artifact(engine: &Engine, path: &Path) -> Option<Component> {
+    if !path.exists() {
+        return None;
+    }
+    // SAFETY: the artifact was written by this binary (in process or in its
+    // `__precompile` child) from a component compiled with this engine's
+    // settings; the cache directory belongs to the host and is not writable
+    // by tenants. A failed compatibility check (other wasmtime, other
+    // config) is an error, not undefined behaviour.
+    match unsafe { Component::deserialize_file(engine, path) } {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "discarding unusable precompiled component");
+            None
+        }
+    }
+}
+
 /// `\0asm` then version 0x0d and layer 1: the component binary format.
 const COMPONENT_HEADER: &[u8] = b"\0asm\x0d\0\x01\0";
 /// `\0asm` version 1, layer 0: a core module.
@@ -114,6 +166,56 @@ const CORE_MODULE_HEADER: &[u8] = b"\0asm\x01\0\0\0";
 
 fn is_component(wasm: &[u8]) -> bool {
     wasm.starts_with(COMPONENT_HEADER)
+}
+
+enum ChildCompile {
+    /// The child ran and refused the component: its message.
+    Refused(String),
+    /// The child could not be run at all.
+    Unavailable(String),
+}
+
+/// Runs `EXE __precompile` on the component; it writes the artifact to `out`.
+fn compile_in_child(
+    exe: &Path,
+    pooling: bool,
+    wasm: &[u8],
+    out: &Path,
+) -> Result<(), ChildCompile> {
+    let dir = out.parent().expect("artifact paths have a parent");
+    std::fs::create_dir_all(dir).map_err(|e| ChildCompile::Unavailable(e.to_string()))?;
+    let input = tempfile_in(dir).map_err(|e| ChildCompile::Unavailable(e.to_string()))?;
+    std::fs::write(&input, wasm).map_err(|e| ChildCompile::Unavailable(e.to_string()))?;
+    let result = std::process::Command::new(exe)
+        .arg("__precompile")
+        .arg(if pooling { "--pooling" } else { "--no-pooling" })
+        .arg(&input)
+        .arg(out)
+        .stdin(std::process::Stdio::null())
+        .output();
+    let _ = std::fs::remove_file(&input);
+    let output =
+        result.map_err(|e| ChildCompile::Unavailable(format!("{}: {e}", exe.display())))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Err(ChildCompile::Refused(
+            stderr.trim().trim_start_matches("wolfe: ").to_string(),
+        ))
+    }
+}
+
+/// What `wolfe __precompile` does in the child: compile with an engine built
+/// exactly like the parent's and write the artifact atomically.
+pub fn precompile_to_file(pooling: bool, input: &Path, output: &Path) -> anyhow::Result<()> {
+    let engine = crate::sandbox::engine::build_engine(pooling)?;
+    let wasm = std::fs::read(input)?;
+    let artifact = engine
+        .precompile_component(&wasm)
+        .map_err(|e| anyhow::anyhow!("component failed to compile: {e:#}"))?;
+    store_atomically(output, &artifact)?;
+    Ok(())
 }
 
 fn store_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

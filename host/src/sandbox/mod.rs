@@ -23,6 +23,7 @@ use crate::capabilities::kv::KvNamespace;
 use crate::capabilities::secrets::SecretsProvider;
 use crate::manifest::{Manifest, ManifestError};
 use bindings::RunbookPre;
+pub use cache::Compiler;
 use cache::{CacheOutcome, ComponentCache, LoadError};
 use limits::{ExecutionLimits, HostLimits};
 use report::ExecutionReport;
@@ -45,6 +46,8 @@ pub struct SandboxConfig {
     /// Use the pooling instance allocator (default true): faster
     /// instantiation, memory reserved up front.
     pub pooling: bool,
+    /// Compile in this process (default) or in a short-lived child.
+    pub compile_in: Compiler,
 }
 
 impl Default for SandboxConfig {
@@ -53,6 +56,7 @@ impl Default for SandboxConfig {
             cache_dir: None,
             host_limits: HostLimits::default(),
             pooling: true,
+            compile_in: Compiler::InProcess,
         }
     }
 }
@@ -106,7 +110,15 @@ impl Sandbox {
     pub fn new(config: SandboxConfig) -> anyhow::Result<Self> {
         let engine = engine::build_engine(config.pooling)?;
         let linker = engine::build_linker(&engine)?;
-        let cache = ComponentCache::new(&engine, config.cache_dir);
+        let compiler = match config.compile_in {
+            // The child must build the same engine.
+            Compiler::Subprocess { exe, .. } => Compiler::Subprocess {
+                exe,
+                pooling: config.pooling,
+            },
+            other => other,
+        };
+        let cache = ComponentCache::new(&engine, config.cache_dir, compiler);
         Ok(Self {
             _ticker: engine::EpochTicker::start(&engine),
             engine,

@@ -29,6 +29,9 @@ pub struct ServiceConfig {
     pub max_component_bytes: usize,
     /// Use the pooling instance allocator. Default true.
     pub pooling: bool,
+    /// Compile uploaded components in a short-lived child process, so the
+    /// ~0.5 GB a Python or JS compile takes leaves with it. Default true.
+    pub compile_in_subprocess: bool,
     pub retention: RetentionConfig,
     /// Ceilings for every runbook's declared limits.
     pub limits: HostLimits,
@@ -57,6 +60,7 @@ impl Default for ServiceConfig {
             max_body_bytes: 1024 * 1024,
             max_component_bytes: 64 * 1024 * 1024,
             pooling: true,
+            compile_in_subprocess: true,
             retention: RetentionConfig::default(),
             limits: HostLimits::default(),
         }
@@ -84,6 +88,7 @@ const ENV_KEYS: &[&str] = &[
     "max_body_bytes",
     "max_component_bytes",
     "pooling",
+    "compile_in_subprocess",
     "retention",
     "limits",
 ];

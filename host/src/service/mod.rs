@@ -12,7 +12,7 @@ use crate::ingest::sqs::SqsSupervisor;
 use crate::ingest::sqs::metrics::SqsMetricFamilies;
 use crate::pipeline::Pipeline;
 use crate::rules::cache::RuleCache;
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::sandbox::{Compiler, Sandbox, SandboxConfig};
 use crate::store::Store;
 use crate::tenancy::{generate_token, token_hash};
 use anyhow::Context;
@@ -51,6 +51,13 @@ pub async fn run(
         cache_dir: Some(config.data_dir.join("components")),
         host_limits: config.limits,
         pooling: config.pooling,
+        compile_in: match std::env::current_exe() {
+            Ok(exe) if config.compile_in_subprocess => Compiler::Subprocess {
+                exe,
+                pooling: config.pooling,
+            },
+            _ => Compiler::InProcess,
+        },
     })?);
     let kv = KvStore::open(store.db()).context("failed to open the kv store")?;
     let workers = config.worker_count();

@@ -48,19 +48,17 @@ fn component_file(name: &str) -> PathBuf {
         .join(format!("{}.wasm", name.replace('/', "-")))
 }
 
-/// Builds (once per process) and returns the component bytes and manifest.
 /// A built guest: its manifest and component bytes.
 pub type Guest = (Manifest, Arc<Vec<u8>>);
 
+/// Builds (once per process) and returns the component bytes and manifest.
 pub fn guest(name: &str) -> Guest {
     static BUILT: OnceLock<Mutex<HashMap<String, Guest>>> = OnceLock::new();
     let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
     if let Some(hit) = built.get(name) {
         return hit.clone();
     }
-    let out = target_dir()
-        .join("test-components")
-        .join(format!("{name}.wasm"));
+    let out = component_file(name);
     let component = wolfe::build::build_runbook(&guest_dir(name), Some(&out))
         .unwrap_or_else(|e| panic!("building guest {name} failed: {e}"));
     let bytes = Arc::new(std::fs::read(&component.path).unwrap());
@@ -72,9 +70,7 @@ pub fn guest(name: &str) -> Guest {
 /// Path of a built guest component (built on first use).
 pub fn guest_path(name: &str) -> PathBuf {
     guest(name);
-    target_dir()
-        .join("test-components")
-        .join(format!("{name}.wasm"))
+    component_file(name)
 }
 
 pub fn sandbox() -> Sandbox {
