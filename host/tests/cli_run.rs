@@ -221,3 +221,45 @@ fn build_writes_the_component_where_asked() {
     assert!(bytes.starts_with(b"\0asm\x0d\0\x01\0"), "a component");
     assert_eq!(built["size"], bytes.len());
 }
+
+#[test]
+fn new_templates_build_and_run_in_rust_and_python() {
+    let dir = tempfile::tempdir().unwrap();
+    for lang in ["rust", "python"] {
+        let target = dir.path().join(format!("check-{lang}"));
+        let target = target.to_str().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_wolfe"))
+            .args(["new", "--lang", lang, target])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let event = format!("{target}/event.json");
+        // Outside the repository: the Python toolchain comes from the env.
+        let out = Command::new(env!("CARGO_BIN_EXE_wolfe"))
+            .args(["run", target, "--event-file", &event])
+            .env("WOLFE_CACHE_DIR", common::target_dir().join("test-cache"))
+            .env(
+                "WOLFE_COMPONENTIZE_PY",
+                common::repo_root().join(".tools/venv/bin/componentize-py"),
+            )
+            .env("CARGO_TARGET_DIR", common::target_dir())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{lang}: {}", stderr(&out));
+        let record = json_stdout(&out);
+        assert_eq!(
+            record["output"],
+            serde_json::json!({"service": "checkout", "healthy": false}),
+            "{lang}"
+        );
+        assert_eq!(
+            record["capability_calls"][0]["allowed"], true,
+            "{lang}: the template's grant covers its URL"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_wolfe"))
+        .args(["new", "--lang", "js", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
