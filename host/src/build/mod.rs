@@ -44,11 +44,17 @@ pub fn build_runbook(dir: &Path, output: Option<&Path>) -> Result<BuiltComponent
     let output = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dir.join(DEFAULT_OUTPUT));
-    let staging = tempfile::tempdir()
-        .map_err(|e| BuildError::Failed(format!("cannot create a build directory: {e}")))?;
+    // Python stages the WIT and the SDK next to its output; the folder must
+    // outlive the copy below.
+    let mut staging = None;
     let artifact = match manifest.language {
         Language::Rust => build_rust(dir)?,
-        Language::Python => python::build(dir, staging.path())?,
+        Language::Python => {
+            let folder = staging.insert(tempfile::tempdir().map_err(|e| {
+                BuildError::Failed(format!("cannot create a build directory: {e}"))
+            })?);
+            python::build(dir, folder.path())?
+        }
         language => return Err(BuildError::Unsupported { language }),
     };
     if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
