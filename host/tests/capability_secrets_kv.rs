@@ -191,3 +191,55 @@ async fn kv_rejects_oversized_keys() {
             .starts_with("invalid: kv keys must be")
     );
 }
+
+#[tokio::test]
+async fn a_kv_write_flood_is_cut_off_per_execution() {
+    use wolfe::sandbox::limits::{MAX_KV_VALUE_BYTES, MAX_KV_WRITES, MAX_KV_WRITTEN_BYTES};
+    let sandbox = common::sandbox();
+    let runbook = common::prepare(&sandbox, "conformance", None);
+    let (_dir, _store, ns) = common::temp_kv("t", "conformance");
+    let flood = |size: usize| {
+        let (sandbox, runbook, ns) = (&sandbox, &runbook, ns.clone());
+        async move {
+            let inputs = common::Inputs {
+                kv: Some(ns),
+                ..Default::default()
+            };
+            let report = common::run_with(
+                sandbox,
+                runbook,
+                json!({"case": "kv_flood", "size": size}),
+                inputs,
+            )
+            .await;
+            assert_eq!(
+                report.status,
+                ExecutionStatus::Succeeded,
+                "{}",
+                common::show(&report)
+            );
+            report.output.unwrap()
+        }
+    };
+    let big = flood(MAX_KV_VALUE_BYTES).await;
+    assert_eq!(
+        big["writes"],
+        (MAX_KV_WRITTEN_BYTES / MAX_KV_VALUE_BYTES) as u64
+    );
+    assert!(
+        big["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("limited: at most 16777216 bytes"),
+        "{big}"
+    );
+    let many = flood(1).await;
+    assert_eq!(many["writes"], MAX_KV_WRITES as u64);
+    assert!(
+        many["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("limited: at most 1000 kv writes"),
+        "{many}"
+    );
+}

@@ -5,7 +5,9 @@
 use crate::capabilities::describe;
 use crate::sandbox::bindings::wolfe::runbook::kv::Host;
 use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
-use crate::sandbox::limits::{MAX_KV_KEY_BYTES, MAX_KV_VALUE_BYTES};
+use crate::sandbox::limits::{
+    MAX_KV_KEY_BYTES, MAX_KV_VALUE_BYTES, MAX_KV_WRITES, MAX_KV_WRITTEN_BYTES,
+};
 use crate::sandbox::state::ExecutionState;
 use std::time::Instant;
 
@@ -71,20 +73,28 @@ impl KvNamespace {
 
 impl ExecutionState {
     /// Runs one kv operation after the grant and key checks, and records it.
+    /// Runs one kv operation after the grant, key and write-budget checks,
+    /// and records it. `write` is `Some(value length)` for set and delete.
     fn kv_call<T>(
         &mut self,
         operation: &str,
         key: &str,
-        value_len: usize,
+        write: Option<usize>,
         op: impl FnOnce(&KvNamespace) -> sled::Result<T>,
     ) -> Result<T, GuestError> {
         let started = Instant::now();
-        let (allowed, result) = match (&self.kv, self.grants.kv) {
+        let value_len = write.unwrap_or(0);
+        let (allowed, result) = match (self.kv.clone(), self.grants.kv) {
             (Some(ns), true) => (
                 true,
-                check_key(key, value_len).and_then(|()| {
-                    op(ns).map_err(|e| GuestError::Failed(format!("kv storage error: {e}")))
-                }),
+                check_key(key, value_len)
+                    .and_then(|()| match write {
+                        Some(len) => self.spend_kv_budget(len),
+                        None => Ok(()),
+                    })
+                    .and_then(|()| {
+                        op(&ns).map_err(|e| GuestError::Failed(format!("kv storage error: {e}")))
+                    }),
             ),
             (None, true) => (
                 true,
@@ -107,6 +117,22 @@ impl ExecutionState {
             .record("kv", operation, key, allowed, outcome, started);
         result
     }
+
+    fn spend_kv_budget(&mut self, value_len: usize) -> Result<(), GuestError> {
+        if self.kv_writes >= MAX_KV_WRITES {
+            return Err(GuestError::Limited(format!(
+                "at most {MAX_KV_WRITES} kv writes per execution"
+            )));
+        }
+        if self.kv_written_bytes + value_len > MAX_KV_WRITTEN_BYTES {
+            return Err(GuestError::Limited(format!(
+                "at most {MAX_KV_WRITTEN_BYTES} bytes of kv values per execution"
+            )));
+        }
+        self.kv_writes += 1;
+        self.kv_written_bytes += value_len;
+        Ok(())
+    }
 }
 
 fn check_key(key: &str, value_len: usize) -> Result<(), GuestError> {
@@ -125,15 +151,15 @@ fn check_key(key: &str, value_len: usize) -> Result<(), GuestError> {
 
 impl Host for ExecutionState {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, GuestError>> {
-        Ok(self.kv_call("get", &key, 0, |ns| ns.get(&key)))
+        Ok(self.kv_call("get", &key, None, |ns| ns.get(&key)))
     }
 
     fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), GuestError>> {
-        Ok(self.kv_call("set", &key, value.len(), |ns| ns.set(&key, &value)))
+        Ok(self.kv_call("set", &key, Some(value.len()), |ns| ns.set(&key, &value)))
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), GuestError>> {
-        Ok(self.kv_call("delete", &key, 0, |ns| ns.delete(&key)))
+        Ok(self.kv_call("delete", &key, Some(0), |ns| ns.delete(&key)))
     }
 }
 

@@ -55,6 +55,11 @@ pub const MAX_HTTP_REDIRECTS: usize = 5;
 pub const MAX_KV_KEY_BYTES: usize = 512;
 /// Largest kv value, in bytes.
 pub const MAX_KV_VALUE_BYTES: usize = 1024 * 1024;
+/// kv writes (set and delete) per execution; past it they return `limited`,
+/// so a runaway loop cannot fill the disk before its fuel runs out.
+pub const MAX_KV_WRITES: usize = 1_000;
+/// Bytes of kv values written per execution.
+pub const MAX_KV_WRITTEN_BYTES: usize = 16 * 1024 * 1024;
 /// Epoch tick period: the granularity of wall-clock enforcement and of the
 /// cooperative yields that keep one busy guest from starving the executor.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);

@@ -27,6 +27,9 @@ pub struct ExecutionState {
     /// Values handed to the guest, to be redacted from what is recorded.
     pub(crate) revealed_secrets: Vec<String>,
     pub(crate) kv: Option<KvNamespace>,
+    /// kv writes and value bytes so far, against the per-execution caps.
+    pub(crate) kv_writes: usize,
+    pub(crate) kv_written_bytes: usize,
     pub(crate) deadline: Instant,
 }
 
@@ -65,6 +68,8 @@ impl ExecutionState {
             secrets: parts.secrets,
             revealed_secrets: Vec::new(),
             kv: parts.kv,
+            kv_writes: 0,
+            kv_written_bytes: 0,
             deadline: parts.deadline,
         }
     }

@@ -68,6 +68,16 @@ fn run(event: Value) -> wolfe_sdk::Result<Value> {
             kv::set_json("counter", &n)?;
             Ok(json!({"counter": n}))
         }
+        "kv_flood" => {
+            let value = vec![7u8; event["size"].as_u64().unwrap_or(1) as usize];
+            let mut writes = 0u64;
+            loop {
+                match kv::set(&format!("flood/{writes}"), &value) {
+                    Ok(()) => writes += 1,
+                    Err(e) => return Ok(json!({"writes": writes, "error": e.to_string()})),
+                }
+            }
+        }
         "kv_delete" => {
             kv::delete(&arg("key"))?;
             Ok(json!({"deleted": true}))
