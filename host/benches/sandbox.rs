@@ -161,6 +161,13 @@ fn main() {
     println!(
         "throughput ratio: {ratio:.0}x   fuel per execution: {fuel}   peak linear memory: {memory} bytes"
     );
+    println!(
+        "python hello ({} runs): median {:.1?}, p99 {:.1?}, {:.0} executions/s, fuel {python_fuel}, peak linear memory {python_memory} bytes",
+        python.runs,
+        python.median,
+        python.p99,
+        python.per_second()
+    );
     let results = serde_json::json!({
         "runbook": "hello",
         "wolfe": {"runs": wolfe.runs, "median_us": wolfe.median.as_secs_f64() * 1e6, "p99_us": wolfe.p99.as_secs_f64() * 1e6, "per_second": wolfe.per_second()},
