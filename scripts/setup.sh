@@ -23,7 +23,9 @@ if ! command -v python3 >/dev/null; then
   echo "setup: python3 not found; install Python 3.9 or newer" >&2
   exit 1
 fi
-installed() { .tools/venv/bin/pip show "$1" 2>/dev/null | grep -q "^Version: $2$"; }
+# grep reads all of pip's output (no -q): exiting early could kill pip with
+# SIGPIPE, which pipefail would report as "not installed".
+installed() { .tools/venv/bin/pip show "$1" 2>/dev/null | grep "^Version: $2$" >/dev/null; }
 if ! installed moto "$MOTO_VERSION" || ! installed componentize-py "$COMPONENTIZE_PY_VERSION"; then
   echo "setup: installing componentize-py==$COMPONENTIZE_PY_VERSION and moto[server]==$MOTO_VERSION into .tools/venv" >&2
   [ -x .tools/venv/bin/pip ] || python3 -m venv .tools/venv
