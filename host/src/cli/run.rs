@@ -33,8 +33,8 @@ pub struct RunArgs {
     /// A file of NAME=VALUE lines.
     #[arg(long)]
     secrets_file: Option<PathBuf>,
-    /// Data directory: kv store (and precompiled components). Without it, kv
-    /// calls fail with "no kv store is configured".
+    /// Data directory: kv store (and precompiled components). Without it, a
+    /// runbook that declares kv gets a temporary store for this run only.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Precompiled component cache [default: DATA/components, else
@@ -57,14 +57,26 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         secrets.insert_pair(pair)?;
     }
 
-    let db = args
-        .data
-        .as_ref()
-        .map(|dir| {
+    // kv lives under --data; without it a runbook that declares kv gets a
+    // temporary store for this run, so it still runs (state is not kept).
+    let db = match &args.data {
+        Some(dir) => Some(
             sled::open(dir.join("kv"))
-                .with_context(|| format!("failed to open data directory {}", dir.display()))
-        })
-        .transpose()?;
+                .with_context(|| format!("failed to open data directory {}", dir.display()))?,
+        ),
+        None if manifest.capabilities.kv => {
+            eprintln!(
+                "wolfe: kv is temporary for this run; pass --data DIR to keep it between runs"
+            );
+            Some(
+                sled::Config::new()
+                    .temporary(true)
+                    .open()
+                    .context("failed to open a temporary kv store")?,
+            )
+        }
+        None => None,
+    };
     let kv = db
         .as_ref()
         .map(|db| KvStore::open(db).map(|s| s.namespace(LOCAL_TENANT, &manifest.name)))

@@ -19,7 +19,12 @@ def run(event):
     max_urp = int(event.get("max_under_replicated", 50))
     cooldown = int(event.get("restart_cooldown_secs", 3600))
 
-    brokers = http.get(f"{api}/brokers", timeout_ms=3000).json()["brokers"]
+    try:
+        brokers = http.get(f"{api}/brokers", timeout_ms=3000).json()["brokers"]
+    except CapabilityError as e:
+        # Cannot see the cluster: never restart blind, hand it to a human.
+        log.error(f"admin API unreachable: {e}")
+        return {"cluster": cluster, "broker": broker, "action": "escalate", "reasons": [f"admin API unreachable: {e}"]}
     status = {int(b["id"]): b["status"] for b in brokers}
     if broker not in status:
         raise ValueError(f"broker {broker} is not in cluster {cluster}")
