@@ -266,10 +266,20 @@ fn new_templates_build_and_run_in_rust_and_python() {
 
 #[test]
 fn every_example_runs_with_its_sample_event() {
-    for example in ["rust/hello", "rust/flap-guard", "python/hello", "python/kafka-broker-offline"] {
+    for example in [
+        "rust/hello",
+        "rust/flap-guard",
+        "python/hello",
+        "python/kafka-broker-offline",
+    ] {
         let dir = common::repo_root().join("runbooks").join(example);
         let event = dir.join("event.json");
-        let out = wolfe(&["run", dir.to_str().unwrap(), "--event-file", event.to_str().unwrap()]);
+        let out = wolfe(&[
+            "run",
+            dir.to_str().unwrap(),
+            "--event-file",
+            event.to_str().unwrap(),
+        ]);
         assert_eq!(out.status.code(), Some(0), "{example}: {}", stderr(&out));
         let record = json_stdout(&out);
         assert_eq!(record["status"], "succeeded", "{example}: {record}");
