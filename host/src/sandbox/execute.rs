@@ -3,7 +3,9 @@
 //! Nothing here panics on guest behaviour: every way a guest can end becomes
 //! a status and an error in the report.
 
-use crate::capabilities::log::{ExecutionLog, LogEntry, LogSource, SharedLog};
+use crate::capabilities::log::{
+    ExecutionLog, LogEntry, LogSource, SharedLog, truncate_at_char_boundary,
+};
 use crate::sandbox::limits::MAX_OUTPUT_BYTES;
 use crate::sandbox::memory::MemoryLimitExceeded;
 use crate::sandbox::redact::redact_report;
@@ -296,14 +298,11 @@ fn failed(kind: ErrorKind, message: String) -> Classified {
 }
 
 fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
+    let kept = truncate_at_char_boundary(text, max);
+    if kept.len() == text.len() {
         return text.to_string();
     }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… [truncated, {} bytes in all]", &text[..end], text.len())
+    format!("{kept}… [truncated, {} bytes in all]", text.len())
 }
 
 #[cfg(test)]
