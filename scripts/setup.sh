@@ -3,7 +3,10 @@
 # places that need no root and nothing global:
 #   - the wasm32-wasip2 Rust target that runbooks compile to;
 #   - .tools/venv: componentize-py (builds Python runbooks) and moto[server]
-#     (the SQS-compatible server the tests use).
+#     (the SQS-compatible server the tests use);
+#   - .tools/node: componentize-js and esbuild (build JavaScript runbooks),
+#     pinned by scripts/js-tools/package-lock.json. Node.js itself comes from
+#     the system (Debian's nodejs is installed when missing and we are root).
 # Safe to run repeatedly; does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,4 +34,24 @@ if ! installed moto "$MOTO_VERSION" || ! installed componentize-py "$COMPONENTIZ
   [ -x .tools/venv/bin/pip ] || python3 -m venv .tools/venv
   .tools/venv/bin/pip install --quiet --disable-pip-version-check \
     "componentize-py==$COMPONENTIZE_PY_VERSION" "moto[server]==$MOTO_VERSION"
+fi
+
+# JavaScript toolchain. Node.js 18+ runs componentize-js and esbuild.
+node_major() { node -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || echo 0; }
+if ! command -v node >/dev/null || ! command -v npm >/dev/null || [ "$(node_major)" -lt 18 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Node.js and npm from Debian" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  if ! command -v npm >/dev/null || [ "$(node_major)" -lt 18 ]; then
+    echo "setup: Node.js 18 or newer and npm are needed for JavaScript runbooks; install them (e.g. apt-get install nodejs npm) and run this again" >&2
+    exit 1
+  fi
+fi
+if ! cmp -s scripts/js-tools/package-lock.json .tools/node/package-lock.json \
+   || [ ! -e .tools/node/node_modules/.bin/componentize-js ] || [ ! -e .tools/node/node_modules/.bin/esbuild ]; then
+  echo "setup: installing componentize-js and esbuild into .tools/node" >&2
+  mkdir -p .tools/node
+  cp scripts/js-tools/package.json scripts/js-tools/package-lock.json .tools/node/
+  (cd .tools/node && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -2,7 +2,7 @@
 //! fresh store, instantiation from the cached `InstancePre`, the `run` call,
 //! and the drop — against the same work done the way a process-per-execution
 //! runner does it (one `python3` process spawned per execution), measured in
-//! the same run on the same machine.
+//! the same run on the same machine; then `hello` in Python and JavaScript.
 //!
 //! Run: `cargo bench -p wolfe --bench sandbox` (add `-- --quick` for a short
 //! run). Results are printed and written to target/bench-results/sandbox.json.
@@ -99,18 +99,22 @@ fn main() {
         (stats, fuel, memory)
     };
     let (wolfe, fuel, memory) = measure(&runbook, wasm_runs);
-    let python_built = wolfe::build::build_runbook(
-        &root.join("runbooks/python/hello"),
-        Some(&target.join("bench-components/hello-python.wasm")),
-    )
-    .expect("build runbooks/python/hello (needs scripts/setup.sh)");
-    let python_runbook = sandbox
-        .prepare(
-            &python_built.manifest,
-            &std::fs::read(&python_built.path).unwrap(),
-        )
-        .unwrap();
-    let (python, python_fuel, python_memory) = measure(&python_runbook, wasm_runs / 10);
+    // The same hello in the interpreted languages: fewer runs, each costs more.
+    let interpreted: Vec<(&str, Stats, u64, u64)> = ["python", "js"]
+        .into_iter()
+        .map(|language| {
+            let built = wolfe::build::build_runbook(
+                &root.join("runbooks").join(language).join("hello"),
+                Some(&target.join(format!("bench-components/hello-{language}.wasm"))),
+            )
+            .unwrap_or_else(|e| panic!("build runbooks/{language}/hello (needs scripts/setup.sh): {e}"));
+            let prepared = sandbox
+                .prepare(&built.manifest, &std::fs::read(&built.path).unwrap())
+                .unwrap();
+            let (stats, fuel, memory) = measure(&prepared, wasm_runs / 10);
+            (language, stats, fuel, memory)
+        })
+        .collect();
 
     let event_text = event.to_string();
     let spawn_once = || {
@@ -161,21 +165,25 @@ fn main() {
     println!(
         "throughput ratio: {ratio:.0}x   fuel per execution: {fuel}   peak linear memory: {memory} bytes"
     );
-    println!(
-        "python hello ({} runs): median {:.1?}, p99 {:.1?}, {:.0} executions/s, fuel {python_fuel}, peak linear memory {python_memory} bytes",
-        python.runs,
-        python.median,
-        python.p99,
-        python.per_second()
-    );
-    let results = serde_json::json!({
+    for (language, stats, fuel, memory) in &interpreted {
+        println!(
+            "{language} hello ({} runs): median {:.1?}, p99 {:.1?}, {:.0} executions/s, fuel {fuel}, peak linear memory {memory} bytes",
+            stats.runs,
+            stats.median,
+            stats.p99,
+            stats.per_second()
+        );
+    }
+    let mut results = serde_json::json!({
         "runbook": "hello",
         "wolfe": {"runs": wolfe.runs, "median_us": wolfe.median.as_secs_f64() * 1e6, "p99_us": wolfe.p99.as_secs_f64() * 1e6, "per_second": wolfe.per_second()},
         "process_per_execution": {"runs": process.runs, "median_us": process.median.as_secs_f64() * 1e6, "p99_us": process.p99.as_secs_f64() * 1e6, "per_second": process.per_second()},
         "throughput_ratio": ratio,
         "fuel_per_execution": fuel,
         "memory_peak_bytes": memory,
-        "python": {"runs": python.runs, "median_us": python.median.as_secs_f64() * 1e6, "p99_us": python.p99.as_secs_f64() * 1e6, "per_second": python.per_second(), "fuel_per_execution": python_fuel, "memory_peak_bytes": python_memory},
     });
+    for (language, stats, fuel, memory) in &interpreted {
+        results[*language] = serde_json::json!({"runs": stats.runs, "median_us": stats.median.as_secs_f64() * 1e6, "p99_us": stats.p99.as_secs_f64() * 1e6, "per_second": stats.per_second(), "fuel_per_execution": fuel, "memory_peak_bytes": memory});
+    }
     support::write_results("sandbox", &results);
 }

@@ -223,9 +223,9 @@ fn build_writes_the_component_where_asked() {
 }
 
 #[test]
-fn new_templates_build_and_run_in_rust_and_python() {
+fn new_templates_build_and_run_in_every_language() {
     let dir = tempfile::tempdir().unwrap();
-    for lang in ["rust", "python"] {
+    for lang in ["rust", "python", "js"] {
         let target = dir.path().join(format!("check-{lang}"));
         let target = target.to_str().unwrap();
         let out = Command::new(env!("CARGO_BIN_EXE_wolfe"))
@@ -234,14 +234,11 @@ fn new_templates_build_and_run_in_rust_and_python() {
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let event = format!("{target}/event.json");
-        // Outside the repository: the Python toolchain comes from the env.
+        // Outside the repository, with no toolchain named in the
+        // environment: wolfe finds the repo's .tools/ above its own binary.
         let out = Command::new(env!("CARGO_BIN_EXE_wolfe"))
             .args(["run", target, "--event-file", &event])
             .env("WOLFE_CACHE_DIR", common::target_dir().join("test-cache"))
-            .env(
-                "WOLFE_COMPONENTIZE_PY",
-                common::repo_root().join(".tools/venv/bin/componentize-py"),
-            )
             .env("CARGO_TARGET_DIR", common::target_dir())
             .output()
             .unwrap();
@@ -258,7 +255,7 @@ fn new_templates_build_and_run_in_rust_and_python() {
         );
     }
     let out = Command::new(env!("CARGO_BIN_EXE_wolfe"))
-        .args(["new", "--lang", "js", "x"])
+        .args(["new", "--lang", "go", "x"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -271,6 +268,7 @@ fn every_example_runs_with_its_sample_event() {
         "rust/flap-guard",
         "python/hello",
         "python/kafka-broker-offline",
+        "js/hello",
     ] {
         let dir = common::repo_root().join("runbooks").join(example);
         let event = dir.join("event.json");
@@ -284,4 +282,27 @@ fn every_example_runs_with_its_sample_event() {
         let record = json_stdout(&out);
         assert_eq!(record["status"], "succeeded", "{example}: {record}");
     }
+}
+
+#[test]
+fn alert_enricher_sample_event_fails_as_its_readme_says() {
+    // Nothing listens on the sample's port 9: the catalog lookup degrades,
+    // the chat post cannot be made, and the record says why.
+    let dir = common::repo_root().join("runbooks/js/alert-enricher");
+    let event = dir.join("event.json");
+    let out = wolfe(&[
+        "run",
+        dir.to_str().unwrap(),
+        "--event-file",
+        event.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let record = json_stdout(&out);
+    assert_eq!(record["status"], "failed", "{record}");
+    assert_eq!(record["error"]["kind"], "guest_error", "{record}");
+    let calls = record["capability_calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 2, "catalog GET, then webhook POST: {record}");
+    assert!(calls.iter().all(|c| c["allowed"] == true), "{record}");
+    let logs = record["logs"].to_string();
+    assert!(logs.contains("catalog unreachable for checkout"), "{logs}");
 }

@@ -5,12 +5,17 @@
 mod common;
 
 use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Redirect;
 use axum::routing::get;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Value, json};
 use wolfe::capabilities::secrets::StaticSecrets;
 use wolfe::sandbox::report::{ErrorKind, ExecutionReport, ExecutionStatus};
 
-const LANGUAGES: &[&str] = &["rust/conformance", "python/conformance"];
+const LANGUAGES: &[&str] = &["rust/conformance", "python/conformance", "js/conformance"];
 
 struct Case {
     name: &'static str,
@@ -256,4 +261,138 @@ async fn every_language_behaves_the_same() {
             );
         }
     }
+}
+
+/// A JavaScript runbook's `fetch()` goes through wasi:http, a different
+/// door from the SDK's `http` helpers; it must meet the same grants, the same
+/// trail, the same budget, and never reach a URL it was not granted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javascript_fetch_is_held_to_the_same_grants_and_trail() {
+    let forbidden_hits = Arc::new(AtomicUsize::new(0));
+    let app = Router::new()
+        .route("/allowed/ok", get(|| async { "fine" }).delete(|| async { "deleted" }))
+        .route("/allowed/echo", axum::routing::post(|body: String| async move { format!("got {body}") }))
+        .route("/allowed/missing", get(|| async { (StatusCode::NOT_FOUND, "no such thing") }))
+        .route("/redirect/inside", get(|| async { Redirect::to("/allowed/ok") }))
+        .route("/redirect/outside", get(|| async { Redirect::to("/secret/admin") }))
+        .route(
+            "/secret/admin",
+            get(|State(hits): State<Arc<AtomicUsize>>| async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                "never"
+            }),
+        )
+        .with_state(forbidden_hits.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{addr}");
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let sandbox = common::sandbox();
+    let (manifest, wasm) = tokio::task::spawn_blocking(|| common::guest("js/conformance"))
+        .await
+        .unwrap();
+    let runbook = sandbox.prepare(&manifest, &wasm).unwrap();
+    let fetch = |extra: Value| {
+        let mut event = json!({"case": "fetch"});
+        event.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        event
+    };
+    let trail_of = |r: &ExecutionReport| -> Vec<(String, String, bool)> {
+        r.capability_calls
+            .iter()
+            .map(|c| (c.operation.clone(), c.target.clone(), c.allowed))
+            .collect()
+    };
+
+    // Allowed GET and POST, with the response and the body passed through.
+    let r = common::run(&sandbox, &runbook, fetch(json!({"url": format!("{base}/allowed/ok")}))).await;
+    assert_eq!(r.output, Some(json!({"status": 200, "body": "fine"})), "{}", common::show(&r));
+    assert_eq!(trail_of(&r), vec![("GET".into(), format!("{base}/allowed/ok"), true)]);
+    assert_eq!(r.capability_calls[0].interface, "http");
+    assert_eq!(r.capability_calls[0].outcome, "200");
+    let r = common::run(
+        &sandbox,
+        &runbook,
+        fetch(json!({"url": format!("{base}/allowed/echo"), "method": "POST", "body": "payload-1"})),
+    )
+    .await;
+    assert_eq!(r.output, Some(json!({"status": 200, "body": "got payload-1"})), "{}", common::show(&r));
+    assert_eq!(trail_of(&r), vec![("POST".into(), format!("{base}/allowed/echo"), true)]);
+    // A 404 is an answer, not a refusal.
+    let r = common::run(&sandbox, &runbook, fetch(json!({"url": format!("{base}/allowed/missing")}))).await;
+    assert_eq!(r.output.as_ref().unwrap()["status"], 404);
+
+    // Refused: an undeclared path, an undeclared host for the same server,
+    // an undeclared method. Each is a TypeError in JS, a denied entry in the
+    // trail, and nothing reaches the server.
+    for (url, method) in [
+        (format!("{base}/secret/admin"), "GET"),
+        (format!("http://localhost:{}/allowed/ok", addr.port()), "GET"),
+        (format!("{base}/allowed/ok"), "DELETE"),
+    ] {
+        let r = common::run(&sandbox, &runbook, fetch(json!({"url": url, "method": method}))).await;
+        let at = format!("{method} {url}");
+        assert_eq!(r.status, ExecutionStatus::Succeeded, "{at}: {}", common::show(&r));
+        let error = r.output.as_ref().unwrap()["error"].as_str().unwrap_or_default().to_string();
+        assert!(error.starts_with("TypeError"), "{at}: {error:?}");
+        assert_eq!(trail_of(&r), vec![(method.to_string(), url.clone(), false)], "{at}");
+        assert!(r.capability_calls[0].outcome.starts_with("denied: "), "{at}");
+    }
+    assert_eq!(forbidden_hits.load(Ordering::SeqCst), 0);
+
+    // Redirects are re-checked at every hop, as for the http interface.
+    let r = common::run(&sandbox, &runbook, fetch(json!({"url": format!("{base}/redirect/inside")}))).await;
+    assert_eq!(r.output, Some(json!({"status": 200, "body": "fine"})), "{}", common::show(&r));
+    let r = common::run(&sandbox, &runbook, fetch(json!({"url": format!("{base}/redirect/outside")}))).await;
+    assert!(r.output.as_ref().unwrap()["error"].as_str().unwrap().starts_with("TypeError"));
+    assert_eq!(
+        trail_of(&r),
+        vec![
+            ("GET".into(), format!("{base}/redirect/outside"), true),
+            ("GET".into(), format!("{base}/secret/admin"), false),
+        ]
+    );
+    assert!(r.capability_calls[1].outcome.contains("redirect refused"));
+    assert_eq!(forbidden_hits.load(Ordering::SeqCst), 0);
+
+    // fetch() and the http interface share one per-execution budget.
+    let r = common::run(
+        &sandbox,
+        &runbook,
+        json!({"case": "fetch_flood", "url": format!("{base}/allowed/ok"), "count": 260}),
+    )
+    .await;
+    assert_eq!(r.output, Some(json!({"ok": 256, "refused": 4})), "{}", common::show(&r));
+    assert!(r.capability_calls[256].outcome.starts_with("limited: "));
+}
+
+/// What only an event-loop language can do: a promise that never settles, a
+/// timer that keeps the loop alive, a result JSON cannot hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javascript_event_loop_endings_are_reported() {
+    let sandbox = common::sandbox();
+    let (manifest, wasm) = tokio::task::spawn_blocking(|| common::guest("js/conformance"))
+        .await
+        .unwrap();
+    let runbook = sandbox.prepare(&manifest, &wasm).unwrap();
+
+    let r = common::run(&sandbox, &runbook, json!({"case": "timer_forever"})).await;
+    assert_eq!(r.status, ExecutionStatus::TimedOut, "{}", common::show(&r));
+
+    let r = common::run(&sandbox, &runbook, json!({"case": "sleep_ms", "ms": 30, "n": 1})).await;
+    assert_eq!(r.output, Some(json!({"slept_ms": 30, "n": 1})), "{}", common::show(&r));
+
+    let r = common::run(&sandbox, &runbook, json!({"case": "never_settles"})).await;
+    assert_eq!(r.status, ExecutionStatus::Failed, "{}", common::show(&r));
+
+    let r = common::run(&sandbox, &runbook, json!({"case": "not_json"})).await;
+    assert_eq!(r.status, ExecutionStatus::Failed, "{}", common::show(&r));
+    let error = r.error.unwrap();
+    assert_eq!(error.kind, ErrorKind::GuestError);
+    assert!(error.message.contains("not JSON-serialisable"), "{}", error.message);
+
+    // The engine and component serve normally after all of that.
+    let r = common::run(&sandbox, &runbook, json!({"case": "echo", "after": true})).await;
+    assert_eq!(r.output.unwrap()["after"], true);
 }

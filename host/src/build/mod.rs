@@ -8,6 +8,7 @@ use crate::sandbox::cache::ComponentCache;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+mod js;
 mod python;
 pub mod template;
 
@@ -22,8 +23,6 @@ pub enum BuildError {
     Manifest(#[from] ManifestError),
     #[error("{0}")]
     ToolchainMissing(String),
-    #[error("building {language:?} runbooks is not supported by this version of wolfe")]
-    Unsupported { language: Language },
     #[error("build failed: {0}")]
     Failed(String),
 }
@@ -44,18 +43,18 @@ pub fn build_runbook(dir: &Path, output: Option<&Path>) -> Result<BuiltComponent
     let output = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dir.join(DEFAULT_OUTPUT));
-    // Python stages the WIT and the SDK next to its output; the folder must
-    // outlive the copy below.
+    // Python and JavaScript stage the WIT and the SDK next to their output;
+    // the folder must outlive the copy below.
     let mut staging = None;
+    let mut staging_dir = || {
+        tempfile::tempdir()
+            .map(|d| staging.insert(d).path().to_path_buf())
+            .map_err(|e| BuildError::Failed(format!("cannot create a build directory: {e}")))
+    };
     let artifact = match manifest.language {
         Language::Rust => build_rust(dir)?,
-        Language::Python => {
-            let folder = staging.insert(tempfile::tempdir().map_err(|e| {
-                BuildError::Failed(format!("cannot create a build directory: {e}"))
-            })?);
-            python::build(dir, folder.path())?
-        }
-        language => return Err(BuildError::Unsupported { language }),
+        Language::Python => python::build(dir, &staging_dir()?)?,
+        Language::Js => js::build(dir, &staging_dir()?)?,
     };
     if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
@@ -78,9 +77,26 @@ pub fn build_runbook(dir: &Path, output: Option<&Path>) -> Result<BuiltComponent
     })
 }
 
+/// The WIT package every guest is built against, embedded so that runbooks
+/// build outside the repository.
+const WIT: &str = include_str!("../../../wit/runbook.wit");
+
+/// Writes the WIT package to `staging/wit/`.
+fn write_wit(staging: &Path) -> Result<(), BuildError> {
+    write_staged(&staging.join("wit/runbook.wit"), WIT)
+}
+
+/// Writes one staged build input, creating its folder.
+fn write_staged(path: &Path, text: &str) -> Result<(), BuildError> {
+    std::fs::create_dir_all(path.parent().expect("staged files have a parent"))
+        .and_then(|()| std::fs::write(path, text))
+        .map_err(|e| BuildError::Failed(format!("cannot write {}: {e}", path.display())))
+}
+
 /// Finds a guest toolchain binary: `$ENV_VAR`, then `PATH`, then the
 /// git-ignored `.tools/` folder that `scripts/setup.sh` fills, looked for
-/// in the runbook folder and its parents.
+/// above the runbook folder and then above the `wolfe` binary (so a
+/// runbook made with `wolfe new` anywhere builds with the repo's tools).
 pub(crate) fn find_tool(
     env_var: &str,
     name: &str,
@@ -98,9 +114,12 @@ pub(crate) fn find_tool(
             }
         }
     }
-    let start = dir.canonicalize().ok()?;
-    start
-        .ancestors()
+    let exe = std::env::current_exe().ok();
+    let starts = [dir.canonicalize().ok(), exe];
+    starts
+        .iter()
+        .flatten()
+        .flat_map(|start| start.ancestors())
         .map(|a| a.join(".tools").join(tools_relative))
         .find(|c| c.is_file())
 }

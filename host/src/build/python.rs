@@ -2,7 +2,7 @@
 //! component by componentize-py against the WIT world and the Python SDK —
 //! both embedded in this binary, so a runbook builds outside the repository.
 
-use super::{BuildError, find_tool};
+use super::{BuildError, find_tool, write_staged};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -11,7 +11,6 @@ pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
 /// The module a Python runbook's handler lives in.
 pub const ENTRY_MODULE: &str = "app";
 
-const WIT: &str = include_str!("../../../wit/runbook.wit");
 const SDK: &[(&str, &str)] = &[
     (
         "__init__.py",
@@ -54,19 +53,14 @@ pub fn build(dir: &Path, staging: &Path) -> Result<PathBuf, BuildError> {
             dir.display()
         )));
     }
-    let write = |path: PathBuf, text: &str| {
-        std::fs::create_dir_all(path.parent().expect("staged files have a parent"))
-            .and_then(|()| std::fs::write(&path, text))
-            .map_err(|e| BuildError::Failed(format!("cannot write {}: {e}", path.display())))
-    };
-    write(staging.join("wit/runbook.wit"), WIT)?;
+    super::write_wit(staging)?;
     for (name, text) in SDK {
-        write(staging.join("python/wolfe_sdk").join(name), text)?;
+        write_staged(&staging.join("python/wolfe_sdk").join(name), text)?;
     }
     // The module componentize-py exports: imports the runbook (registering
     // its handler) and re-exports the SDK's world implementation.
-    write(
-        staging.join("python/wolfe_main.py"),
+    write_staged(
+        &staging.join("python/wolfe_main.py"),
         &format!(
             "import {ENTRY_MODULE}  # noqa: F401 (registers the @runbook handler)\nfrom wolfe_sdk._world import WitWorld  # noqa: F401\n"
         ),

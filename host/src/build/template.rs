@@ -1,5 +1,5 @@
 //! `wolfe new`: a runnable runbook template (manifest, source, README,
-//! sample event) in Rust or Python.
+//! sample event) in Rust, Python or JavaScript.
 
 use crate::manifest::{Language, check_identifier};
 use std::path::{Path, PathBuf};
@@ -39,9 +39,7 @@ pub fn new_runbook(
             ]
         }
         Language::Python => vec![("app.py", PYTHON_SOURCE.to_string())],
-        Language::Js => anyhow::bail!(
-            "JavaScript runbooks are not supported by this version of wolfe yet; use --lang rust or --lang python"
-        ),
+        Language::Js => vec![("app.js", JS_SOURCE.to_string())],
     };
     let language_name = match language {
         Language::Rust => "rust",
@@ -137,6 +135,25 @@ def run(event):
     return {"service": event["service"], "healthy": healthy}
 "#;
 
+const JS_SOURCE: &str = r#"// What this runbook does, in one paragraph.
+
+import { log } from 'wolfe-sdk';
+
+export async function run(event) {
+  log.info(`checking ${event.service}`);
+  // Allowed only because runbook.toml grants this URL; anything else is
+  // refused by the host and recorded in the execution's capability trail.
+  let healthy = false;
+  try {
+    const response = await fetch(event.health_url);
+    healthy = response.ok;
+  } catch (e) {
+    log.warn(`health check failed: ${e}`);
+  }
+  return { service: event.service, healthy };
+}
+"#;
+
 const EVENT: &str = r#"{"service": "checkout", "health_url": "http://127.0.0.1:9/health"}
 "#;
 
@@ -205,13 +222,12 @@ mod tests {
             )
             .is_err()
         );
-        assert!(
-            new_runbook(
-                &dir.path().join("js-one"),
-                Language::Js,
-                &default_rust_sdk()
-            )
-            .is_err()
+        let js = dir.path().join("js-one");
+        new_runbook(&js, Language::Js, &default_rust_sdk()).unwrap();
+        assert!(js.join("app.js").is_file());
+        assert_eq!(
+            crate::manifest::Manifest::load(&js).unwrap().language,
+            Language::Js
         );
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::sandbox::limits::MAX_TRAIL_ENTRIES;
 use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// One capability call.
@@ -61,5 +62,34 @@ impl CapabilityTrail {
 
     pub fn into_calls(self) -> Vec<CapabilityCall> {
         self.calls
+    }
+}
+
+/// The trail of one execution, shared between the store and the tasks that
+/// send a guest's `wasi:http` requests outside of it (a `fetch()` runs on its
+/// own task, with no access to the store).
+#[derive(Debug, Clone, Default)]
+pub struct SharedTrail(Arc<Mutex<CapabilityTrail>>);
+
+impl SharedTrail {
+    /// Records a finished call that started at `started`.
+    pub fn record(
+        &self,
+        interface: &str,
+        operation: &str,
+        target: &str,
+        allowed: bool,
+        outcome: impl Into<String>,
+        started: Instant,
+    ) {
+        self.0
+            .lock()
+            .expect("capability trail lock poisoned")
+            .record(interface, operation, target, allowed, outcome, started);
+    }
+
+    /// Takes what was recorded so far, leaving the trail empty.
+    pub fn take(&self) -> CapabilityTrail {
+        std::mem::take(&mut *self.0.lock().expect("capability trail lock poisoned"))
     }
 }

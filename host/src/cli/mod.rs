@@ -35,7 +35,7 @@ enum Command {
     New {
         /// Folder to create; its name is the runbook's name.
         dir: PathBuf,
-        #[arg(long, value_parser = ["rust", "python"])]
+        #[arg(long, value_parser = ["rust", "python", "js"])]
         lang: String,
         /// The Rust SDK to depend on [default: this repository's sdk/rust].
         #[arg(long)]
@@ -187,6 +187,7 @@ fn build(dir: &std::path::Path, output: Option<&std::path::Path>) -> anyhow::Res
 fn new(dir: &std::path::Path, lang: &str, sdk: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let language = match lang {
         "rust" => crate::manifest::Language::Rust,
+        "js" => crate::manifest::Language::Js,
         _ => crate::manifest::Language::Python,
     };
     let sdk = sdk.unwrap_or_else(crate::build::template::default_rust_sdk);

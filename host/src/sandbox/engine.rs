@@ -55,12 +55,15 @@ pub fn build_engine(pooling: bool) -> anyhow::Result<Engine> {
     Engine::new(&config).map_err(|e| anyhow::anyhow!("failed to create the wasmtime engine: {e}"))
 }
 
-/// Links WASI (see `state.rs` for how it is locked down) and every Wolfe
-/// capability interface.
+/// Links WASI (see `state.rs` for how it is locked down), `wasi:http` behind
+/// Wolfe's policy hook, and every Wolfe capability interface.
 pub fn build_linker(engine: &Engine) -> anyhow::Result<Linker<ExecutionState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
         .map_err(|e| anyhow::anyhow!("failed to link WASI: {e}"))?;
+    // wasi:http (JS fetch()); every request goes through the policy hook.
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+        .map_err(|e| anyhow::anyhow!("failed to link wasi:http: {e}"))?;
     Runbook::add_to_linker::<_, HasSelf<ExecutionState>>(&mut linker, |state| state)
         .map_err(|e| anyhow::anyhow!("failed to link the runbook world: {e}"))?;
     Ok(linker)

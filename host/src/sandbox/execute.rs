@@ -92,7 +92,8 @@ pub(crate) async fn run_execution(
     let memory_peak_bytes = store.data().limiter.peak() as u64;
     let state = store.into_data();
     let revealed = state.revealed_secrets.clone();
-    let trail = std::mem::take(&mut { state }.trail);
+    let trail = state.trail.take();
+    drop(state);
     // The state (and with it the guest's stdout/stderr streams) is dropped by
     // now, so any unterminated last line has reached the log.
     let logs = take_log(&log);
@@ -150,13 +151,34 @@ fn classify(
                 ),
             }
         }
-        CallEnd::Returned(Err(message)) => failed(
-            ErrorKind::GuestError,
-            truncate(&message, MAX_GUEST_ERROR_BYTES),
-        ),
+        CallEnd::Returned(Err(message)) => match sdk_output_too_large(&message) {
+            Some(at_least) => failed(
+                ErrorKind::OutputTooLarge,
+                format!("output is at least {at_least} bytes; the limit is {MAX_OUTPUT_BYTES} bytes"),
+            ),
+            None => failed(
+                ErrorKind::GuestError,
+                truncate(&message, MAX_GUEST_ERROR_BYTES),
+            ),
+        },
         CallEnd::DeadlinePassed => timed_out(limits.timeout_ms),
         CallEnd::Trapped(err, phase) => classify_trap(err, phase, logs, limits),
     }
+}
+
+/// The JavaScript SDK measures a result before returning it (handing a
+/// string to the host costs fuel per character, so an oversized result
+/// would otherwise end `out_of_fuel`) and fails with this prefix and the
+/// size. Only a size really over the cap counts, so a runbook cannot pass
+/// its own failure off as one.
+const SDK_OUTPUT_TOO_LARGE: &str = "wolfe-sdk: output too large: ";
+
+fn sdk_output_too_large(message: &str) -> Option<usize> {
+    message
+        .strip_prefix(SDK_OUTPUT_TOO_LARGE)?
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > MAX_OUTPUT_BYTES)
 }
 
 fn classify_trap(
@@ -327,6 +349,18 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn only_a_real_oversize_from_the_js_sdk_is_output_too_large() {
+        let over = format!("{SDK_OUTPUT_TOO_LARGE}{}", MAX_OUTPUT_BYTES + 1);
+        let (status, _, error) = classify(CallEnd::Returned(Err(over)), &[], &limits());
+        assert_eq!(status, ExecutionStatus::Failed);
+        assert_eq!(error.unwrap().kind, ErrorKind::OutputTooLarge);
+        for claim in [format!("{SDK_OUTPUT_TOO_LARGE}12"), format!("{SDK_OUTPUT_TOO_LARGE}lots")] {
+            let (_, _, error) = classify(CallEnd::Returned(Err(claim)), &[], &limits());
+            assert_eq!(error.unwrap().kind, ErrorKind::GuestError);
+        }
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub const MAX_TRAIL_ENTRIES: usize = 1_000;
 pub const MAX_HTTP_REQUESTS: usize = 256;
 /// Largest HTTP response body handed to a guest.
 pub const MAX_HTTP_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest request body a `fetch()` may send; the host buffers it to check
+/// and record the request before anything leaves, as with the `http` interface.
+pub const MAX_FETCH_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 /// Longest single outbound HTTP request (also capped by the deadline).
 pub const MAX_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// TCP + TLS connect budget for outbound HTTP.

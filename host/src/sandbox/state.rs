@@ -3,26 +3,33 @@
 //! fresh for each execution and dropped with its store.
 
 use crate::capabilities::Grants;
+use crate::capabilities::http::HttpContext;
+use crate::capabilities::http::fetch::FetchHooks;
 use crate::capabilities::kv::KvNamespace;
 use crate::capabilities::log::SharedLog;
 use crate::capabilities::secrets::SecretsProvider;
-use crate::capabilities::trail::CapabilityTrail;
+use crate::capabilities::trail::SharedTrail;
 use crate::sandbox::memory::MemoryLimiter;
 use crate::sandbox::output::GuestOutput;
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 pub struct ExecutionState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) log: SharedLog,
-    pub(crate) trail: CapabilityTrail,
+    pub(crate) trail: SharedTrail,
     pub(crate) grants: Arc<Grants>,
-    pub(crate) http_client: reqwest::Client,
-    pub(crate) http_requests: usize,
+    /// Outbound requests from the `http` interface.
+    pub(crate) http: HttpContext,
+    /// `wasi:http` (a JS runbook's `fetch()`): the same [`HttpContext`],
+    /// reached through the hook every outgoing request passes.
+    wasi_http: WasiHttpCtx,
+    fetch_hooks: FetchHooks,
     pub(crate) secrets: Arc<dyn SecretsProvider>,
     /// Values handed to the guest, to be redacted from what is recorded.
     pub(crate) revealed_secrets: Vec<String>,
@@ -30,7 +37,6 @@ pub struct ExecutionState {
     /// kv writes and value bytes so far, against the per-execution caps.
     pub(crate) kv_writes: usize,
     pub(crate) kv_written_bytes: usize,
-    pub(crate) deadline: Instant,
 }
 
 /// What an execution needs from outside the sandbox.
@@ -56,21 +62,28 @@ impl ExecutionState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
+        let trail = SharedTrail::default();
+        let http = HttpContext::new(
+            parts.grants.clone(),
+            parts.http_client,
+            trail.clone(),
+            parts.deadline,
+        );
         Self {
             wasi,
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(parts.memory_limit),
             log: parts.log,
-            trail: CapabilityTrail::default(),
+            trail,
             grants: parts.grants,
-            http_client: parts.http_client,
-            http_requests: 0,
+            fetch_hooks: FetchHooks::new(http.clone()),
+            http,
+            wasi_http: WasiHttpCtx::new(),
             secrets: parts.secrets,
             revealed_secrets: Vec::new(),
             kv: parts.kv,
             kv_writes: 0,
             kv_written_bytes: 0,
-            deadline: parts.deadline,
         }
     }
 }
@@ -80,6 +93,16 @@ impl WasiView for ExecutionState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for ExecutionState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.wasi_http,
+            table: &mut self.table,
+            hooks: &mut self.fetch_hooks,
         }
     }
 }

@@ -4,12 +4,13 @@
 //! is recorded in the trail. Allowed requests run with a connect timeout, an
 //! overall timeout capped by the execution's deadline, and a response size cap.
 
+pub mod fetch;
 pub mod policy;
 
 pub use policy::{HttpGrant, HttpPolicy, PolicyError};
 
-use crate::capabilities::describe;
-use crate::capabilities::trail::CapabilityTrail;
+use crate::capabilities::trail::SharedTrail;
+use crate::capabilities::{Grants, describe};
 use crate::sandbox::bindings::wolfe::runbook::http::{Host, Request, Response};
 use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
 use crate::sandbox::limits::{
@@ -18,6 +19,8 @@ use crate::sandbox::limits::{
 };
 use crate::sandbox::state::ExecutionState;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -48,20 +51,52 @@ pub fn build_client() -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
+/// Everything one execution's outbound requests share, whichever way the
+/// guest sends them (the `http` interface or `wasi:http`, i.e. `fetch()`):
+/// the grants, the client, the trail, the request budget and the deadline.
+/// Cheap to clone; a `fetch()` is sent from a task that holds a clone.
+#[derive(Clone)]
+pub struct HttpContext {
+    grants: Arc<Grants>,
+    client: reqwest::Client,
+    trail: SharedTrail,
+    /// Requests started so far, against [`MAX_HTTP_REQUESTS`].
+    requests: Arc<AtomicUsize>,
+    deadline: Instant,
+}
+
+impl HttpContext {
+    pub fn new(
+        grants: Arc<Grants>,
+        client: reqwest::Client,
+        trail: SharedTrail,
+        deadline: Instant,
+    ) -> Self {
+        Self {
+            grants,
+            client,
+            trail,
+            requests: Arc::new(AtomicUsize::new(0)),
+            deadline,
+        }
+    }
+}
+
 impl Host for ExecutionState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, GuestError>> {
-        Ok(send_checked(self, request).await)
+        Ok(send_checked(&self.http, request).await)
     }
 }
 
 /// One guest request, redirects included, each hop checked and recorded.
-async fn send_checked(
-    state: &mut ExecutionState,
+/// The single place where outbound requests are allowed or refused.
+pub(crate) async fn send_checked(
+    ctx: &HttpContext,
     request: Request,
 ) -> Result<Response, GuestError> {
     let started = Instant::now();
     let method_text = request.method.trim().to_ascii_uppercase();
-    let record_invalid = |trail: &mut CapabilityTrail, e: GuestError| {
+    let record_invalid = |trail: &SharedTrail, e: GuestError| {
         trail.record(
             "http",
             &method_text,
@@ -72,10 +107,9 @@ async fn send_checked(
         );
         Err(e)
     };
-    state.http_requests += 1;
-    if state.http_requests > MAX_HTTP_REQUESTS {
+    if ctx.requests.fetch_add(1, Ordering::Relaxed) >= MAX_HTTP_REQUESTS {
         return record_invalid(
-            &mut state.trail,
+            &ctx.trail,
             GuestError::Limited(format!(
                 "at most {MAX_HTTP_REQUESTS} http requests per execution"
             )),
@@ -83,20 +117,20 @@ async fn send_checked(
     }
     let mut url = match parse_url(&request.url) {
         Ok(u) => u,
-        Err(e) => return record_invalid(&mut state.trail, e),
+        Err(e) => return record_invalid(&ctx.trail, e),
     };
     let mut method = match reqwest::Method::from_bytes(method_text.as_bytes()) {
         Ok(m) if policy::KNOWN_METHODS.contains(&method_text.as_str()) => m,
         _ => {
             return record_invalid(
-                &mut state.trail,
+                &ctx.trail,
                 GuestError::Invalid(format!("unsupported method {:?}", request.method)),
             );
         }
     };
     let mut headers = match guest_headers(&request.headers) {
         Ok(h) => h,
-        Err(e) => return record_invalid(&mut state.trail, e),
+        Err(e) => return record_invalid(&ctx.trail, e),
     };
     let mut body = request.body;
     let asked = request
@@ -108,13 +142,13 @@ async fn send_checked(
     for hop in 0..=MAX_HTTP_REDIRECTS {
         let hop_started = Instant::now();
         let target = url.to_string();
-        if let Err(denial) = state.grants.http.check(method.as_str(), &url) {
+        if let Err(denial) = ctx.grants.http.check(method.as_str(), &url) {
             let why = if hop == 0 {
                 denial.to_string()
             } else {
                 format!("redirect refused: {denial}")
             };
-            state.trail.record(
+            ctx.trail.record(
                 "http",
                 method.as_str(),
                 &target,
@@ -124,10 +158,10 @@ async fn send_checked(
             );
             return Err(GuestError::Denied(why));
         }
-        let remaining = state.deadline.saturating_duration_since(Instant::now());
+        let remaining = ctx.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             let e = GuestError::Limited("execution deadline reached".into());
-            state.trail.record(
+            ctx.trail.record(
                 "http",
                 method.as_str(),
                 &target,
@@ -138,8 +172,8 @@ async fn send_checked(
             return Err(e);
         }
         let timeout = asked.min(remaining);
-        let mut builder = state
-            .http_client
+        let mut builder = ctx
+            .client
             .request(method.clone(), url.clone())
             .headers(headers.clone())
             .timeout(timeout);
@@ -150,7 +184,7 @@ async fn send_checked(
             Ok(r) => r,
             Err(e) => {
                 let e = transport_error(e, timeout);
-                state.trail.record(
+                ctx.trail.record(
                     "http",
                     method.as_str(),
                     &target,
@@ -165,7 +199,7 @@ async fn send_checked(
         if status.is_redirection()
             && let Some(location) = response.headers().get(reqwest::header::LOCATION)
         {
-            state.trail.record(
+            ctx.trail.record(
                 "http",
                 method.as_str(),
                 &target,
@@ -203,9 +237,7 @@ async fn send_checked(
             Ok(r) => r.status.to_string(),
             Err(e) => describe(e),
         };
-        state
-            .trail
-            .record("http", method.as_str(), &target, true, outcome, hop_started);
+        ctx.trail.record("http", method.as_str(), &target, true, outcome, hop_started);
         return result;
     }
     unreachable!("the redirect loop returns on its last hop")
