@@ -30,7 +30,10 @@ agent="127.0.0.1:$(cat "$data/agent.port")"
 
 export WOLFE_ADMIN_TOKEN
 WOLFE_ADMIN_TOKEN=$(python3 -c 'import secrets; print("wolfe_" + secrets.token_hex(32))')
-"$wolfe" serve --data "$data" --listen "127.0.0.1:$port" > "$data/serve.out" 2> "$data/serve.log" &
+# The stand-ins listen on loopback, which runbooks may reach only because this
+# configuration allows it (never by default).
+WOLFE_OUTBOUND_ALLOW_CIDRS='["127.0.0.1/32"]' \
+  "$wolfe" serve --data "$data" --listen "127.0.0.1:$port" > "$data/serve.out" 2> "$data/serve.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$data/serve.out" ] && break; sleep 0.1; done
 [ -s "$data/serve.out" ] || { cat "$data/serve.log" >&2; exit 1; }
@@ -46,12 +49,14 @@ export WOLFE_TOKEN=$admin
 echo "== deploying the example runbooks to dev"
 "$wolfe" deploy runbooks/rust/hello --env dev | field '["deployed"]'
 "$wolfe" deploy runbooks/rust/flap-guard --env dev | field '["deployed"]'
+"$wolfe" deploy runbooks/js/alert-enricher --env dev | field '["deployed"]'
 "$wolfe" promote hello --from dev --to test | field '["environment"]' > /dev/null
 echo "== source and rules"
 "$wolfe" source apply examples/alertmanager/source.toml > /dev/null
 "$wolfe" rule apply examples/alertmanager/rule-log-every-alert.toml > /dev/null
 "$wolfe" rule apply examples/alertmanager/rule-restart-unhealthy.toml > /dev/null
-echo "source alertmanager; rules log-every-alert -> hello, restart-unhealthy -> flap-guard"
+"$wolfe" rule apply examples/alertmanager/rule-enrich-to-chat.toml > /dev/null
+echo "source alertmanager; rules log-every-alert -> hello, restart-unhealthy -> flap-guard, enrich-to-chat -> alert-enricher (JavaScript)"
 
 post_alert() {
   sed -e "s/INSTANCE/$agent/" -e "s/FINGERPRINT/$1/" examples/alertmanager/alert.json |
@@ -64,7 +69,7 @@ summary() {
 import json, sys
 for e in reversed(json.load(sys.stdin)["executions"]):
     out = e.get("output") or {}
-    what = out.get("action") or out.get("greeting") or e.get("error")
+    what = out.get("action") or out.get("greeting") or out.get("text") or e.get("error")
     print("  %-18s %-10s %-10s %s" % (e["rule"], e["runbook"], e["status"], json.dumps(what)))
 '
 }
@@ -75,6 +80,9 @@ post_alert alert-2
 sleep 1
 echo "== executions"
 "$wolfe" exec list --limit 10 | summary
+echo "== what the stand-in chat webhook received from alert-enricher:"
+curl -sS "http://$agent/slack/last"
+echo
 echo "== one full execution record:"
 id=$("$wolfe" exec list --runbook flap-guard --limit 1 | field '["executions"][0]["id"]')
 "$wolfe" exec show "$id"

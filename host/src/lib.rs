@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod registry;
 pub mod rules;
 pub mod sandbox;
+pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod tenancy;

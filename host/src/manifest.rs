@@ -182,7 +182,7 @@ pub fn check_identifier(key: &str, value: &str, max: usize) -> Result<(), Manife
     }
 }
 
-fn check_secret_name(key: &str, value: &str) -> Result<(), ManifestError> {
+pub fn check_secret_name(key: &str, value: &str) -> Result<(), ManifestError> {
     let ok = !value.is_empty()
         && value.len() <= 128
         && value

@@ -237,7 +237,7 @@ fn new_templates_build_and_run_in_every_language() {
         // Outside the repository, with no toolchain named in the
         // environment: wolfe finds the repo's .tools/ above its own binary.
         let out = Command::new(env!("CARGO_BIN_EXE_wolfe"))
-            .args(["run", target, "--event-file", &event])
+            .args(["run", target, "--event-file", &event, "--allow-cidr", "127.0.0.1/32"])
             .env("WOLFE_CACHE_DIR", common::target_dir().join("test-cache"))
             .env("CARGO_TARGET_DIR", common::target_dir())
             .output()
@@ -277,6 +277,8 @@ fn every_example_runs_with_its_sample_event() {
             dir.to_str().unwrap(),
             "--event-file",
             event.to_str().unwrap(),
+            "--allow-cidr",
+            "127.0.0.1/32",
         ]);
         assert_eq!(out.status.code(), Some(0), "{example}: {}", stderr(&out));
         let record = json_stdout(&out);
@@ -295,6 +297,8 @@ fn alert_enricher_sample_event_fails_as_its_readme_says() {
         dir.to_str().unwrap(),
         "--event-file",
         event.to_str().unwrap(),
+        "--allow-cidr",
+        "127.0.0.1/32",
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let record = json_stdout(&out);
@@ -305,4 +309,20 @@ fn alert_enricher_sample_event_fails_as_its_readme_says() {
     assert!(calls.iter().all(|c| c["allowed"] == true), "{record}");
     let logs = record["logs"].to_string();
     assert!(logs.contains("catalog unreachable for checkout"), "{logs}");
+}
+
+#[test]
+fn loopback_is_refused_unless_allowed_by_configuration() {
+    // The template's health URL is granted by its manifest and points at
+    // loopback: without --allow-cidr the host refuses the address itself.
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("probe");
+    let target = target.to_str().unwrap();
+    let out = wolfe(&["new", "--lang", "rust", target]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = wolfe(&["run", target, "--event", r#"{"service":"s","health_url":"http://127.0.0.1:9/health"}"#]);
+    let record = json_stdout(&out);
+    let call = &record["capability_calls"][0];
+    assert_eq!(call["allowed"], false, "{record}");
+    assert!(call["outcome"].as_str().unwrap().contains("loopback"), "{record}");
 }

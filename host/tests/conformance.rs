@@ -385,6 +385,11 @@ async fn javascript_event_loop_endings_are_reported() {
 
     let r = common::run(&sandbox, &runbook, json!({"case": "never_settles"})).await;
     assert_eq!(r.status, ExecutionStatus::Failed, "{}", common::show(&r));
+    assert!(
+        r.error.as_ref().unwrap().message.contains("promise never settled"),
+        "{}",
+        common::show(&r)
+    );
 
     let r = common::run(&sandbox, &runbook, json!({"case": "not_json"})).await;
     assert_eq!(r.status, ExecutionStatus::Failed, "{}", common::show(&r));

@@ -94,10 +94,11 @@ fn role_name(role: Role) -> &'static str {
 fn action_name(action: Action) -> &'static str {
     match action {
         Action::ManageTokens => "manage tokens",
+        Action::ManageSecrets => "write or delete secrets",
         Action::WriteRunbooks => "upload or deploy runbooks",
         Action::WriteRules => "change rules or sources",
         Action::RunRunbooks => "run runbooks",
-        Action::ReadConfig => "read runbooks, rules or sources",
+        Action::ReadConfig => "read runbooks, rules, sources or secret names",
         Action::ReadExecutions => "read executions",
         Action::PostEvents => "post events",
     }

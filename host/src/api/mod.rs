@@ -8,6 +8,7 @@ mod executions;
 mod extract;
 mod hooks;
 mod runbooks;
+mod secrets;
 mod tenants;
 mod triggers;
 
@@ -16,6 +17,7 @@ pub use error::ApiError;
 use crate::ingest::sqs::SqsSupervisor;
 use crate::pipeline::Pipeline;
 use crate::sandbox::Sandbox;
+use crate::secrets::vault::Vault;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -45,6 +47,7 @@ struct Inner {
     sqs: Arc<SqsSupervisor>,
     metrics: Arc<Registry>,
     limits: ApiLimits,
+    vault: Arc<Vault>,
 }
 
 impl AppState {
@@ -55,6 +58,7 @@ impl AppState {
         sqs: Arc<SqsSupervisor>,
         metrics: Arc<Registry>,
         limits: ApiLimits,
+        vault: Arc<Vault>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -64,6 +68,7 @@ impl AppState {
                 sqs,
                 metrics,
                 limits,
+                vault,
             }),
         }
     }
@@ -90,6 +95,10 @@ impl AppState {
 
     pub fn limits(&self) -> ApiLimits {
         self.inner.limits
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.inner.vault
     }
 }
 
@@ -135,6 +144,11 @@ pub fn router(state: AppState) -> Router {
             put(triggers::put_rule)
                 .get(triggers::get_rule)
                 .delete(triggers::delete_rule),
+        )
+        .route(&format!("{t}/secrets"), get(secrets::list_secrets))
+        .route(
+            &format!("{t}/secrets/{{name}}"),
+            put(secrets::put_secret).delete(secrets::delete_secret),
         )
         .route(&format!("{t}/executions"), get(executions::list))
         .route(&format!("{t}/executions/{{id}}"), get(executions::show))

@@ -53,13 +53,14 @@ pub async fn upload(
     // with the reason (not a component, an import the host does not offer).
     let sandbox = state.sandbox().clone();
     let bytes = component.clone();
-    tokio::task::spawn_blocking(move || sandbox.load_component(&bytes))
+    let loaded = tokio::task::spawn_blocking(move || sandbox.load_component(&bytes))
         .await
         .map_err(|e| ApiError::Internal(format!("component validation panicked: {e}")))?
         .map_err(|e| match e {
-            LoadError::NotAComponent(_) | LoadError::Compile(_) | LoadError::Link(_) => {
-                ApiError::InvalidComponent(e.to_string())
-            }
+            LoadError::NotAComponent(_)
+            | LoadError::Compile(_)
+            | LoadError::Link(_)
+            | LoadError::ForbiddenImports(_) => ApiError::InvalidComponent(e.to_string()),
         })?;
 
     let version = RunbookVersion {
@@ -69,6 +70,7 @@ pub async fn upload(
         size: component.len() as u64,
         manifest,
         manifest_text,
+        imports: loaded.imports.clone(),
         uploaded_at: now_rfc3339(),
     };
     let outcome = state.store().put_version(&tenant, &version, &component)?;
@@ -130,6 +132,7 @@ pub async fn show(
             json!({
                 "version": v.version, "sha256": v.sha256, "size": v.size,
                 "uploaded_at": v.uploaded_at, "manifest": v.manifest,
+                "imports": v.imports,
             })
         })
         .collect();

@@ -24,7 +24,11 @@ const SDK: &[(&str, &str)] = &[
     ("runtime.js", include_str!("../../../sdk/js/runtime.js")),
 ];
 
-const INSTALL_HINT: &str = "run scripts/setup.sh in the wolfe repository, or `npm install @bytecodealliance/componentize-js@0.23.0 esbuild`";
+fn install_hint() -> String {
+    format!(
+        "run scripts/setup.sh in the wolfe repository, or `npm install @bytecodealliance/componentize-js@{COMPONENTIZE_JS_VERSION} esbuild`"
+    )
+}
 
 /// Builds `dir` (with `app.js`) in `staging`; returns the component's path.
 pub fn build(dir: &Path, staging: &Path) -> Result<PathBuf, BuildError> {
@@ -48,7 +52,8 @@ pub fn build(dir: &Path, staging: &Path) -> Result<PathBuf, BuildError> {
     )
     .ok_or_else(|| {
         BuildError::ToolchainMissing(format!(
-            "componentize-js not found: {INSTALL_HINT}, or set WOLFE_COMPONENTIZE_JS"
+            "componentize-js not found: {}, or set WOLFE_COMPONENTIZE_JS",
+            install_hint()
         ))
     })?;
     let esbuild = find_tool(
@@ -59,7 +64,8 @@ pub fn build(dir: &Path, staging: &Path) -> Result<PathBuf, BuildError> {
     )
     .ok_or_else(|| {
         BuildError::ToolchainMissing(format!(
-            "esbuild not found: {INSTALL_HINT}, or set WOLFE_ESBUILD"
+            "esbuild not found: {}, or set WOLFE_ESBUILD",
+            install_hint()
         ))
     })?;
     install_dependencies(dir)?;
@@ -93,6 +99,9 @@ pub fn build(dir: &Path, staging: &Path) -> Result<PathBuf, BuildError> {
                 "--target=es2022",
                 "--log-level=warning",
                 "--external:wolfe:*",
+                // The wrapper falls back to a default export; a module
+                // without one is fine.
+                "--log-override:import-is-undefined=silent",
             ])
             .arg(format!(
                 "--alias:wolfe-sdk={}",

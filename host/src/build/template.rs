@@ -192,8 +192,12 @@ A {language} runbook for Wolfe.
 
 ```sh
 wolfe build {name}
-wolfe run {name} --event-file {name}/event.json
+wolfe run {name} --event-file {name}/event.json --allow-cidr 127.0.0.1/32
 ```
+
+The host refuses loopback and private addresses unless configured to allow
+them (`--allow-cidr` here, `outbound_allow_cidrs` under `wolfe serve`);
+the sample event's health URL is on loopback.
 "#
     )
 }

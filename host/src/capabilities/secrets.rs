@@ -14,8 +14,9 @@ use std::time::Instant;
 
 /// Where secret values come from.
 pub trait SecretsProvider: Send + Sync {
-    /// The value of `name`, or `None` when this host has no such secret.
-    fn get(&self, name: &str) -> Option<String>;
+    /// The value of `name`, `None` when this host has no such secret, or an
+    /// error saying why it cannot be read (never containing the value).
+    fn get(&self, name: &str) -> Result<Option<String>, String>;
 }
 
 /// Secrets held in memory: `wolfe run --secret K=V` and `--secrets-file`.
@@ -68,8 +69,8 @@ impl StaticSecrets {
 }
 
 impl SecretsProvider for StaticSecrets {
-    fn get(&self, name: &str) -> Option<String> {
-        self.values.get(name).cloned()
+    fn get(&self, name: &str) -> Result<Option<String>, String> {
+        Ok(self.values.get(name).cloned())
     }
 }
 
@@ -85,11 +86,12 @@ impl Host for ExecutionState {
             )
         } else {
             match self.secrets.get(&name) {
-                Some(value) => {
+                Ok(Some(value)) => {
                     self.revealed_secrets.push(value.clone());
                     (true, Ok(value))
                 }
-                None => (
+                Err(why) => (true, Err(GuestError::Failed(why))),
+                Ok(None) => (
                     true,
                     Err(GuestError::Failed(format!(
                         "secret {name:?} is not set on this host"
@@ -119,9 +121,9 @@ mod tests {
         let mut s = StaticSecrets::default();
         s.load_file(&file).unwrap();
         s.insert_pair("C=").unwrap();
-        assert_eq!(s.get("A").as_deref(), Some("1"));
-        assert_eq!(s.get("B").as_deref(), Some(" x=y"));
-        assert_eq!(s.get("C").as_deref(), Some(""));
+        assert_eq!(s.get("A").unwrap().as_deref(), Some("1"));
+        assert_eq!(s.get("B").unwrap().as_deref(), Some(" x=y"));
+        assert_eq!(s.get("C").unwrap().as_deref(), Some(""));
         assert!(s.insert_pair("=v").is_err());
         assert!(s.insert_pair("novalue").is_err());
         assert!(!format!("{s:?}").contains("x=y"));

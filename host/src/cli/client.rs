@@ -43,6 +43,23 @@ pub enum TokenCommand {
 }
 
 #[derive(clap::Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret (admin). The value is read from standard input or a
+    /// file, never from the command line, where it would reach shell history
+    /// and the process list.
+    Set {
+        name: String,
+        /// Read the value from this file instead of standard input.
+        #[arg(long)]
+        from_file: Option<PathBuf>,
+    },
+    /// Secret names and timestamps (values are never returned).
+    List,
+    /// Delete a secret (admin).
+    Delete { name: String },
+}
+
+#[derive(clap::Subcommand)]
 pub enum ApplyCommand {
     /// Create or replace from a TOML or JSON file with a `name` field.
     Apply { file: PathBuf },
@@ -264,5 +281,45 @@ pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
             &format!("/v1/tenants/{tenant}/executions/{id}"),
             None,
         )?),
+    }
+}
+
+pub fn secret(conn: Connection, command: SecretCommand) -> anyhow::Result<Outcome> {
+    let client = Client::new(conn)?;
+    let tenant = client.tenant()?.to_string();
+    match command {
+        SecretCommand::Set { name, from_file } => {
+            let mut value = match &from_file {
+                Some(file) => std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?,
+                None => std::io::read_to_string(std::io::stdin())
+                    .context("cannot read the secret from standard input")?,
+            };
+            // One trailing newline is the file's or the terminal's, not the secret's.
+            if value.ends_with('\n') {
+                value.pop();
+                if value.ends_with('\r') {
+                    value.pop();
+                }
+            }
+            print(&client.json(
+                Method::PUT,
+                &format!("/v1/tenants/{tenant}/secrets/{name}"),
+                Some(json!({ "value": value })),
+            )?)
+        }
+        SecretCommand::List => print(&client.json(
+            Method::GET,
+            &format!("/v1/tenants/{tenant}/secrets"),
+            None,
+        )?),
+        SecretCommand::Delete { name } => {
+            client.json(
+                Method::DELETE,
+                &format!("/v1/tenants/{tenant}/secrets/{name}"),
+                None,
+            )?;
+            print(&json!({ "deleted": name }))
+        }
     }
 }

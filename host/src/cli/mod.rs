@@ -102,6 +102,28 @@ enum Command {
         #[command(subcommand)]
         command: client::ApplyCommand,
     },
+    /// Tenant secrets, write-only (client).
+    Secret {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::SecretCommand,
+    },
+    /// Re-seal every tenant secret under a new master key (offline: stop
+    /// `wolfe serve` first). Resumable: secrets already under the new key are
+    /// skipped. The key file is then replaced by the new key.
+    RotateSecretsKey {
+        /// The server's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The new key (64 hex digits), e.g. from `openssl rand -hex 32`.
+        #[arg(long)]
+        new_key_file: PathBuf,
+        /// The current key file [default: DATA/secrets.key; WOLFE_SECRETS_KEY
+        /// takes precedence].
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
     /// Executions (client).
     Exec {
         #[command(flatten)]
@@ -151,6 +173,12 @@ pub fn main() -> ExitCode {
             command: client::ApplyCommand::Apply { file },
         } => client::apply(conn, "sources", &file),
         Command::Exec { conn, command } => client::exec(conn, command),
+        Command::Secret { conn, command } => client::secret(conn, command),
+        Command::RotateSecretsKey {
+            data,
+            new_key_file,
+            key_file,
+        } => rotate_secrets_key(&data, &new_key_file, key_file),
     };
     match result {
         Ok(Outcome::Succeeded) => ExitCode::SUCCESS,
@@ -166,6 +194,17 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn rotate_secrets_key(
+    data: &std::path::Path,
+    new_key_file: &std::path::Path,
+    key_file: Option<PathBuf>,
+) -> anyhow::Result<Outcome> {
+    let key_file = key_file.unwrap_or_else(|| data.join("secrets.key"));
+    let rotation = crate::secrets::rotate(data, &key_file, new_key_file)?;
+    println!("{}", serde_json::to_string_pretty(&rotation)?);
+    Ok(Outcome::Succeeded)
 }
 
 fn build(dir: &std::path::Path, output: Option<&std::path::Path>) -> anyhow::Result<Outcome> {
@@ -194,7 +233,7 @@ fn new(dir: &std::path::Path, lang: &str, sdk: Option<PathBuf>) -> anyhow::Resul
     let written = crate::build::template::new_runbook(dir, language, &sdk)?;
     println!("{}", serde_json::json!({ "created": written }));
     eprintln!(
-        "next: wolfe run {} --event-file {}",
+        "next: wolfe run {} --event-file {} --allow-cidr 127.0.0.1/32",
         dir.display(),
         dir.join("event.json").display()
     );

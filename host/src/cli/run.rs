@@ -41,6 +41,11 @@ pub struct RunArgs {
     /// $XDG_CACHE_HOME/wolfe/components or ~/.cache/wolfe/components].
     #[arg(long, env = "WOLFE_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// Let outbound requests reach this special-purpose range (loopback,
+    /// private, link-local, metadata, ...), e.g. 127.0.0.1/32 for a local
+    /// stand-in service. Repeatable. Default: none, as under `wolfe serve`.
+    #[arg(long = "allow-cidr", value_name = "CIDR")]
+    allow_cidrs: Vec<ipnet::IpNet>,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
@@ -85,6 +90,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
 
     let sandbox = Sandbox::new(SandboxConfig {
         cache_dir: cache_dir(&args),
+        outbound_allow_cidrs: args.allow_cidrs.clone(),
         ..SandboxConfig::default()
     })?;
     let runbook = sandbox.prepare(&manifest, &wasm)?;

@@ -7,7 +7,8 @@ pub mod record;
 pub mod runbooks;
 
 use crate::capabilities::kv::KvStore;
-use crate::capabilities::secrets::{SecretsProvider, StaticSecrets};
+use crate::secrets::TenantSecrets;
+use crate::secrets::vault::Vault;
 use crate::ingest::event::now_rfc3339;
 use crate::sandbox::report::{ErrorKind, ExecutionStatus};
 use crate::sandbox::{ExecutionRequest, Sandbox};
@@ -66,7 +67,8 @@ pub struct WorkerContext {
     pub sandbox: Arc<Sandbox>,
     pub runbooks: Arc<RunbookCache>,
     pub kv: KvStore,
-    pub secrets: Arc<dyn SecretsProvider>,
+    /// Opens tenant secrets for the executions that declare them.
+    pub vault: Arc<Vault>,
 }
 
 /// Starts the dispatcher and its worker pool; returns the handle and a
@@ -187,16 +189,15 @@ async fn prepare_and_run(
             &runbook,
             ExecutionRequest {
                 input: record.input.clone(),
-                secrets: ctx.secrets.clone(),
+                secrets: Arc::new(TenantSecrets::new(
+                    ctx.store.clone(),
+                    ctx.vault.clone(),
+                    &record.tenant,
+                )),
                 kv: Some(ctx.kv.namespace(&record.tenant, &record.runbook)),
             },
         )
         .await;
     record.apply_report(report, now_rfc3339());
     Ok(())
-}
-
-/// No secrets: tenant secrets arrive with the secrets API.
-pub fn no_secrets() -> Arc<dyn SecretsProvider> {
-    Arc::new(StaticSecrets::default())
 }

@@ -17,6 +17,9 @@ pub struct RunbookVersion {
     pub manifest: Manifest,
     /// The manifest as uploaded, for audit.
     pub manifest_text: String,
+    /// Every interface the component imports (checked at upload), for audit.
+    #[serde(default)]
+    pub imports: Vec<String>,
     pub uploaded_at: String,
 }
 

@@ -28,6 +28,8 @@ pub enum LoadError {
     Compile(String),
     #[error("component cannot be linked: {0}")]
     Link(String),
+    #[error("component imports what the host does not offer: {}; a runbook may import wolfe:runbook@0.1 and the WASI 0.2 interfaces io, clocks, random, cli, filesystem, sockets and http (types, outgoing-handler)", .0.join(", "))]
+    ForbiddenImports(Vec<String>),
 }
 
 /// Where components are compiled.

@@ -3,6 +3,7 @@
 //! Nothing here panics on guest behaviour: every way a guest can end becomes
 //! a status and an error in the report.
 
+use crate::capabilities::http::Outbound;
 use crate::capabilities::log::{
     ExecutionLog, LogEntry, LogSource, SharedLog, truncate_at_char_boundary,
 };
@@ -36,7 +37,7 @@ enum Phase {
 
 pub(crate) async fn run_execution(
     engine: &Engine,
-    http_client: &reqwest::Client,
+    outbound: &Outbound,
     runbook: &PreparedRunbook,
     request: ExecutionRequest,
 ) -> ExecutionReport {
@@ -48,7 +49,7 @@ pub(crate) async fn run_execution(
         grants: runbook.grants.clone(),
         memory_limit: limits.memory_bytes(),
         log: log.clone(),
-        http_client: http_client.clone(),
+        outbound: outbound.clone(),
         secrets: request.secrets,
         kv: request.kv,
         deadline,
@@ -217,6 +218,10 @@ fn classify_trap(
             let mut message = trap.to_string();
             if let Some(panic) = guest_panic_message(logs) {
                 message = format!("{message} (guest {panic})");
+            } else if js_event_loop_ran_dry(logs) {
+                message = format!(
+                    "{message} (the JavaScript runbook's promise never settled: its event loop had nothing left to run)"
+                );
             } else if wasm_backtrace.is_some_and(looks_like_runaway_recursion) {
                 // Rust and C guests keep their stack in linear memory; running
                 // off its end is an out-of-bounds access, not a wasm stack trap.
@@ -293,6 +298,15 @@ fn guest_panic_message(logs: &[LogEntry]) -> Option<String> {
         }
     }
     None
+}
+
+/// StarlingMonkey (componentize-js) aborts with this on stderr when `run`'s
+/// promise is still pending and no timer or I/O is left to settle it.
+const JS_EVENT_LOOP_DRY: &str = "event loop error, but no exception is pending";
+
+fn js_event_loop_ran_dry(logs: &[LogEntry]) -> bool {
+    logs.iter()
+        .any(|e| e.source == LogSource::Stderr && e.message.contains(JS_EVENT_LOOP_DRY))
 }
 
 fn timed_out(timeout_ms: u64) -> Classified {

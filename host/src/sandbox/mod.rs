@@ -11,6 +11,7 @@ pub mod bindings;
 pub mod cache;
 pub mod engine;
 mod execute;
+pub mod imports;
 pub mod limits;
 mod memory;
 mod output;
@@ -19,6 +20,7 @@ pub mod report;
 pub mod state;
 
 use crate::capabilities::Grants;
+use crate::capabilities::http::{AddressPolicy, Outbound};
 use crate::capabilities::kv::KvNamespace;
 use crate::capabilities::secrets::SecretsProvider;
 use crate::manifest::{Manifest, ManifestError};
@@ -48,6 +50,10 @@ pub struct SandboxConfig {
     pub pooling: bool,
     /// Compile in this process (default) or in a short-lived child.
     pub compile_in: Compiler,
+    /// Special-purpose address ranges (loopback, private, link-local,
+    /// metadata, ...) that outbound requests may reach anyway. Default none:
+    /// a URL grant alone never opens the host's own network.
+    pub outbound_allow_cidrs: Vec<ipnet::IpNet>,
 }
 
 impl Default for SandboxConfig {
@@ -57,6 +63,7 @@ impl Default for SandboxConfig {
             host_limits: HostLimits::default(),
             pooling: true,
             compile_in: Compiler::InProcess,
+            outbound_allow_cidrs: Vec::new(),
         }
     }
 }
@@ -66,6 +73,8 @@ pub struct LoadedComponent {
     pub sha256: String,
     /// Whether this load hit the precompiled cache.
     pub cache: CacheOutcome,
+    /// Every interface the component imports, sorted.
+    pub imports: Vec<String>,
     pub(crate) pre: RunbookPre<ExecutionState>,
 }
 
@@ -100,7 +109,7 @@ pub struct Sandbox {
     engine: Engine,
     linker: Linker<ExecutionState>,
     cache: ComponentCache,
-    http_client: reqwest::Client,
+    outbound: Outbound,
     host_limits: HostLimits,
     loaded: Mutex<HashMap<String, Arc<LoadedComponent>>>,
     _ticker: engine::EpochTicker,
@@ -124,7 +133,7 @@ impl Sandbox {
             engine,
             linker,
             cache,
-            http_client: crate::capabilities::http::build_client()?,
+            outbound: Outbound::new(AddressPolicy::allowing(config.outbound_allow_cidrs))?,
             host_limits: config.host_limits,
             loaded: Mutex::new(HashMap::new()),
         })
@@ -152,6 +161,11 @@ impl Sandbox {
             return Ok(hit.clone());
         }
         let (component, cache) = self.cache.load(&self.engine, wasm, &sha256)?;
+        let imports = imports::imports_of(&self.engine, &component);
+        let refused = imports::refused(&imports);
+        if !refused.is_empty() {
+            return Err(LoadError::ForbiddenImports(refused));
+        }
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
@@ -160,6 +174,7 @@ impl Sandbox {
         let loaded = Arc::new(LoadedComponent {
             sha256: sha256.clone(),
             cache,
+            imports,
             pre,
         });
         self.loaded
@@ -200,6 +215,6 @@ impl Sandbox {
         runbook: &PreparedRunbook,
         request: ExecutionRequest,
     ) -> ExecutionReport {
-        execute::run_execution(&self.engine, &self.http_client, runbook, request).await
+        execute::run_execution(&self.engine, &self.outbound, runbook, request).await
     }
 }

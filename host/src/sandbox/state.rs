@@ -3,7 +3,7 @@
 //! fresh for each execution and dropped with its store.
 
 use crate::capabilities::Grants;
-use crate::capabilities::http::HttpContext;
+use crate::capabilities::http::{HttpContext, Outbound};
 use crate::capabilities::http::fetch::FetchHooks;
 use crate::capabilities::kv::KvNamespace;
 use crate::capabilities::log::SharedLog;
@@ -44,7 +44,7 @@ pub struct StateParts {
     pub grants: Arc<Grants>,
     pub memory_limit: usize,
     pub log: SharedLog,
-    pub http_client: reqwest::Client,
+    pub outbound: Outbound,
     pub secrets: Arc<dyn SecretsProvider>,
     pub kv: Option<KvNamespace>,
     pub deadline: Instant,
@@ -65,7 +65,7 @@ impl ExecutionState {
         let trail = SharedTrail::default();
         let http = HttpContext::new(
             parts.grants.clone(),
-            parts.http_client,
+            &parts.outbound,
             trail.clone(),
             parts.deadline,
         );

@@ -35,6 +35,15 @@ pub struct ServiceConfig {
     pub retention: RetentionConfig,
     /// Ceilings for every runbook's declared limits.
     pub limits: HostLimits,
+    /// Special-purpose address ranges (loopback, private, link-local,
+    /// unique-local, cloud metadata, ...) that runbooks' outbound requests
+    /// may reach anyway, as CIDRs (`["10.20.0.0/16"]`). Default none: a URL
+    /// grant alone never opens the host's own network to a runbook.
+    pub outbound_allow_cidrs: Vec<ipnet::IpNet>,
+    /// The master key that seals tenant secrets at rest (64 hex digits).
+    /// Default `DATA_DIR/secrets.key`, created (mode 0600) on first start;
+    /// `WOLFE_SECRETS_KEY` in the environment takes precedence.
+    pub secrets_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +72,8 @@ impl Default for ServiceConfig {
             compile_in_subprocess: true,
             retention: RetentionConfig::default(),
             limits: HostLimits::default(),
+            outbound_allow_cidrs: Vec::new(),
+            secrets_key_file: None,
         }
     }
 }
@@ -91,6 +102,8 @@ const ENV_KEYS: &[&str] = &[
     "compile_in_subprocess",
     "retention",
     "limits",
+    "outbound_allow_cidrs",
+    "secrets_key_file",
 ];
 
 impl ServiceConfig {
@@ -114,6 +127,13 @@ impl ServiceConfig {
             .merge(env)
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+    }
+
+    /// Where the secrets master key lives.
+    pub fn secrets_key_path(&self) -> PathBuf {
+        self.secrets_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secrets.key"))
     }
 
     pub fn worker_count(&self) -> usize {
@@ -152,7 +172,13 @@ mod tests {
             jail.set_env("WOLFE_QUEUE_CAPACITY", "77");
             jail.set_env("WOLFE_RETENTION__INTERVAL_SECS", "5");
             jail.set_env("WOLFE_ADMIN_TOKEN", "not-a-config-key");
+            jail.set_env("WOLFE_OUTBOUND_ALLOW_CIDRS", r#"["127.0.0.1/32", "10.20.0.0/16"]"#);
             let config = ServiceConfig::load(Some(&file)).unwrap();
+            assert_eq!(
+                config.outbound_allow_cidrs,
+                vec!["127.0.0.1/32".parse::<ipnet::IpNet>().unwrap(), "10.20.0.0/16".parse().unwrap()]
+            );
+            assert!(ServiceConfig::default().outbound_allow_cidrs.is_empty());
             assert_eq!(config.workers, 3);
             assert_eq!(config.queue_capacity, 77);
             assert_eq!(config.retention.max_age_hours, 2);

@@ -58,7 +58,9 @@ pub async fn run(
             },
             _ => Compiler::InProcess,
         },
+        outbound_allow_cidrs: config.outbound_allow_cidrs.clone(),
     })?);
+    let vault = Arc::new(crate::secrets::load_vault(&config.secrets_key_path())?);
     let kv = KvStore::open(store.db()).context("failed to open the kv store")?;
     let workers = config.worker_count();
     let stop_workers = CancellationToken::new();
@@ -68,7 +70,7 @@ pub async fn run(
             sandbox: sandbox.clone(),
             runbooks: Arc::new(RunbookCache::new(sandbox.clone(), store.clone())),
             kv,
-            secrets: dispatch::no_secrets(),
+            vault: vault.clone(),
         },
         workers,
         config.queue_capacity,
@@ -99,6 +101,7 @@ pub async fn run(
             max_body_bytes: config.max_body_bytes,
             max_component_bytes: config.max_component_bytes,
         },
+        vault,
     );
     let retention = tokio::spawn(prune_periodically(
         store.clone(),

@@ -9,9 +9,11 @@ mod commit;
 mod executions;
 mod keys;
 mod registry;
+mod secrets;
 
 pub use executions::{ExecutionFilter, ExecutionPage, IngestOutcome, Pruned, Retention};
 pub use registry::{PutOutcome, RejectedMessage};
+pub use secrets::SecretRecord;
 
 use commit::GroupCommit;
 use serde::Serialize;
@@ -62,6 +64,8 @@ struct Trees {
     pending: sled::Tree,
     /// SQS messages that could not be parsed: tenant\0source\0message id.
     rejected: sled::Tree,
+    /// Sealed tenant secrets: tenant\0name.
+    secrets: sled::Tree,
 }
 
 impl Store {
@@ -97,6 +101,7 @@ impl Store {
             execution_keys: t("execution_keys")?,
             pending: t("pending")?,
             rejected: t("rejected_messages")?,
+            secrets: t("secrets")?,
         };
         Ok(Self {
             committer: GroupCommit::start(db.clone()),

@@ -31,6 +31,8 @@ pub enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     ManageTokens,
+    /// Write or delete tenant secrets (reading names is `ReadConfig`).
+    ManageSecrets,
     WriteRunbooks,
     WriteRules,
     RunRunbooks,

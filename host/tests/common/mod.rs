@@ -76,6 +76,9 @@ pub fn guest_path(name: &str) -> PathBuf {
 pub fn sandbox() -> Sandbox {
     Sandbox::new(SandboxConfig {
         cache_dir: Some(target_dir().join("test-cache")),
+        // The tests' stand-in services listen on loopback; allowed by
+        // configuration, as a deployment would, never by default.
+        outbound_allow_cidrs: vec!["127.0.0.1/32".parse().unwrap()],
         ..SandboxConfig::default()
     })
     .expect("sandbox")

@@ -25,6 +25,8 @@ impl Server {
             .arg(data)
             .env("WOLFE_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("WOLFE_LOG", "warn")
+            // Stand-in services listen on loopback: allowed by configuration.
+            .env("WOLFE_OUTBOUND_ALLOW_CIDRS", r#"["127.0.0.1/32"]"#)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -232,6 +234,27 @@ impl Api {
             Some(json!({"version": manifest.version})),
         )
         .await;
+    }
+
+    /// Runs a deployed runbook manually and waits for its record.
+    pub async fn run_and_wait(
+        &self,
+        tenant: &str,
+        token: &str,
+        runbook: &str,
+        input: Value,
+    ) -> Value {
+        let started = self
+            .expect(
+                202,
+                "POST",
+                &format!("/v1/tenants/{tenant}/runbooks/{runbook}/run"),
+                Some(token),
+                Some(json!({"environment": "dev", "input": input})),
+            )
+            .await;
+        let id = started["execution_id"].as_str().unwrap();
+        self.wait_terminal(tenant, token, id).await
     }
 
     /// Polls until `execution` is terminal; returns it.

@@ -4,9 +4,11 @@
 //! is recorded in the trail. Allowed requests run with a connect timeout, an
 //! overall timeout capped by the execution's deadline, and a response size cap.
 
+pub mod address;
 pub mod fetch;
 pub mod policy;
 
+pub use address::AddressPolicy;
 pub use policy::{HttpGrant, HttpPolicy, PolicyError};
 
 use crate::capabilities::trail::SharedTrail;
@@ -39,9 +41,12 @@ const FORBIDDEN_REQUEST_HEADERS: &[&str] = &[
 ];
 
 /// The HTTP client shared by all executions (connection pooling). Redirects
-/// are never followed by the client itself: [`send_checked`] re-checks each hop.
-pub fn build_client() -> anyhow::Result<reqwest::Client> {
+/// are never followed by the client itself: [`send_checked`] re-checks each
+/// hop. Names are resolved by the host and every address is checked against
+/// `addresses` before a connection is made.
+pub fn build_client(addresses: Arc<AddressPolicy>) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
+        .dns_resolver(Arc::new(address::CheckedResolver::new(addresses)))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(HTTP_CONNECT_TIMEOUT)
         // A proxy from the environment would make the host, not the grants,
@@ -49,6 +54,24 @@ pub fn build_client() -> anyhow::Result<reqwest::Client> {
         .no_proxy()
         .user_agent(concat!("wolfe/", env!("CARGO_PKG_VERSION")))
         .build()?)
+}
+
+/// The host's outbound side, shared by every execution: one client
+/// (connection pooling, checked resolver) and the address policy.
+#[derive(Clone)]
+pub struct Outbound {
+    pub client: reqwest::Client,
+    pub addresses: Arc<AddressPolicy>,
+}
+
+impl Outbound {
+    pub fn new(addresses: AddressPolicy) -> anyhow::Result<Self> {
+        let addresses = Arc::new(addresses);
+        Ok(Self {
+            client: build_client(addresses.clone())?,
+            addresses,
+        })
+    }
 }
 
 /// Everything one execution's outbound requests share, whichever way the
@@ -59,6 +82,9 @@ pub fn build_client() -> anyhow::Result<reqwest::Client> {
 pub struct HttpContext {
     grants: Arc<Grants>,
     client: reqwest::Client,
+    /// Where connections may go; the client's resolver checks names, this
+    /// checks IP literals in URLs.
+    addresses: Arc<AddressPolicy>,
     trail: SharedTrail,
     /// Requests started so far, against [`MAX_HTTP_REQUESTS`].
     requests: Arc<AtomicUsize>,
@@ -68,13 +94,14 @@ pub struct HttpContext {
 impl HttpContext {
     pub fn new(
         grants: Arc<Grants>,
-        client: reqwest::Client,
+        outbound: &Outbound,
         trail: SharedTrail,
         deadline: Instant,
     ) -> Self {
         Self {
             grants,
-            client,
+            client: outbound.client.clone(),
+            addresses: outbound.addresses.clone(),
             trail,
             requests: Arc::new(AtomicUsize::new(0)),
             deadline,
@@ -158,6 +185,22 @@ pub(crate) async fn send_checked(
             );
             return Err(GuestError::Denied(why));
         }
+        if let Err(refused) = check_ip_literal(&ctx.addresses, &url) {
+            let why = if hop == 0 {
+                refused.to_string()
+            } else {
+                format!("redirect refused: {refused}")
+            };
+            ctx.trail.record(
+                "http",
+                method.as_str(),
+                &target,
+                false,
+                format!("denied: {why}"),
+                hop_started,
+            );
+            return Err(GuestError::Denied(why));
+        }
         let remaining = ctx.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             let e = GuestError::Limited("execution deadline reached".into());
@@ -184,11 +227,13 @@ pub(crate) async fn send_checked(
             Ok(r) => r,
             Err(e) => {
                 let e = transport_error(e, timeout);
+                // A name that resolved to a refused address is a denial.
+                let allowed = !matches!(e, GuestError::Denied(_));
                 ctx.trail.record(
                     "http",
                     method.as_str(),
                     &target,
-                    true,
+                    allowed,
                     describe(&e),
                     hop_started,
                 );
@@ -322,7 +367,24 @@ fn too_large() -> GuestError {
     ))
 }
 
+/// An IP address written in the URL is checked here: the resolver only
+/// sees names.
+fn check_ip_literal(policy: &AddressPolicy, url: &Url) -> Result<(), address::AddressRefused> {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => policy.check(ip.into()),
+        Some(url::Host::Ipv6(ip)) => policy.check(ip.into()),
+        _ => Ok(()),
+    }
+}
+
 fn transport_error(e: reqwest::Error, timeout: Duration) -> GuestError {
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        if let Some(refused) = s.downcast_ref::<address::NameRefused>() {
+            return GuestError::Denied(refused.to_string());
+        }
+        source = s.source();
+    }
     if e.is_timeout() {
         GuestError::Limited(format!(
             "request timed out after {} ms",
