@@ -50,7 +50,9 @@ echo "== deploying the example runbooks to dev"
 "$wolfe" deploy runbooks/rust/hello --env dev | field '["deployed"]'
 "$wolfe" deploy runbooks/rust/flap-guard --env dev | field '["deployed"]'
 "$wolfe" deploy runbooks/js/alert-enricher --env dev | field '["deployed"]'
-"$wolfe" promote hello --from dev --to test | field '["environment"]' > /dev/null
+"$wolfe" promote hello --from dev --to test --yes 2>/dev/null | field '["environment"]' > /dev/null
+echo "== flap-guard's restart token, stored as an encrypted tenant secret (write-only)"
+python3 -c 'import secrets; print("restart-" + secrets.token_hex(16))' | "$wolfe" secret set RESTART_TOKEN | field '["name"]'
 echo "== source and rules"
 "$wolfe" source apply examples/alertmanager/source.toml > /dev/null
 "$wolfe" rule apply examples/alertmanager/rule-log-every-alert.toml > /dev/null

@@ -44,16 +44,34 @@ async fn the_cli_client_deploys_promotes_applies_rules_and_reads_executions() {
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(deployed["deployed"]["version"], "0.1.0");
-    let (code, promoted, _) = wolfe(
+    // Promotion shows the capability diff and wants a confirmation, which
+    // a script gives with --yes.
+    let (code, _, err) = wolfe(
         &server,
         &admin,
         &["promote", "hello", "--from", "dev", "--to", "test"],
     );
-    assert_eq!((code, promoted["environment"].as_str()), (0, Some("test")));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("needs confirmation"), "{err}");
+    let (code, promoted, err) = wolfe(
+        &server,
+        &admin,
+        &["promote", "hello", "--from", "dev", "--to", "test", "--yes"],
+    );
+    assert_eq!((code, promoted["environment"].as_str()), (0, Some("test")), "{err}");
+    assert!(err.contains("becomes live in test"), "{err}");
+    let (code, diff, err) = wolfe(
+        &server,
+        &admin,
+        &["audit", "diff", "hello", "--from", "dev", "--to", "test"],
+    );
+    assert_eq!((code, diff["unchanged"].as_bool()), (0, Some(true)), "{err}");
+    let (code, verdict, err) = wolfe(&server, &admin, &["audit", "verify"]);
+    assert_eq!((code, verdict["ok"].as_bool()), (0, Some(true)), "{err}");
     let (code, _, err) = wolfe(
         &server,
         &admin,
-        &["promote", "hello", "--from", "dev", "--to", "prod"],
+        &["promote", "hello", "--from", "dev", "--to", "prod", "--yes"],
     );
     assert_eq!(code, 1, "a refused request exits 1");
     assert!(err.contains("HTTP 400 invalid_request"), "{err}");

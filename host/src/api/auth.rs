@@ -12,8 +12,21 @@ use subtle::ConstantTimeEq;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: Principal,
-    /// Public id of the token used (for logs and, later, the audit log).
+    /// Public id of the token used (for logs and the audit log).
     pub token_id: String,
+}
+
+impl Caller {
+    /// Who did it, as the audit log records it.
+    pub fn actor(&self) -> crate::store::AuditActor {
+        crate::store::AuditActor {
+            token_id: self.token_id.clone(),
+            role: match &self.principal {
+                Principal::ServerAdmin => "server-admin".to_string(),
+                Principal::Tenant { role, .. } => role_name(*role).to_string(),
+            },
+        }
+    }
 }
 
 /// The bearer token of a request, if any.
@@ -75,7 +88,10 @@ pub fn authorize(
             }
         }
     }
-    if !matches!(action, Action::ReadConfig | Action::ReadExecutions) {
+    if !matches!(
+        action,
+        Action::ReadConfig | Action::ReadExecutions | Action::ReadAudit
+    ) {
         tracing::info!(%tenant, token = %caller.token_id, action = action_name(action), "authorized");
     }
     Ok(caller)
@@ -95,6 +111,7 @@ fn action_name(action: Action) -> &'static str {
     match action {
         Action::ManageTokens => "manage tokens",
         Action::ManageSecrets => "write or delete secrets",
+        Action::ReadAudit => "read the audit log",
         Action::WriteRunbooks => "upload or deploy runbooks",
         Action::WriteRules => "change rules or sources",
         Action::RunRunbooks => "run runbooks",

@@ -2,11 +2,13 @@
 //! sources, rules, webhooks, manual runs and executions. Every handler
 //! authorizes against its tenant; every error is a JSON `ApiError`.
 
+mod audit;
 mod auth;
 mod error;
 mod executions;
 mod extract;
 mod hooks;
+mod report;
 mod runbooks;
 mod secrets;
 mod tenants;
@@ -145,6 +147,11 @@ pub fn router(state: AppState) -> Router {
                 .get(triggers::get_rule)
                 .delete(triggers::delete_rule),
         )
+        .route(&format!("{t}/report"), get(report::report))
+        .route(&format!("{t}/reach"), get(report::reach))
+        .route(&format!("{t}/runbooks/{{name}}/diff"), get(report::diff_versions))
+        .route(&format!("{t}/audit"), get(audit::list))
+        .route(&format!("{t}/audit/verify"), get(audit::verify))
         .route(&format!("{t}/secrets"), get(secrets::list_secrets))
         .route(
             &format!("{t}/secrets/{{name}}"),

@@ -2,7 +2,7 @@
 //! environments, promote, and run manually.
 
 use super::AppState;
-use super::auth::authorize;
+use super::auth::{Caller, authorize};
 use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
 use crate::ingest::event::now_rfc3339;
@@ -25,7 +25,7 @@ pub async fn upload(
     PathParams(tenant): PathParams<String>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers, &tenant, Action::WriteRunbooks)?;
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRunbooks)?;
     let mut multipart = multipart
         .map_err(|e| ApiError::BadRequest(format!("expected multipart/form-data: {e}")))?;
     let (mut manifest_text, mut component) = (None, None);
@@ -74,6 +74,17 @@ pub async fn upload(
         uploaded_at: now_rfc3339(),
     };
     let outcome = state.store().put_version(&tenant, &version, &component)?;
+    if outcome == PutOutcome::Created {
+        super::audit::record(
+            &state,
+            &tenant,
+            &caller,
+            "runbook.upload",
+            format!("{}@{}", version.name, version.version),
+            None,
+            Some(json!({"sha256": version.sha256, "size": version.size, "manifest": version.manifest, "imports": version.imports})),
+        )?;
+    }
     state.store().commit().await?;
     let status = match outcome {
         PutOutcome::Created => StatusCode::CREATED,
@@ -153,7 +164,7 @@ pub async fn deploy(
     PathParams((tenant, name, env)): PathParams<(String, String, String)>,
     JsonBody(body): JsonBody<Deploy>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::WriteRunbooks)?;
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRunbooks)?;
     let environment: Environment = env.parse().map_err(ApiError::BadRequest)?;
     if state
         .store()
@@ -165,7 +176,7 @@ pub async fn deploy(
             body.version
         )));
     }
-    put_deployment(&state, &tenant, &name, environment, body.version).await
+    put_deployment(&state, &caller, &tenant, &name, environment, body.version, "runbook.deploy").await
 }
 
 #[derive(Deserialize)]
@@ -181,7 +192,7 @@ pub async fn promote(
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<Promote>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::WriteRunbooks)?;
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRunbooks)?;
     if body.from.next() != Some(body.to) {
         return Err(ApiError::BadRequest(format!(
             "promotion goes dev -> test -> prod one step at a time; {} -> {} is not a step",
@@ -197,16 +208,19 @@ pub async fn promote(
                 body.from
             ))
         })?;
-    put_deployment(&state, &tenant, &name, body.to, source.version).await
+    put_deployment(&state, &caller, &tenant, &name, body.to, source.version, "runbook.promote").await
 }
 
 async fn put_deployment(
     state: &AppState,
+    caller: &Caller,
     tenant: &str,
     name: &str,
     environment: Environment,
     version: String,
+    action: &'static str,
 ) -> Result<Json<Value>, ApiError> {
+    let before = state.store().get_deployment(tenant, name, environment)?;
     let deployment = Deployment {
         runbook: name.to_string(),
         environment,
@@ -214,6 +228,15 @@ async fn put_deployment(
         deployed_at: now_rfc3339(),
     };
     state.store().put_deployment(tenant, &deployment)?;
+    super::audit::record(
+        state,
+        tenant,
+        caller,
+        action,
+        format!("{name}/{environment}"),
+        before.map(|d| json!(d)),
+        Some(json!(deployment)),
+    )?;
     state.store().commit().await?;
     Ok(Json(json!(deployment)))
 }
@@ -232,7 +255,7 @@ pub async fn run(
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<Run>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers, &tenant, Action::RunRunbooks)?;
+    let caller = authorize(&state, &headers, &tenant, Action::RunRunbooks)?;
     if state
         .store()
         .get_deployment(&tenant, &name, body.environment)?
@@ -248,6 +271,16 @@ pub async fn run(
         .run_manual(&tenant, &name, body.environment, body.input)
         .await
         .map_err(pipeline_error)?;
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "runbook.run",
+        format!("{name}/{}", body.environment),
+        None,
+        Some(json!({"execution_id": record.id})),
+    )?;
+    state.store().commit().await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"execution_id": record.id})),

@@ -40,7 +40,7 @@ pub async fn put_secret(
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<PutSecret>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers, &tenant, Action::ManageSecrets)?;
+    let caller = authorize(&state, &headers, &tenant, Action::ManageSecrets)?;
     check_secret_name("secret", &name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if body.value.is_empty() || body.value.len() > MAX_SECRET_BYTES {
         return Err(ApiError::BadRequest(format!(
@@ -59,6 +59,8 @@ pub async fn put_secret(
         name,
     };
     state.store().put_secret(&tenant, &record)?;
+    // Names, key ids and times only: never a value, sealed or not.
+    super::audit::record(&state, &tenant, &caller, "secret.put", &record.name, existing.as_ref().map(shown), Some(shown(&record)))?;
     state.store().commit().await?;
     let status = if existing.is_some() {
         StatusCode::OK
@@ -88,10 +90,12 @@ pub async fn delete_secret(
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ManageSecrets)?;
-    if !state.store().delete_secret(&tenant, &name)? {
+    let caller = authorize(&state, &headers, &tenant, Action::ManageSecrets)?;
+    let Some(existing) = state.store().get_secret(&tenant, &name)? else {
         return Err(ApiError::NotFound(format!("secret {name:?} not found")));
-    }
+    };
+    state.store().delete_secret(&tenant, &name)?;
+    super::audit::record(&state, &tenant, &caller, "secret.delete", &name, Some(shown(&existing)), None)?;
     state.store().commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

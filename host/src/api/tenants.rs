@@ -37,6 +37,7 @@ pub async fn create_tenant(
         created_at: now_rfc3339(),
     };
     state.store().create_tenant(&tenant)?;
+    super::audit::record(&state, &tenant.name, &caller, "tenant.create", &tenant.name, None, Some(json!(tenant)))?;
     state.store().commit().await?;
     Ok((StatusCode::CREATED, Json(json!(tenant))))
 }
@@ -53,7 +54,7 @@ pub async fn create_token(
     PathParams(tenant): PathParams<String>,
     JsonBody(body): JsonBody<CreateToken>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&state, &headers, &tenant, Action::ManageTokens)?;
+    let caller = authorize(&state, &headers, &tenant, Action::ManageTokens)?;
     let token = generate_token();
     let record = TokenRecord {
         id: token_id(&token),
@@ -64,6 +65,7 @@ pub async fn create_token(
         created_at: now_rfc3339(),
     };
     state.store().put_token(&token_hash(&token), &record)?;
+    super::audit::record(&state, &tenant, &caller, "token.create", &record.id, None, Some(json!({"id": record.id, "role": body.role})))?;
     state.store().commit().await?;
     // The only time the token is ever shown.
     Ok((

@@ -24,15 +24,19 @@ pub async fn put_source(
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(spec): JsonBody<SourceSpec>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::WriteRules)?;
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRules)?;
     check_name("source", &name)?;
     spec.validate().map_err(ApiError::BadRequest)?;
+    let before = state.store().get_source(&tenant, &name)?;
     let source = Source {
         name,
         spec,
         updated_at: now_rfc3339(),
     };
     state.store().put_source(&tenant, &source)?;
+    // Sources can hold an HMAC secret: the log keeps the redacted form.
+    let redacted = |s: &Source| json!(Source { spec: s.spec.redacted(), ..s.clone() });
+    super::audit::record(&state, &tenant, &caller, "source.put", &source.name, before.as_ref().map(redacted), Some(redacted(&source)))?;
     state.store().commit().await?;
     // SQS pollers start, restart or stop with their configuration.
     state
@@ -102,10 +106,13 @@ pub async fn delete_source(
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&state, &headers, &tenant, Action::WriteRules)?;
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRules)?;
+    let before = state.store().get_source(&tenant, &name)?;
     if !state.store().delete_source(&tenant, &name)? {
         return Err(ApiError::NotFound(format!("source {name:?} not found")));
     }
+    let before = before.map(|s| json!(Source { spec: s.spec.redacted(), ..s }));
+    super::audit::record(&state, &tenant, &caller, "source.delete", &name, before, None)?;
     state.store().commit().await?;
     state.sqs().apply(&tenant, &name, None).await;
     Ok(StatusCode::NO_CONTENT)
@@ -117,15 +124,17 @@ pub async fn put_rule(
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(spec): JsonBody<RuleSpec>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::WriteRules)?;
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRules)?;
     check_name("rule", &name)?;
     spec.validate().map_err(ApiError::BadRequest)?;
+    let before = state.store().get_rule(&tenant, &name)?;
     let rule = Rule {
         name,
         spec,
         updated_at: now_rfc3339(),
     };
     state.store().put_rule(&tenant, &rule)?;
+    super::audit::record(&state, &tenant, &caller, "rule.put", &rule.name, before.map(|r| json!(r)), Some(json!(rule)))?;
     state.store().commit().await?;
     state.pipeline().rules().invalidate(&tenant);
     Ok(Json(json!(rule)))
@@ -158,10 +167,12 @@ pub async fn delete_rule(
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&state, &headers, &tenant, Action::WriteRules)?;
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRules)?;
+    let before = state.store().get_rule(&tenant, &name)?;
     if !state.store().delete_rule(&tenant, &name)? {
         return Err(ApiError::NotFound(format!("rule {name:?} not found")));
     }
+    super::audit::record(&state, &tenant, &caller, "rule.delete", &name, before.map(|r| json!(r)), None)?;
     state.store().commit().await?;
     state.pipeline().rules().invalidate(&tenant);
     Ok(StatusCode::NO_CONTENT)

@@ -60,6 +60,41 @@ pub enum SecretCommand {
 }
 
 #[derive(clap::Subcommand)]
+pub enum AuditCommand {
+    /// Administrative actions, oldest first.
+    Log {
+        /// Entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Only this action (`secret.put`, `runbook.promote`, …).
+        #[arg(long)]
+        action: Option<String>,
+    },
+    /// Check the audit log's hash chain; exits 1 when it is broken.
+    Verify,
+    /// Every runbook version: grants, imports, limits, environments.
+    Report,
+    /// What changes between two versions or environments of a runbook.
+    Diff {
+        name: String,
+        /// An environment (dev, test, prod) or a version.
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Which runbooks can reach a host, or read a secret.
+    Reach {
+        #[arg(long, conflicts_with = "secret", required_unless_present = "secret")]
+        host: Option<String>,
+        #[arg(long)]
+        secret: Option<String>,
+    },
+}
+
+#[derive(clap::Subcommand)]
 pub enum ApplyCommand {
     /// Create or replace from a TOML or JSON file with a `name` field.
     Apply { file: PathBuf },
@@ -210,9 +245,39 @@ pub fn deploy(conn: Connection, dir: &Path, env: &str) -> anyhow::Result<Outcome
     print(&json!({"uploaded": uploaded, "deployed": deployed}))
 }
 
-pub fn promote(conn: Connection, name: &str, from: &str, to: &str) -> anyhow::Result<Outcome> {
+/// `wolfe promote`: shows what the promotion changes in what the runbook
+/// may reach, and asks before doing it (`--yes` skips the question; without
+/// a terminal it is required).
+pub fn promote(conn: Connection, name: &str, from: &str, to: &str, yes: bool) -> anyhow::Result<Outcome> {
+    use std::io::IsTerminal;
     let client = Client::new(conn)?;
     let tenant = client.tenant()?.to_string();
+    // Nothing in the target environment yet: compare with nothing deployed.
+    let change = client.json(
+        Method::GET,
+        &format!("/v1/tenants/{tenant}/runbooks/{name}/diff?from={to}&to={from}"),
+        None,
+    );
+    match &change {
+        Ok(diff) => eprintln!(
+            "capability changes in {to} if promoted:\n{}",
+            serde_json::to_string_pretty(diff)?
+        ),
+        Err(e) => eprintln!(
+            "no capability diff ({e:#}): everything {name} may reach in {from} becomes live in {to}"
+        ),
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            bail!("promotion needs confirmation: pass --yes when not on a terminal");
+        }
+        eprint!("promote {name} from {from} to {to}? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            bail!("promotion cancelled");
+        }
+    }
     print(&client.json(
         Method::POST,
         &format!("/v1/tenants/{tenant}/runbooks/{name}/promote"),
@@ -320,6 +385,44 @@ pub fn secret(conn: Connection, command: SecretCommand) -> anyhow::Result<Outcom
                 None,
             )?;
             print(&json!({ "deleted": name }))
+        }
+    }
+}
+
+pub fn audit(conn: Connection, command: AuditCommand) -> anyhow::Result<Outcome> {
+    let client = Client::new(conn)?;
+    let tenant = client.tenant()?.to_string();
+    let base = format!("/v1/tenants/{tenant}");
+    match command {
+        AuditCommand::Log { after, limit, action } => {
+            let mut path = format!("{base}/audit?after={after}&limit={limit}");
+            if let Some(action) = action {
+                path.push_str(&format!("&action={action}"));
+            }
+            print(&client.json(Method::GET, &path, None)?)
+        }
+        AuditCommand::Verify => {
+            let verdict = client.json(Method::GET, &format!("{base}/audit/verify"), None)?;
+            print(&verdict)?;
+            Ok(if verdict["ok"] == true {
+                Outcome::Succeeded
+            } else {
+                Outcome::RunbookFailed
+            })
+        }
+        AuditCommand::Report => print(&client.json(Method::GET, &format!("{base}/report"), None)?),
+        AuditCommand::Diff { name, from, to } => print(&client.json(
+            Method::GET,
+            &format!("{base}/runbooks/{name}/diff?from={from}&to={to}"),
+            None,
+        )?),
+        AuditCommand::Reach { host, secret } => {
+            let query = match (host, secret) {
+                (Some(h), _) => format!("host={h}"),
+                (None, Some(s)) => format!("secret={s}"),
+                (None, None) => bail!("pass --host or --secret"),
+            };
+            print(&client.json(Method::GET, &format!("{base}/reach?{query}"), None)?)
         }
     }
 }

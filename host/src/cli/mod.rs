@@ -87,6 +87,16 @@ enum Command {
         from: String,
         #[arg(long)]
         to: String,
+        /// Do not ask for confirmation after showing the capability diff.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Audit log, capability report, diffs and reverse look-ups (client).
+    Audit {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::AuditCommand,
     },
     /// Rules (client).
     Rule {
@@ -163,7 +173,9 @@ pub fn main() -> ExitCode {
             name,
             from,
             to,
-        } => client::promote(conn, &name, &from, &to),
+            yes,
+        } => client::promote(conn, &name, &from, &to, yes),
+        Command::Audit { conn, command } => client::audit(conn, command),
         Command::Rule {
             conn,
             command: client::ApplyCommand::Apply { file },

@@ -1,6 +1,8 @@
 //! The runbook registry: immutable, content-addressed runbook versions and
 //! their deployments to environments (`dev` → `test` → `prod`).
 
+pub mod report;
+
 use crate::manifest::Manifest;
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -5,6 +5,7 @@
 //! Records are JSON. Writes land in sled's memory first; callers that must
 //! not acknowledge before durability await [`Store::commit`] (group commit).
 
+mod audit;
 mod commit;
 mod executions;
 mod keys;
@@ -12,6 +13,7 @@ mod registry;
 mod secrets;
 
 pub use executions::{ExecutionFilter, ExecutionPage, IngestOutcome, Pruned, Retention};
+pub use audit::{AuditActor, AuditEntry, AuditRecord, AuditVerification};
 pub use registry::{PutOutcome, RejectedMessage};
 pub use secrets::SecretRecord;
 
@@ -42,6 +44,8 @@ pub struct Store {
     db: sled::Db,
     trees: Trees,
     committer: GroupCommit,
+    /// Serialises audit appends: each entry needs its predecessor's hash.
+    audit_lock: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 #[derive(Clone)]
@@ -66,6 +70,8 @@ struct Trees {
     rejected: sled::Tree,
     /// Sealed tenant secrets: tenant\0name.
     secrets: sled::Tree,
+    /// Hash-chained audit log: tenant\0sequence (zero-padded).
+    audit: sled::Tree,
 }
 
 impl Store {
@@ -102,11 +108,13 @@ impl Store {
             pending: t("pending")?,
             rejected: t("rejected_messages")?,
             secrets: t("secrets")?,
+            audit: t("audit")?,
         };
         Ok(Self {
             committer: GroupCommit::start(db.clone()),
             db,
             trees,
+            audit_lock: Default::default(),
         })
     }
 

@@ -33,6 +33,8 @@ pub enum Action {
     ManageTokens,
     /// Write or delete tenant secrets (reading names is `ReadConfig`).
     ManageSecrets,
+    /// Read and verify the audit log.
+    ReadAudit,
     WriteRunbooks,
     WriteRules,
     RunRunbooks,
@@ -51,7 +53,7 @@ impl Role {
                 WriteRunbooks | WriteRules | ReadConfig | ReadExecutions
             ),
             Role::Operator => matches!(action, RunRunbooks | ReadConfig | ReadExecutions),
-            Role::Auditor => matches!(action, ReadConfig | ReadExecutions),
+            Role::Auditor => matches!(action, ReadConfig | ReadExecutions | ReadAudit),
             Role::Sender => matches!(action, PostEvents),
         }
     }

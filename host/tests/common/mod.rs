@@ -58,13 +58,85 @@ pub fn guest(name: &str) -> Guest {
     if let Some(hit) = built.get(name) {
         return hit.clone();
     }
-    let out = component_file(name);
-    let component = wolfe::build::build_runbook(&guest_dir(name), Some(&out))
-        .unwrap_or_else(|e| panic!("building guest {name} failed: {e}"));
-    let bytes = Arc::new(std::fs::read(&component.path).unwrap());
-    let entry = (component.manifest, bytes);
+    let dir = guest_dir(name);
+    let entry = match reusable_build(name, &dir) {
+        Some(entry) => entry,
+        None => {
+            let out = component_file(name);
+            let component = wolfe::build::build_runbook(&dir, Some(&out))
+                .unwrap_or_else(|e| panic!("building guest {name} failed: {e}"));
+            let bytes = Arc::new(std::fs::read(&component.path).unwrap());
+            if let Some(stamp) = source_stamp(name, &dir) {
+                std::fs::write(stamp_file(name), stamp).unwrap();
+            }
+            (component.manifest, bytes)
+        }
+    };
     built.insert(name.to_string(), entry.clone());
     entry
+}
+
+fn stamp_file(name: &str) -> PathBuf {
+    component_file(name).with_extension("stamp")
+}
+
+/// A fingerprint of everything a Python or JavaScript guest's build reads:
+/// its folder, its language's SDK, the WIT and the host's build code. Their
+/// builds take half a minute, and every test binary needs them: a build from
+/// an earlier test binary of this run (or an earlier run) with the same
+/// fingerprint is reused. Rust guests are left to cargo's own caching.
+fn source_stamp(name: &str, dir: &Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let language = name.split_once('/').map(|(l, _)| l)?;
+    if language == "rust" {
+        return None;
+    }
+    let root = repo_root();
+    let mut files = Vec::new();
+    for folder in [
+        dir.to_path_buf(),
+        root.join("sdk").join(language),
+        root.join("wit"),
+        root.join("host/src/build"),
+    ] {
+        collect_sources(&folder, &mut files);
+    }
+    files.sort();
+    let mut hash = Sha256::new();
+    for file in files {
+        hash.update(file.to_string_lossy().as_bytes());
+        hash.update(std::fs::read(&file).ok()?);
+    }
+    Some(hex::encode(hash.finalize()))
+}
+
+fn collect_sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || ["node_modules", "__pycache__", "target"].contains(&&*name) || name.ends_with(".wasm") {
+            continue;
+        }
+        if path.is_dir() {
+            collect_sources(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+fn reusable_build(name: &str, dir: &Path) -> Option<Guest> {
+    let stamp = source_stamp(name, dir)?;
+    if std::fs::read_to_string(stamp_file(name)).ok()? != stamp {
+        return None;
+    }
+    let bytes = std::fs::read(component_file(name)).ok()?;
+    let manifest = Manifest::load(dir).ok()?;
+    Some((manifest, Arc::new(bytes)))
 }
 
 /// Path of a built guest component (built on first use).

@@ -81,6 +81,19 @@ impl HttpPolicy {
         Ok(Self { grants })
     }
 
+    /// The grants whose host pattern covers `host` (exact, or a subdomain
+    /// of a `*.domain` grant): "which runbooks can reach this host?".
+    pub fn grants_reaching(&self, host: &str) -> Vec<&HttpGrant> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.grants
+            .iter()
+            .filter(|g| match &g.host {
+                HostPattern::Exact(h) => *h == host,
+                HostPattern::SubdomainOf(suffix) => host.ends_with(suffix.as_str()),
+            })
+            .collect()
+    }
+
     pub fn grants(&self) -> &[HttpGrant] {
         &self.grants
     }
