@@ -43,7 +43,7 @@ async fn report_diff_reach_and_a_tamper_evident_audit_log() {
     let (_, wasm) = common::guest("conformance");
     let (status, body) = api.upload("acme", &acme.author, WIDER, wasm.to_vec()).await;
     assert_eq!(status, 201, "{body}");
-    api.expect(200, "PUT", "/v1/tenants/acme/secrets/PROD_DB_PASSWORD", Some(&acme.admin), Some(json!({"value": "pw-never-logged-91"}))).await;
+    api.expect(201, "PUT", "/v1/tenants/acme/secrets/PROD_DB_PASSWORD", Some(&acme.admin), Some(json!({"value": "pw-never-logged-91"}))).await;
 
     // The report: every version, its grants, imports, limits, environments.
     let report = api.expect(200, "GET", "/v1/tenants/acme/report", Some(&acme.auditor), None).await;
