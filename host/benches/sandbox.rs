@@ -107,7 +107,9 @@ fn main() {
                 &root.join("runbooks").join(language).join("hello"),
                 Some(&target.join(format!("bench-components/hello-{language}.wasm"))),
             )
-            .unwrap_or_else(|e| panic!("build runbooks/{language}/hello (needs scripts/setup.sh): {e}"));
+            .unwrap_or_else(|e| {
+                panic!("build runbooks/{language}/hello (needs scripts/setup.sh): {e}")
+            });
             let prepared = sandbox
                 .prepare(&built.manifest, &std::fs::read(&built.path).unwrap())
                 .unwrap();

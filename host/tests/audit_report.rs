@@ -29,7 +29,12 @@ kv = true
 "#;
 
 fn actions(log: &Value) -> Vec<String> {
-    log["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect()
+    log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,75 +44,236 @@ async fn report_diff_reach_and_a_tamper_evident_audit_log() {
     let api = server.api();
     let acme = api.tenant("acme").await;
     let other = api.tenant("other").await;
-    api.deploy_guest("acme", &acme.author, "conformance", "dev").await;
+    api.deploy_guest("acme", &acme.author, "conformance", "dev")
+        .await;
     let (_, wasm) = common::guest("conformance");
     let (status, body) = api.upload("acme", &acme.author, WIDER, wasm.to_vec()).await;
     assert_eq!(status, 201, "{body}");
-    api.expect(201, "PUT", "/v1/tenants/acme/secrets/PROD_DB_PASSWORD", Some(&acme.admin), Some(json!({"value": "pw-never-logged-91"}))).await;
+    api.expect(
+        201,
+        "PUT",
+        "/v1/tenants/acme/secrets/PROD_DB_PASSWORD",
+        Some(&acme.admin),
+        Some(json!({"value": "pw-never-logged-91"})),
+    )
+    .await;
 
     // The report: every version, its grants, imports, limits, environments.
-    let report = api.expect(200, "GET", "/v1/tenants/acme/report", Some(&acme.auditor), None).await;
+    let report = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/report",
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
     let versions = report["runbooks"][0]["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2);
     let v1 = versions.iter().find(|v| v["version"] == "0.1.0").unwrap();
     assert_eq!(v1["environments"], json!(["dev"]));
-    assert!(v1["http"].as_array().unwrap().contains(&json!("POST http://127.0.0.1:*/allowed/*")), "{v1}");
-    assert!(v1["imports"].as_array().unwrap().iter().any(|i| i.as_str().unwrap().starts_with("wolfe:runbook/http")));
+    assert!(
+        v1["http"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("POST http://127.0.0.1:*/allowed/*")),
+        "{v1}"
+    );
+    assert!(
+        v1["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i.as_str().unwrap().starts_with("wolfe:runbook/http"))
+    );
     assert_eq!(v1["effective_limits"]["fuel"], 200_000_000);
 
     // The diff says what the new version adds, and that it widens access.
-    let diff = api.expect(200, "GET", "/v1/tenants/acme/runbooks/conformance/diff?from=dev&to=0.2.0", Some(&acme.auditor), None).await;
+    let diff = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/runbooks/conformance/diff?from=dev&to=0.2.0",
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
     assert_eq!(diff["widens_access"], true, "{diff}");
-    assert_eq!(diff["http"]["added"], json!(["DELETE https://*.example.com/api/", "GET https://*.example.com/api/"]));
+    assert_eq!(
+        diff["http"]["added"],
+        json!([
+            "DELETE https://*.example.com/api/",
+            "GET https://*.example.com/api/"
+        ])
+    );
     assert_eq!(diff["secrets"]["added"], json!(["PROD_DB_PASSWORD"]));
     assert_eq!(diff["limits"], json!(["memory_mb: 32 -> 64"]));
-    let back = api.expect(200, "GET", "/v1/tenants/acme/runbooks/conformance/diff?from=0.2.0&to=0.1.0", Some(&acme.auditor), None).await;
+    let back = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/runbooks/conformance/diff?from=0.2.0&to=0.1.0",
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
     assert_eq!(back["widens_access"], false, "{back}");
-    api.expect(404, "GET", "/v1/tenants/acme/runbooks/conformance/diff?from=prod&to=dev", Some(&acme.auditor), None).await;
+    api.expect(
+        404,
+        "GET",
+        "/v1/tenants/acme/runbooks/conformance/diff?from=prod&to=dev",
+        Some(&acme.auditor),
+        None,
+    )
+    .await;
 
     // Reverse look-ups.
-    let reach = api.expect(200, "GET", "/v1/tenants/acme/reach?host=billing.example.com", Some(&acme.auditor), None).await;
+    let reach = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/reach?host=billing.example.com",
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
     assert_eq!(reach["matches"].as_array().unwrap().len(), 1, "{reach}");
     assert_eq!(reach["matches"][0]["version"], "0.2.0");
-    let reach = api.expect(200, "GET", "/v1/tenants/acme/reach?host=127.0.0.1", Some(&acme.auditor), None).await;
+    let reach = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/reach?host=127.0.0.1",
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
     assert_eq!(reach["matches"].as_array().unwrap().len(), 2);
-    let reach = api.expect(200, "GET", "/v1/tenants/acme/reach?secret=PROD_DB_PASSWORD", Some(&acme.auditor), None).await;
+    let reach = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/reach?secret=PROD_DB_PASSWORD",
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
     assert_eq!(reach["matches"][0]["grants"], json!(["PROD_DB_PASSWORD"]));
-    let reach = api.expect(200, "GET", "/v1/tenants/acme/reach?host=evil.test", Some(&acme.auditor), None).await;
+    let reach = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/reach?host=evil.test",
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
     assert_eq!(reach["matches"], json!([]));
 
     // The audit log: who did what, before and after, never a secret value.
-    let log = api.expect(200, "GET", "/v1/tenants/acme/audit?limit=1000", Some(&acme.auditor), None).await;
+    let log = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/audit?limit=1000",
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
     let seen = actions(&log);
-    for action in ["tenant.create", "token.create", "runbook.upload", "runbook.deploy", "secret.put"] {
-        assert!(seen.contains(&action.to_string()), "{action} missing from {seen:?}");
+    for action in [
+        "tenant.create",
+        "token.create",
+        "runbook.upload",
+        "runbook.deploy",
+        "secret.put",
+    ] {
+        assert!(
+            seen.contains(&action.to_string()),
+            "{action} missing from {seen:?}"
+        );
     }
-    let upload = log["entries"].as_array().unwrap().iter().find(|e| e["action"] == "runbook.upload").unwrap();
+    let upload = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "runbook.upload")
+        .unwrap();
     assert_eq!(upload["actor"]["role"], "author");
     assert_eq!(upload["target"], "conformance@0.1.0");
     assert!(!log.to_string().contains("pw-never-logged-91"));
-    let only = api.expect(200, "GET", "/v1/tenants/acme/audit?action=secret.put", Some(&acme.admin), None).await;
+    let only = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/audit?action=secret.put",
+            Some(&acme.admin),
+            None,
+        )
+        .await;
     assert_eq!(actions(&only), vec!["secret.put"]);
     for token in [&acme.author, &acme.operator, &acme.sender] {
-        let (status, _) = api.call("GET", "/v1/tenants/acme/audit", Some(token), None).await;
+        let (status, _) = api
+            .call("GET", "/v1/tenants/acme/audit", Some(token), None)
+            .await;
         assert_eq!(status, 403);
     }
-    api.expect(404, "GET", "/v1/tenants/acme/audit", Some(&other.auditor), None).await;
-    let verdict = api.expect(200, "GET", "/v1/tenants/acme/audit/verify", Some(&acme.auditor), None).await;
-    assert_eq!((verdict["ok"].as_bool(), verdict["entries"].as_u64()), (Some(true), Some(seen.len() as u64)));
+    api.expect(
+        404,
+        "GET",
+        "/v1/tenants/acme/audit",
+        Some(&other.auditor),
+        None,
+    )
+    .await;
+    let verdict = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/audit/verify",
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (verdict["ok"].as_bool(), verdict["entries"].as_u64()),
+        (Some(true), Some(seen.len() as u64))
+    );
 
     // Someone with disk access edits entry 3 behind the server's back.
     server.stop();
     {
         let store = wolfe::store::Store::open(data.path()).unwrap();
-        store.tamper_audit_entry("acme", 3, |e| e.actor.role = "auditor".into()).unwrap();
+        store
+            .tamper_audit_entry("acme", 3, |e| e.actor.role = "auditor".into())
+            .unwrap();
         store.flush().unwrap();
     }
     let server = Server::start(data.path(), &[]);
     let api = server.api();
-    let verdict = api.expect(200, "GET", "/v1/tenants/acme/audit/verify", Some(&acme.auditor), None).await;
-    assert_eq!((verdict["ok"].as_bool(), verdict["broken_at"].as_u64()), (Some(false), Some(3)), "{verdict}");
+    let verdict = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/audit/verify",
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (verdict["ok"].as_bool(), verdict["broken_at"].as_u64()),
+        (Some(false), Some(3)),
+        "{verdict}"
+    );
     // Another tenant's chain is its own and still intact.
-    let verdict = api.expect(200, "GET", "/v1/tenants/other/audit/verify", Some(&other.auditor), None).await;
+    let verdict = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/other/audit/verify",
+            Some(&other.auditor),
+            None,
+        )
+        .await;
     assert_eq!(verdict["ok"], true);
 }

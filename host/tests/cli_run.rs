@@ -237,7 +237,14 @@ fn new_templates_build_and_run_in_every_language() {
         // Outside the repository, with no toolchain named in the
         // environment: wolfe finds the repo's .tools/ above its own binary.
         let out = Command::new(env!("CARGO_BIN_EXE_wolfe"))
-            .args(["run", target, "--event-file", &event, "--allow-cidr", "127.0.0.1/32"])
+            .args([
+                "run",
+                target,
+                "--event-file",
+                &event,
+                "--allow-cidr",
+                "127.0.0.1/32",
+            ])
             .env("WOLFE_CACHE_DIR", common::target_dir().join("test-cache"))
             .env("CARGO_TARGET_DIR", common::target_dir())
             .output()
@@ -320,9 +327,17 @@ fn loopback_is_refused_unless_allowed_by_configuration() {
     let target = target.to_str().unwrap();
     let out = wolfe(&["new", "--lang", "rust", target]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = wolfe(&["run", target, "--event", r#"{"service":"s","health_url":"http://127.0.0.1:9/health"}"#]);
+    let out = wolfe(&[
+        "run",
+        target,
+        "--event",
+        r#"{"service":"s","health_url":"http://127.0.0.1:9/health"}"#,
+    ]);
     let record = json_stdout(&out);
     let call = &record["capability_calls"][0];
     assert_eq!(call["allowed"], false, "{record}");
-    assert!(call["outcome"].as_str().unwrap().contains("loopback"), "{record}");
+    assert!(
+        call["outcome"].as_str().unwrap().contains("loopback"),
+        "{record}"
+    );
 }

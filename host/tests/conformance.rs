@@ -9,9 +9,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Redirect;
 use axum::routing::get;
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use serde_json::{Value, json};
 use wolfe::capabilities::secrets::StaticSecrets;
 use wolfe::sandbox::report::{ErrorKind, ExecutionReport, ExecutionStatus};
 
@@ -270,11 +270,26 @@ async fn every_language_behaves_the_same() {
 async fn javascript_fetch_is_held_to_the_same_grants_and_trail() {
     let forbidden_hits = Arc::new(AtomicUsize::new(0));
     let app = Router::new()
-        .route("/allowed/ok", get(|| async { "fine" }).delete(|| async { "deleted" }))
-        .route("/allowed/echo", axum::routing::post(|body: String| async move { format!("got {body}") }))
-        .route("/allowed/missing", get(|| async { (StatusCode::NOT_FOUND, "no such thing") }))
-        .route("/redirect/inside", get(|| async { Redirect::to("/allowed/ok") }))
-        .route("/redirect/outside", get(|| async { Redirect::to("/secret/admin") }))
+        .route(
+            "/allowed/ok",
+            get(|| async { "fine" }).delete(|| async { "deleted" }),
+        )
+        .route(
+            "/allowed/echo",
+            axum::routing::post(|body: String| async move { format!("got {body}") }),
+        )
+        .route(
+            "/allowed/missing",
+            get(|| async { (StatusCode::NOT_FOUND, "no such thing") }),
+        )
+        .route(
+            "/redirect/inside",
+            get(|| async { Redirect::to("/allowed/ok") }),
+        )
+        .route(
+            "/redirect/outside",
+            get(|| async { Redirect::to("/secret/admin") }),
+        )
         .route(
             "/secret/admin",
             get(|State(hits): State<Arc<AtomicUsize>>| async move {
@@ -295,7 +310,10 @@ async fn javascript_fetch_is_held_to_the_same_grants_and_trail() {
     let runbook = sandbox.prepare(&manifest, &wasm).unwrap();
     let fetch = |extra: Value| {
         let mut event = json!({"case": "fetch"});
-        event.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        event
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         event
     };
     let trail_of = |r: &ExecutionReport| -> Vec<(String, String, bool)> {
@@ -306,21 +324,49 @@ async fn javascript_fetch_is_held_to_the_same_grants_and_trail() {
     };
 
     // Allowed GET and POST, with the response and the body passed through.
-    let r = common::run(&sandbox, &runbook, fetch(json!({"url": format!("{base}/allowed/ok")}))).await;
-    assert_eq!(r.output, Some(json!({"status": 200, "body": "fine"})), "{}", common::show(&r));
-    assert_eq!(trail_of(&r), vec![("GET".into(), format!("{base}/allowed/ok"), true)]);
+    let r = common::run(
+        &sandbox,
+        &runbook,
+        fetch(json!({"url": format!("{base}/allowed/ok")})),
+    )
+    .await;
+    assert_eq!(
+        r.output,
+        Some(json!({"status": 200, "body": "fine"})),
+        "{}",
+        common::show(&r)
+    );
+    assert_eq!(
+        trail_of(&r),
+        vec![("GET".into(), format!("{base}/allowed/ok"), true)]
+    );
     assert_eq!(r.capability_calls[0].interface, "http");
     assert_eq!(r.capability_calls[0].outcome, "200");
     let r = common::run(
         &sandbox,
         &runbook,
-        fetch(json!({"url": format!("{base}/allowed/echo"), "method": "POST", "body": "payload-1"})),
+        fetch(
+            json!({"url": format!("{base}/allowed/echo"), "method": "POST", "body": "payload-1"}),
+        ),
     )
     .await;
-    assert_eq!(r.output, Some(json!({"status": 200, "body": "got payload-1"})), "{}", common::show(&r));
-    assert_eq!(trail_of(&r), vec![("POST".into(), format!("{base}/allowed/echo"), true)]);
+    assert_eq!(
+        r.output,
+        Some(json!({"status": 200, "body": "got payload-1"})),
+        "{}",
+        common::show(&r)
+    );
+    assert_eq!(
+        trail_of(&r),
+        vec![("POST".into(), format!("{base}/allowed/echo"), true)]
+    );
     // A 404 is an answer, not a refusal.
-    let r = common::run(&sandbox, &runbook, fetch(json!({"url": format!("{base}/allowed/missing")}))).await;
+    let r = common::run(
+        &sandbox,
+        &runbook,
+        fetch(json!({"url": format!("{base}/allowed/missing")})),
+    )
+    .await;
     assert_eq!(r.output.as_ref().unwrap()["status"], 404);
 
     // Refused: an undeclared path, an undeclared host for the same server,
@@ -328,24 +374,67 @@ async fn javascript_fetch_is_held_to_the_same_grants_and_trail() {
     // trail, and nothing reaches the server.
     for (url, method) in [
         (format!("{base}/secret/admin"), "GET"),
-        (format!("http://localhost:{}/allowed/ok", addr.port()), "GET"),
+        (
+            format!("http://localhost:{}/allowed/ok", addr.port()),
+            "GET",
+        ),
         (format!("{base}/allowed/ok"), "DELETE"),
     ] {
-        let r = common::run(&sandbox, &runbook, fetch(json!({"url": url, "method": method}))).await;
+        let r = common::run(
+            &sandbox,
+            &runbook,
+            fetch(json!({"url": url, "method": method})),
+        )
+        .await;
         let at = format!("{method} {url}");
-        assert_eq!(r.status, ExecutionStatus::Succeeded, "{at}: {}", common::show(&r));
-        let error = r.output.as_ref().unwrap()["error"].as_str().unwrap_or_default().to_string();
+        assert_eq!(
+            r.status,
+            ExecutionStatus::Succeeded,
+            "{at}: {}",
+            common::show(&r)
+        );
+        let error = r.output.as_ref().unwrap()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         assert!(error.starts_with("TypeError"), "{at}: {error:?}");
-        assert_eq!(trail_of(&r), vec![(method.to_string(), url.clone(), false)], "{at}");
-        assert!(r.capability_calls[0].outcome.starts_with("denied: "), "{at}");
+        assert_eq!(
+            trail_of(&r),
+            vec![(method.to_string(), url.clone(), false)],
+            "{at}"
+        );
+        assert!(
+            r.capability_calls[0].outcome.starts_with("denied: "),
+            "{at}"
+        );
     }
     assert_eq!(forbidden_hits.load(Ordering::SeqCst), 0);
 
     // Redirects are re-checked at every hop, as for the http interface.
-    let r = common::run(&sandbox, &runbook, fetch(json!({"url": format!("{base}/redirect/inside")}))).await;
-    assert_eq!(r.output, Some(json!({"status": 200, "body": "fine"})), "{}", common::show(&r));
-    let r = common::run(&sandbox, &runbook, fetch(json!({"url": format!("{base}/redirect/outside")}))).await;
-    assert!(r.output.as_ref().unwrap()["error"].as_str().unwrap().starts_with("TypeError"));
+    let r = common::run(
+        &sandbox,
+        &runbook,
+        fetch(json!({"url": format!("{base}/redirect/inside")})),
+    )
+    .await;
+    assert_eq!(
+        r.output,
+        Some(json!({"status": 200, "body": "fine"})),
+        "{}",
+        common::show(&r)
+    );
+    let r = common::run(
+        &sandbox,
+        &runbook,
+        fetch(json!({"url": format!("{base}/redirect/outside")})),
+    )
+    .await;
+    assert!(
+        r.output.as_ref().unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("TypeError")
+    );
     assert_eq!(
         trail_of(&r),
         vec![
@@ -363,7 +452,12 @@ async fn javascript_fetch_is_held_to_the_same_grants_and_trail() {
         json!({"case": "fetch_flood", "url": format!("{base}/allowed/ok"), "count": 260}),
     )
     .await;
-    assert_eq!(r.output, Some(json!({"ok": 256, "refused": 4})), "{}", common::show(&r));
+    assert_eq!(
+        r.output,
+        Some(json!({"ok": 256, "refused": 4})),
+        "{}",
+        common::show(&r)
+    );
     assert!(r.capability_calls[256].outcome.starts_with("limited: "));
 }
 
@@ -380,13 +474,27 @@ async fn javascript_event_loop_endings_are_reported() {
     let r = common::run(&sandbox, &runbook, json!({"case": "timer_forever"})).await;
     assert_eq!(r.status, ExecutionStatus::TimedOut, "{}", common::show(&r));
 
-    let r = common::run(&sandbox, &runbook, json!({"case": "sleep_ms", "ms": 30, "n": 1})).await;
-    assert_eq!(r.output, Some(json!({"slept_ms": 30, "n": 1})), "{}", common::show(&r));
+    let r = common::run(
+        &sandbox,
+        &runbook,
+        json!({"case": "sleep_ms", "ms": 30, "n": 1}),
+    )
+    .await;
+    assert_eq!(
+        r.output,
+        Some(json!({"slept_ms": 30, "n": 1})),
+        "{}",
+        common::show(&r)
+    );
 
     let r = common::run(&sandbox, &runbook, json!({"case": "never_settles"})).await;
     assert_eq!(r.status, ExecutionStatus::Failed, "{}", common::show(&r));
     assert!(
-        r.error.as_ref().unwrap().message.contains("promise never settled"),
+        r.error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("promise never settled"),
         "{}",
         common::show(&r)
     );
@@ -395,7 +503,11 @@ async fn javascript_event_loop_endings_are_reported() {
     assert_eq!(r.status, ExecutionStatus::Failed, "{}", common::show(&r));
     let error = r.error.unwrap();
     assert_eq!(error.kind, ErrorKind::GuestError);
-    assert!(error.message.contains("not JSON-serialisable"), "{}", error.message);
+    assert!(
+        error.message.contains("not JSON-serialisable"),
+        "{}",
+        error.message
+    );
 
     // The engine and component serve normally after all of that.
     let r = common::run(&sandbox, &runbook, json!({"case": "echo", "after": true})).await;

@@ -22,7 +22,10 @@ fn a_component_importing_what_the_host_does_not_offer_is_refused_by_name() {
     match &e {
         LoadError::ForbiddenImports(names) => assert_eq!(
             names,
-            &["acme:backdoor/shell@1.0.0", "wasi:http/incoming-handler@0.2.0"]
+            &[
+                "acme:backdoor/shell@1.0.0",
+                "wasi:http/incoming-handler@0.2.0"
+            ]
         ),
         other => panic!("wrong refusal: {other}"),
     }
@@ -39,7 +42,10 @@ fn every_language_imports_only_what_is_offered_and_the_list_is_kept() {
             .load_component(&wasm)
             .unwrap_or_else(|e| panic!("{guest}: {e}"));
         assert!(
-            loaded.imports.iter().any(|i| i.starts_with("wolfe:runbook/log@0.1")),
+            loaded
+                .imports
+                .iter()
+                .any(|i| i.starts_with("wolfe:runbook/log@0.1")),
             "{guest}: {:?}",
             loaded.imports
         );

@@ -19,15 +19,20 @@ struct Stand {
 
 type Shared = Arc<Mutex<Stand>>;
 
-async fn catalog(State(s): State<Shared>, Path(service): Path<String>) -> (StatusCode, axum::Json<Value>) {
+async fn catalog(
+    State(s): State<Shared>,
+    Path(service): Path<String>,
+) -> (StatusCode, axum::Json<Value>) {
     if !s.lock().unwrap().catalog_up {
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({})));
     }
     match service.as_str() {
         "checkout" => (
             StatusCode::OK,
-            axum::Json(json!({"team": "payments", "oncall": "#payments-oncall", "tier": 1,
-                              "runbook_url": "https://wiki.example/checkout"})),
+            axum::Json(
+                json!({"team": "payments", "oncall": "#payments-oncall", "tier": 1,
+                              "runbook_url": "https://wiki.example/checkout"}),
+            ),
         ),
         _ => (StatusCode::NOT_FOUND, axum::Json(json!({}))),
     }
@@ -76,27 +81,69 @@ async fn enriches_posts_and_degrades() {
     let r = common::run(&sandbox, &runbook, notification(&base, &webhook)).await;
     assert!(r.succeeded(), "{}", common::show(&r));
     let out = r.output.as_ref().unwrap();
-    assert_eq!(out["alerts"][0], json!({"name": "HighErrorRate", "service": "checkout", "status": "firing", "team": "payments", "enriched": true}));
+    assert_eq!(
+        out["alerts"][0],
+        json!({"name": "HighErrorRate", "service": "checkout", "status": "firing", "team": "payments", "enriched": true})
+    );
     assert_eq!(out["alerts"][1]["enriched"], false);
-    let post = stand.lock().unwrap().posts.pop().expect("posted to the webhook");
+    let post = stand
+        .lock()
+        .unwrap()
+        .posts
+        .pop()
+        .expect("posted to the webhook");
     let text = post["text"].as_str().unwrap();
     assert!(text.starts_with("2 alerts"), "{text}");
-    assert!(text.contains("[FIRING] HighErrorRate on checkout (page)"), "{text}");
-    assert!(post["blocks"][0]["fields"].to_string().contains("#payments-oncall"));
-    assert!(post["blocks"][1]["fields"].to_string().contains("not in the catalog"));
-    let ops: Vec<(&str, bool)> = r.capability_calls.iter().map(|c| (c.operation.as_str(), c.allowed)).collect();
+    assert!(
+        text.contains("[FIRING] HighErrorRate on checkout (page)"),
+        "{text}"
+    );
+    assert!(
+        post["blocks"][0]["fields"]
+            .to_string()
+            .contains("#payments-oncall")
+    );
+    assert!(
+        post["blocks"][1]["fields"]
+            .to_string()
+            .contains("not in the catalog")
+    );
+    let ops: Vec<(&str, bool)> = r
+        .capability_calls
+        .iter()
+        .map(|c| (c.operation.as_str(), c.allowed))
+        .collect();
     assert_eq!(ops, vec![("GET", true), ("GET", true), ("POST", true)]);
 
     // Catalog down: still posted, and the summary says why it is thin.
     stand.lock().unwrap().catalog_up = false;
     let r = common::run(&sandbox, &runbook, notification(&base, &webhook)).await;
     assert!(r.succeeded(), "{}", common::show(&r));
-    let post = stand.lock().unwrap().posts.pop().expect("posted while the catalog is down");
-    assert!(post["blocks"][0]["fields"].to_string().contains("catalog answered 503"));
+    let post = stand
+        .lock()
+        .unwrap()
+        .posts
+        .pop()
+        .expect("posted while the catalog is down");
+    assert!(
+        post["blocks"][0]["fields"]
+            .to_string()
+            .contains("catalog answered 503")
+    );
 
     // A webhook URL outside the grants: refused by the host, nothing posted.
-    let r = common::run(&sandbox, &runbook, notification(&base, &format!("{base}/elsewhere/hook"))).await;
-    assert_eq!(r.status, wolfe::sandbox::report::ExecutionStatus::Failed, "{}", common::show(&r));
+    let r = common::run(
+        &sandbox,
+        &runbook,
+        notification(&base, &format!("{base}/elsewhere/hook")),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        wolfe::sandbox::report::ExecutionStatus::Failed,
+        "{}",
+        common::show(&r)
+    );
     let last = r.capability_calls.last().unwrap();
     assert_eq!((last.operation.as_str(), last.allowed), ("POST", false));
     assert!(last.outcome.starts_with("denied: "), "{}", last.outcome);

@@ -199,12 +199,29 @@ async fn runbook_upload_deploy_promote_and_run() {
         (400, "invalid_component")
     );
     // The import check: named in the refusal, nothing stored.
-    let rogue = wat::parse_str(r#"(component (import "acme:backdoor/shell@1.0.0" (instance)))"#).unwrap();
+    let rogue =
+        wat::parse_str(r#"(component (import "acme:backdoor/shell@1.0.0" (instance)))"#).unwrap();
     let rogue_manifest = "name = \"rogue\"\nversion = \"1.0.0\"\nlanguage = \"rust\"\n";
     let (status, body) = api.upload("acme", &t.author, rogue_manifest, rogue).await;
-    assert_eq!((status.as_u16(), error_code(&body)), (400, "invalid_component"));
-    assert!(body["error"]["message"].as_str().unwrap().contains("acme:backdoor/shell@1.0.0"), "{body}");
-    api.expect(404, "GET", "/v1/tenants/acme/runbooks/rogue", Some(&t.author), None).await;
+    assert_eq!(
+        (status.as_u16(), error_code(&body)),
+        (400, "invalid_component")
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("acme:backdoor/shell@1.0.0"),
+        "{body}"
+    );
+    api.expect(
+        404,
+        "GET",
+        "/v1/tenants/acme/runbooks/rogue",
+        Some(&t.author),
+        None,
+    )
+    .await;
     let (status, _) = api.upload("acme", &t.operator, &text, wasm.to_vec()).await;
     assert_eq!(status, 403);
 

@@ -58,14 +58,22 @@ async fn the_cli_client_deploys_promotes_applies_rules_and_reads_executions() {
         &admin,
         &["promote", "hello", "--from", "dev", "--to", "test", "--yes"],
     );
-    assert_eq!((code, promoted["environment"].as_str()), (0, Some("test")), "{err}");
+    assert_eq!(
+        (code, promoted["environment"].as_str()),
+        (0, Some("test")),
+        "{err}"
+    );
     assert!(err.contains("becomes live in test"), "{err}");
     let (code, diff, err) = wolfe(
         &server,
         &admin,
         &["audit", "diff", "hello", "--from", "dev", "--to", "test"],
     );
-    assert_eq!((code, diff["unchanged"].as_bool()), (0, Some(true)), "{err}");
+    assert_eq!(
+        (code, diff["unchanged"].as_bool()),
+        (0, Some(true)),
+        "{err}"
+    );
     let (code, verdict, err) = wolfe(&server, &admin, &["audit", "verify"]);
     assert_eq!((code, verdict["ok"].as_bool()), (0, Some(true)), "{err}");
     let (code, _, err) = wolfe(

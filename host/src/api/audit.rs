@@ -68,7 +68,9 @@ pub async fn list(
     authorize(&state, &headers, &tenant, Action::ReadAudit)?;
     let limit = page.limit.clamp(1, MAX_PAGE);
     let entries = state.store().list_audit(&tenant, page.after, limit)?;
-    let next_after = (entries.len() == limit).then(|| entries.last().map(|e| e.seq)).flatten();
+    let next_after = (entries.len() == limit)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
     let entries: Vec<_> = entries
         .into_iter()
         .filter(|e| page.action.as_ref().is_none_or(|a| &e.action == a))

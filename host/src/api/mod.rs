@@ -149,7 +149,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route(&format!("{t}/report"), get(report::report))
         .route(&format!("{t}/reach"), get(report::reach))
-        .route(&format!("{t}/runbooks/{{name}}/diff"), get(report::diff_versions))
+        .route(
+            &format!("{t}/runbooks/{{name}}/diff"),
+            get(report::diff_versions),
+        )
         .route(&format!("{t}/audit"), get(audit::list))
         .route(&format!("{t}/audit/verify"), get(audit::verify))
         .route(&format!("{t}/secrets"), get(secrets::list_secrets))

@@ -24,14 +24,20 @@ fn deployed_versions(
     let mut out = Vec::new();
     let mut deployments: BTreeMap<(String, String), Vec<Environment>> = BTreeMap::new();
     let versions = state.store().list_all_versions(tenant)?;
-    let names: std::collections::BTreeSet<&str> = versions.iter().map(|v| v.name.as_str()).collect();
+    let names: std::collections::BTreeSet<&str> =
+        versions.iter().map(|v| v.name.as_str()).collect();
     for name in names {
         for d in state.store().list_deployments(tenant, name)? {
-            deployments.entry((d.runbook, d.version)).or_default().push(d.environment);
+            deployments
+                .entry((d.runbook, d.version))
+                .or_default()
+                .push(d.environment);
         }
     }
     for v in versions {
-        let envs = deployments.remove(&(v.name.clone(), v.version.clone())).unwrap_or_default();
+        let envs = deployments
+            .remove(&(v.name.clone(), v.version.clone()))
+            .unwrap_or_default();
         out.push((v, envs));
     }
     Ok(out)
@@ -43,7 +49,7 @@ pub async fn report(
     PathParams(tenant): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig)?;
-    let host = state.sandbox().host_limits().clone();
+    let host = *state.sandbox().host_limits();
     let mut runbooks: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (version, environments) in deployed_versions(&state, &tenant)? {
         let mut view = json!(CapabilityView::of(&version, &host));
@@ -65,13 +71,22 @@ pub struct DiffQuery {
     to: String,
 }
 
-fn resolve(state: &AppState, tenant: &str, name: &str, which: &str) -> Result<RunbookVersion, ApiError> {
+fn resolve(
+    state: &AppState,
+    tenant: &str,
+    name: &str,
+    which: &str,
+) -> Result<RunbookVersion, ApiError> {
     let version = match which.parse::<Environment>() {
-        Ok(env) => state
-            .store()
-            .get_deployment(tenant, name, env)?
-            .ok_or_else(|| ApiError::NotFound(format!("runbook {name:?} has nothing deployed to {env}")))?
-            .version,
+        Ok(env) => {
+            state
+                .store()
+                .get_deployment(tenant, name, env)?
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!("runbook {name:?} has nothing deployed to {env}"))
+                })?
+                .version
+        }
         Err(_) => which.to_string(),
     };
     state
@@ -87,7 +102,7 @@ pub async fn diff_versions(
     Query(query): Query<DiffQuery>,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig)?;
-    let host = state.sandbox().host_limits().clone();
+    let host = *state.sandbox().host_limits();
     let from = CapabilityView::of(&resolve(&state, &tenant, &name, &query.from)?, &host);
     let to = CapabilityView::of(&resolve(&state, &tenant, &name, &query.to)?, &host);
     Ok(Json(json!(diff(&from, &to))))

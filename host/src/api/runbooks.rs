@@ -82,7 +82,9 @@ pub async fn upload(
             "runbook.upload",
             format!("{}@{}", version.name, version.version),
             None,
-            Some(json!({"sha256": version.sha256, "size": version.size, "manifest": version.manifest, "imports": version.imports})),
+            Some(
+                json!({"sha256": version.sha256, "size": version.size, "manifest": version.manifest, "imports": version.imports}),
+            ),
         )?;
     }
     state.store().commit().await?;
@@ -176,7 +178,16 @@ pub async fn deploy(
             body.version
         )));
     }
-    put_deployment(&state, &caller, &tenant, &name, environment, body.version, "runbook.deploy").await
+    put_deployment(
+        &state,
+        &caller,
+        &tenant,
+        &name,
+        environment,
+        body.version,
+        "runbook.deploy",
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -208,7 +219,16 @@ pub async fn promote(
                 body.from
             ))
         })?;
-    put_deployment(&state, &caller, &tenant, &name, body.to, source.version, "runbook.promote").await
+    put_deployment(
+        &state,
+        &caller,
+        &tenant,
+        &name,
+        body.to,
+        source.version,
+        "runbook.promote",
+    )
+    .await
 }
 
 async fn put_deployment(

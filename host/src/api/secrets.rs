@@ -60,7 +60,15 @@ pub async fn put_secret(
     };
     state.store().put_secret(&tenant, &record)?;
     // Names, key ids and times only: never a value, sealed or not.
-    super::audit::record(&state, &tenant, &caller, "secret.put", &record.name, existing.as_ref().map(shown), Some(shown(&record)))?;
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "secret.put",
+        &record.name,
+        existing.as_ref().map(shown),
+        Some(shown(&record)),
+    )?;
     state.store().commit().await?;
     let status = if existing.is_some() {
         StatusCode::OK
@@ -95,7 +103,15 @@ pub async fn delete_secret(
         return Err(ApiError::NotFound(format!("secret {name:?} not found")));
     };
     state.store().delete_secret(&tenant, &name)?;
-    super::audit::record(&state, &tenant, &caller, "secret.delete", &name, Some(shown(&existing)), None)?;
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "secret.delete",
+        &name,
+        Some(shown(&existing)),
+        None,
+    )?;
     state.store().commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

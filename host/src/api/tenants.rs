@@ -37,7 +37,15 @@ pub async fn create_tenant(
         created_at: now_rfc3339(),
     };
     state.store().create_tenant(&tenant)?;
-    super::audit::record(&state, &tenant.name, &caller, "tenant.create", &tenant.name, None, Some(json!(tenant)))?;
+    super::audit::record(
+        &state,
+        &tenant.name,
+        &caller,
+        "tenant.create",
+        &tenant.name,
+        None,
+        Some(json!(tenant)),
+    )?;
     state.store().commit().await?;
     Ok((StatusCode::CREATED, Json(json!(tenant))))
 }
@@ -65,7 +73,15 @@ pub async fn create_token(
         created_at: now_rfc3339(),
     };
     state.store().put_token(&token_hash(&token), &record)?;
-    super::audit::record(&state, &tenant, &caller, "token.create", &record.id, None, Some(json!({"id": record.id, "role": body.role})))?;
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "token.create",
+        &record.id,
+        None,
+        Some(json!({"id": record.id, "role": body.role})),
+    )?;
     state.store().commit().await?;
     // The only time the token is ever shown.
     Ok((

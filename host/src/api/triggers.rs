@@ -35,8 +35,21 @@ pub async fn put_source(
     };
     state.store().put_source(&tenant, &source)?;
     // Sources can hold an HMAC secret: the log keeps the redacted form.
-    let redacted = |s: &Source| json!(Source { spec: s.spec.redacted(), ..s.clone() });
-    super::audit::record(&state, &tenant, &caller, "source.put", &source.name, before.as_ref().map(redacted), Some(redacted(&source)))?;
+    let redacted = |s: &Source| {
+        json!(Source {
+            spec: s.spec.redacted(),
+            ..s.clone()
+        })
+    };
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "source.put",
+        &source.name,
+        before.as_ref().map(redacted),
+        Some(redacted(&source)),
+    )?;
     state.store().commit().await?;
     // SQS pollers start, restart or stop with their configuration.
     state
@@ -111,8 +124,21 @@ pub async fn delete_source(
     if !state.store().delete_source(&tenant, &name)? {
         return Err(ApiError::NotFound(format!("source {name:?} not found")));
     }
-    let before = before.map(|s| json!(Source { spec: s.spec.redacted(), ..s }));
-    super::audit::record(&state, &tenant, &caller, "source.delete", &name, before, None)?;
+    let before = before.map(|s| {
+        json!(Source {
+            spec: s.spec.redacted(),
+            ..s
+        })
+    });
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "source.delete",
+        &name,
+        before,
+        None,
+    )?;
     state.store().commit().await?;
     state.sqs().apply(&tenant, &name, None).await;
     Ok(StatusCode::NO_CONTENT)
@@ -134,7 +160,15 @@ pub async fn put_rule(
         updated_at: now_rfc3339(),
     };
     state.store().put_rule(&tenant, &rule)?;
-    super::audit::record(&state, &tenant, &caller, "rule.put", &rule.name, before.map(|r| json!(r)), Some(json!(rule)))?;
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "rule.put",
+        &rule.name,
+        before.map(|r| json!(r)),
+        Some(json!(rule)),
+    )?;
     state.store().commit().await?;
     state.pipeline().rules().invalidate(&tenant);
     Ok(Json(json!(rule)))
@@ -172,7 +206,15 @@ pub async fn delete_rule(
     if !state.store().delete_rule(&tenant, &name)? {
         return Err(ApiError::NotFound(format!("rule {name:?} not found")));
     }
-    super::audit::record(&state, &tenant, &caller, "rule.delete", &name, before.map(|r| json!(r)), None)?;
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "rule.delete",
+        &name,
+        before.map(|r| json!(r)),
+        None,
+    )?;
     state.store().commit().await?;
     state.pipeline().rules().invalidate(&tenant);
     Ok(StatusCode::NO_CONTENT)

@@ -248,7 +248,13 @@ pub fn deploy(conn: Connection, dir: &Path, env: &str) -> anyhow::Result<Outcome
 /// `wolfe promote`: shows what the promotion changes in what the runbook
 /// may reach, and asks before doing it (`--yes` skips the question; without
 /// a terminal it is required).
-pub fn promote(conn: Connection, name: &str, from: &str, to: &str, yes: bool) -> anyhow::Result<Outcome> {
+pub fn promote(
+    conn: Connection,
+    name: &str,
+    from: &str,
+    to: &str,
+    yes: bool,
+) -> anyhow::Result<Outcome> {
     use std::io::IsTerminal;
     let client = Client::new(conn)?;
     let tenant = client.tenant()?.to_string();
@@ -373,11 +379,9 @@ pub fn secret(conn: Connection, command: SecretCommand) -> anyhow::Result<Outcom
                 Some(json!({ "value": value })),
             )?)
         }
-        SecretCommand::List => print(&client.json(
-            Method::GET,
-            &format!("/v1/tenants/{tenant}/secrets"),
-            None,
-        )?),
+        SecretCommand::List => {
+            print(&client.json(Method::GET, &format!("/v1/tenants/{tenant}/secrets"), None)?)
+        }
         SecretCommand::Delete { name } => {
             client.json(
                 Method::DELETE,
@@ -394,7 +398,11 @@ pub fn audit(conn: Connection, command: AuditCommand) -> anyhow::Result<Outcome>
     let tenant = client.tenant()?.to_string();
     let base = format!("/v1/tenants/{tenant}");
     match command {
-        AuditCommand::Log { after, limit, action } => {
+        AuditCommand::Log {
+            after,
+            limit,
+            action,
+        } => {
             let mut path = format!("{base}/audit?after={after}&limit={limit}");
             if let Some(action) = action {
                 path.push_str(&format!("&action={action}"));
@@ -410,7 +418,9 @@ pub fn audit(conn: Connection, command: AuditCommand) -> anyhow::Result<Outcome>
                 Outcome::RunbookFailed
             })
         }
-        AuditCommand::Report => print(&client.json(Method::GET, &format!("{base}/report"), None)?),
+        AuditCommand::Report => {
+            print(&client.json(Method::GET, &format!("{base}/report"), None)?)
+        }
         AuditCommand::Diff { name, from, to } => print(&client.json(
             Method::GET,
             &format!("{base}/runbooks/{name}/diff?from={from}&to={to}"),

@@ -7,11 +7,11 @@ pub mod record;
 pub mod runbooks;
 
 use crate::capabilities::kv::KvStore;
-use crate::secrets::TenantSecrets;
-use crate::secrets::vault::Vault;
 use crate::ingest::event::now_rfc3339;
 use crate::sandbox::report::{ErrorKind, ExecutionStatus};
 use crate::sandbox::{ExecutionRequest, Sandbox};
+use crate::secrets::TenantSecrets;
+use crate::secrets::vault::Vault;
 use crate::store::Store;
 use record::ExecutionRecord;
 use runbooks::RunbookCache;

@@ -34,7 +34,11 @@ impl CapabilityView {
             .capabilities
             .http
             .iter()
-            .flat_map(|h| h.methods.iter().map(move |method| format!("{} {}", method.to_ascii_uppercase(), h.url.trim())))
+            .flat_map(|h| {
+                h.methods
+                    .iter()
+                    .map(move |method| format!("{} {}", method.to_ascii_uppercase(), h.url.trim()))
+            })
             .collect();
         http.sort();
         http.dedup();
@@ -53,7 +57,12 @@ impl CapabilityView {
             kv: m.capabilities.kv,
             imports: version.imports.clone(),
             declared_limits: m.limits.clone(),
-            effective_limits: ExecutionLimits::clamp(m.limits.memory_mb, m.limits.fuel, m.limits.timeout_ms, host),
+            effective_limits: ExecutionLimits::clamp(
+                m.limits.memory_mb,
+                m.limits.fuel,
+                m.limits.timeout_ms,
+                host,
+            ),
         }
     }
 }
@@ -120,7 +129,11 @@ pub fn diff(from: &CapabilityView, to: &CapabilityView) -> CapabilityDiff {
         || kv == Some((false, true))
         || !imports.added.is_empty()
         || raised;
-    let unchanged = http.is_empty() && secrets.is_empty() && kv.is_none() && imports.is_empty() && limits.is_empty();
+    let unchanged = http.is_empty()
+        && secrets.is_empty()
+        && kv.is_none()
+        && imports.is_empty()
+        && limits.is_empty();
     CapabilityDiff {
         from: format!("{}@{}", from.runbook, from.version),
         to: format!("{}@{}", to.runbook, to.version),
@@ -139,10 +152,18 @@ pub fn http_reaching(version: &RunbookVersion, host: &str) -> Vec<String> {
     let Ok(policy) = HttpPolicy::from_declared(&version.manifest.capabilities.http) else {
         return Vec::new();
     };
-    let patterns: BTreeSet<&str> = policy.grants_reaching(host).iter().map(|g| g.pattern.as_str()).collect();
+    let patterns: BTreeSet<&str> = policy
+        .grants_reaching(host)
+        .iter()
+        .map(|g| g.pattern.as_str())
+        .collect();
     CapabilityView::of(version, &HostLimits::default())
         .http
         .into_iter()
-        .filter(|entry| entry.split_once(' ').is_some_and(|(_, url)| patterns.contains(url)))
+        .filter(|entry| {
+            entry
+                .split_once(' ')
+                .is_some_and(|(_, url)| patterns.contains(url))
+        })
         .collect()
 }

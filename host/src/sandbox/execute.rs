@@ -155,7 +155,9 @@ fn classify(
         CallEnd::Returned(Err(message)) => match sdk_output_too_large(&message) {
             Some(at_least) => failed(
                 ErrorKind::OutputTooLarge,
-                format!("output is at least {at_least} bytes; the limit is {MAX_OUTPUT_BYTES} bytes"),
+                format!(
+                    "output is at least {at_least} bytes; the limit is {MAX_OUTPUT_BYTES} bytes"
+                ),
             ),
             None => failed(
                 ErrorKind::GuestError,
@@ -371,7 +373,10 @@ mod tests {
         let (status, _, error) = classify(CallEnd::Returned(Err(over)), &[], &limits());
         assert_eq!(status, ExecutionStatus::Failed);
         assert_eq!(error.unwrap().kind, ErrorKind::OutputTooLarge);
-        for claim in [format!("{SDK_OUTPUT_TOO_LARGE}12"), format!("{SDK_OUTPUT_TOO_LARGE}lots")] {
+        for claim in [
+            format!("{SDK_OUTPUT_TOO_LARGE}12"),
+            format!("{SDK_OUTPUT_TOO_LARGE}lots"),
+        ] {
             let (_, _, error) = classify(CallEnd::Returned(Err(claim)), &[], &limits());
             assert_eq!(error.unwrap().kind, ErrorKind::GuestError);
         }

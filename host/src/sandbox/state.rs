@@ -3,8 +3,8 @@
 //! fresh for each execution and dropped with its store.
 
 use crate::capabilities::Grants;
-use crate::capabilities::http::{HttpContext, Outbound};
 use crate::capabilities::http::fetch::FetchHooks;
+use crate::capabilities::http::{HttpContext, Outbound};
 use crate::capabilities::kv::KvNamespace;
 use crate::capabilities::log::SharedLog;
 use crate::capabilities::secrets::SecretsProvider;

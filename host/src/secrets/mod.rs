@@ -102,8 +102,12 @@ pub fn rotate(data: &Path, key_file: &Path, new_key_file: &Path) -> anyhow::Resu
     if old.key_id() == new.key_id() {
         bail!("the new key is the current key");
     }
-    let store = Store::open(data)
-        .with_context(|| format!("failed to open the store in {} (is wolfe serve still running?)", data.display()))?;
+    let store = Store::open(data).with_context(|| {
+        format!(
+            "failed to open the store in {} (is wolfe serve still running?)",
+            data.display()
+        )
+    })?;
     let (mut rotated, mut already_rotated) = (0, 0);
     for (tenant, mut record) in store.all_secrets()? {
         if record.sealed.key_id == new.key_id() {

@@ -23,7 +23,9 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("key_id", &self.key_id).finish()
+        f.debug_struct("Vault")
+            .field("key_id", &self.key_id)
+            .finish()
     }
 }
 
@@ -42,7 +44,9 @@ pub struct Sealed {
 pub enum VaultError {
     #[error("the secrets key must be {KEY_BYTES} bytes written as {} hex digits", KEY_BYTES * 2)]
     BadKey,
-    #[error("secret was sealed with key {found}, but the server's key is {expected}; run `wolfe rotate-secrets-key` or configure the right key")]
+    #[error(
+        "secret was sealed with key {found}, but the server's key is {expected}; run `wolfe rotate-secrets-key` or configure the right key"
+    )]
     WrongKey { found: String, expected: String },
     #[error("secret could not be decrypted: it was altered, or belongs to another tenant or name")]
     Tampered,
@@ -59,7 +63,8 @@ impl Vault {
     }
 
     fn from_key(key: &[u8; KEY_BYTES]) -> Self {
-        let key_id = hex::encode(&Sha256::digest([b"wolfe-secrets-key:".as_slice(), key].concat())[..8]);
+        let key_id =
+            hex::encode(&Sha256::digest([b"wolfe-secrets-key:".as_slice(), key].concat())[..8]);
         Self {
             cipher: XChaCha20Poly1305::new(Key::from_slice(key)),
             key_id,
@@ -176,15 +181,30 @@ mod tests {
         let vault = Vault::from_hex(&Vault::generate_hex()).unwrap();
         let sealed = vault.seal("acme", "DB_PASSWORD", "hunter2");
         assert!(!sealed.ciphertext.contains(&hex::encode("hunter2")));
-        assert_eq!(vault.open("acme", "DB_PASSWORD", &sealed).unwrap(), "hunter2");
-        assert!(matches!(vault.open("other", "DB_PASSWORD", &sealed), Err(VaultError::Tampered)));
-        assert!(matches!(vault.open("acme", "API_TOKEN", &sealed), Err(VaultError::Tampered)));
+        assert_eq!(
+            vault.open("acme", "DB_PASSWORD", &sealed).unwrap(),
+            "hunter2"
+        );
+        assert!(matches!(
+            vault.open("other", "DB_PASSWORD", &sealed),
+            Err(VaultError::Tampered)
+        ));
+        assert!(matches!(
+            vault.open("acme", "API_TOKEN", &sealed),
+            Err(VaultError::Tampered)
+        ));
         let mut altered = sealed.clone();
         let last = altered.ciphertext.pop().unwrap();
         altered.ciphertext.push(if last == '0' { '1' } else { '0' });
-        assert!(matches!(vault.open("acme", "DB_PASSWORD", &altered), Err(VaultError::Tampered)));
+        assert!(matches!(
+            vault.open("acme", "DB_PASSWORD", &altered),
+            Err(VaultError::Tampered)
+        ));
         let other = Vault::from_hex(&Vault::generate_hex()).unwrap();
-        assert!(matches!(other.open("acme", "DB_PASSWORD", &sealed), Err(VaultError::WrongKey { .. })));
+        assert!(matches!(
+            other.open("acme", "DB_PASSWORD", &sealed),
+            Err(VaultError::WrongKey { .. })
+        ));
         // The same value sealed twice differs (random nonces).
         assert_ne!(vault.seal("acme", "X", "v"), vault.seal("acme", "X", "v"));
     }

@@ -172,11 +172,17 @@ mod tests {
             jail.set_env("WOLFE_QUEUE_CAPACITY", "77");
             jail.set_env("WOLFE_RETENTION__INTERVAL_SECS", "5");
             jail.set_env("WOLFE_ADMIN_TOKEN", "not-a-config-key");
-            jail.set_env("WOLFE_OUTBOUND_ALLOW_CIDRS", r#"["127.0.0.1/32", "10.20.0.0/16"]"#);
+            jail.set_env(
+                "WOLFE_OUTBOUND_ALLOW_CIDRS",
+                r#"["127.0.0.1/32", "10.20.0.0/16"]"#,
+            );
             let config = ServiceConfig::load(Some(&file)).unwrap();
             assert_eq!(
                 config.outbound_allow_cidrs,
-                vec!["127.0.0.1/32".parse::<ipnet::IpNet>().unwrap(), "10.20.0.0/16".parse().unwrap()]
+                vec![
+                    "127.0.0.1/32".parse::<ipnet::IpNet>().unwrap(),
+                    "10.20.0.0/16".parse().unwrap()
+                ]
             );
             assert!(ServiceConfig::default().outbound_allow_cidrs.is_empty());
             assert_eq!(config.workers, 3);

@@ -86,7 +86,12 @@ fn seq_key(tenant: &str, seq: u64) -> Vec<u8> {
 
 impl Store {
     /// Appends an entry to the tenant's chain.
-    pub fn append_audit(&self, tenant: &str, record: AuditRecord, at: String) -> StoreResult<AuditEntry> {
+    pub fn append_audit(
+        &self,
+        tenant: &str,
+        record: AuditRecord,
+        at: String,
+    ) -> StoreResult<AuditEntry> {
         // One append at a time: each entry needs its predecessor's hash.
         let _chain = self.audit_lock.lock().expect("audit lock poisoned");
         let last = self
@@ -113,12 +118,19 @@ impl Store {
             hash: String::new(),
         };
         entry.hash = entry_hash(&entry);
-        self.trees.audit.insert(seq_key(tenant, seq), encode(&entry)?)?;
+        self.trees
+            .audit
+            .insert(seq_key(tenant, seq), encode(&entry)?)?;
         Ok(entry)
     }
 
     /// Entries oldest first, starting after `after_seq`, at most `limit`.
-    pub fn list_audit(&self, tenant: &str, after_seq: u64, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+    pub fn list_audit(
+        &self,
+        tenant: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<AuditEntry>> {
         self.trees
             .audit
             .range(seq_key(tenant, after_seq + 1)..prefix_end(tenant))
@@ -158,7 +170,9 @@ impl Store {
                 )));
             }
             if entry_hash(&entry) != entry.hash {
-                return Ok(broken(format!("entry {entries} was altered: its hash does not match its content")));
+                return Ok(broken(format!(
+                    "entry {entries} was altered: its hash does not match its content"
+                )));
             }
             expected_prev = entry.hash;
         }
@@ -173,7 +187,12 @@ impl Store {
 
     /// Test support: overwrite a stored entry as an attacker with disk access would.
     #[doc(hidden)]
-    pub fn tamper_audit_entry(&self, tenant: &str, seq: u64, edit: impl FnOnce(&mut AuditEntry)) -> StoreResult<()> {
+    pub fn tamper_audit_entry(
+        &self,
+        tenant: &str,
+        seq: u64,
+        edit: impl FnOnce(&mut AuditEntry),
+    ) -> StoreResult<()> {
         let k = seq_key(tenant, seq);
         if let Some(v) = self.trees.audit.get(&k)? {
             let mut entry: AuditEntry = decode(&v)?;
@@ -197,7 +216,10 @@ mod tests {
 
     fn record(action: &'static str, target: &str) -> AuditRecord {
         AuditRecord {
-            actor: AuditActor { token_id: "tok_1".into(), role: "admin".into() },
+            actor: AuditActor {
+                token_id: "tok_1".into(),
+                role: "admin".into(),
+            },
             action,
             target: target.into(),
             before: None,
@@ -209,27 +231,49 @@ mod tests {
     fn the_chain_verifies_and_any_edit_deletion_or_reordering_breaks_it() {
         let store = Store::temporary().unwrap();
         for i in 0..5 {
-            store.append_audit("acme", record("rule.put", &format!("r{i}")), format!("t{i}")).unwrap();
+            store
+                .append_audit(
+                    "acme",
+                    record("rule.put", &format!("r{i}")),
+                    format!("t{i}"),
+                )
+                .unwrap();
         }
-        store.append_audit("acmex", record("rule.put", "other"), "t".into()).unwrap();
+        store
+            .append_audit("acmex", record("rule.put", "other"), "t".into())
+            .unwrap();
         let ok = store.verify_audit("acme").unwrap();
         assert!(ok.ok && ok.entries == 5, "{ok:?}");
-        assert_eq!(store.list_audit("acme", 2, 10).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert_eq!(
+            store
+                .list_audit("acme", 2, 10)
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
         assert_eq!(store.verify_audit("acmex").unwrap().entries, 1);
 
         // An edit of the content.
-        store.tamper_audit_entry("acme", 3, |e| e.target = "r-evil".into()).unwrap();
+        store
+            .tamper_audit_entry("acme", 3, |e| e.target = "r-evil".into())
+            .unwrap();
         let v = store.verify_audit("acme").unwrap();
         assert_eq!((v.ok, v.broken_at), (false, Some(3)));
         assert!(v.reason.unwrap().contains("altered"));
         // Recomputing the edited entry's own hash moves the break to the next one.
-        store.tamper_audit_entry("acme", 3, |e| e.hash = entry_hash(e)).unwrap();
+        store
+            .tamper_audit_entry("acme", 3, |e| e.hash = entry_hash(e))
+            .unwrap();
         let v = store.verify_audit("acme").unwrap();
         assert_eq!(v.broken_at, Some(4));
         // A deletion.
         let fresh = Store::temporary().unwrap();
         for i in 0..3 {
-            fresh.append_audit("t", record("rule.put", &format!("r{i}")), String::new()).unwrap();
+            fresh
+                .append_audit("t", record("rule.put", &format!("r{i}")), String::new())
+                .unwrap();
         }
         fresh.trees.audit.remove(seq_key("t", 2)).unwrap();
         let v = fresh.verify_audit("t").unwrap();

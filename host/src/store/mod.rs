@@ -12,8 +12,8 @@ mod keys;
 mod registry;
 mod secrets;
 
-pub use executions::{ExecutionFilter, ExecutionPage, IngestOutcome, Pruned, Retention};
 pub use audit::{AuditActor, AuditEntry, AuditRecord, AuditVerification};
+pub use executions::{ExecutionFilter, ExecutionPage, IngestOutcome, Pruned, Retention};
 pub use registry::{PutOutcome, RejectedMessage};
 pub use secrets::SecretRecord;
 

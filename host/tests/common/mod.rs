@@ -118,7 +118,10 @@ fn collect_sources(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') || ["node_modules", "__pycache__", "target"].contains(&&*name) || name.ends_with(".wasm") {
+        if name.starts_with('.')
+            || ["node_modules", "__pycache__", "target"].contains(&&*name)
+            || name.ends_with(".wasm")
+        {
             continue;
         }
         if path.is_dir() {

@@ -138,15 +138,15 @@ impl reqwest::dns::Resolve for CheckedResolver {
         let policy = self.policy.clone();
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addresses: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             for address in &addresses {
                 if let Err(refused) = policy.check(address.ip()) {
                     return Err(Box::new(NameRefused {
                         name: host.clone(),
                         refused,
-                    }) as Box<dyn std::error::Error + Send + Sync>);
+                    })
+                        as Box<dyn std::error::Error + Send + Sync>);
                 }
             }
             Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
@@ -189,14 +189,23 @@ mod tests {
         ] {
             assert_eq!(refused(&policy, address), Some(class), "{address}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:2800:220:1:248:1893:25c8:1946", "172.32.0.1", "100.128.0.1"] {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:2800:220:1:248:1893:25c8:1946",
+            "172.32.0.1",
+            "100.128.0.1",
+        ] {
             assert_eq!(refused(&policy, public), None, "{public}");
         }
     }
 
     #[test]
     fn only_the_configured_cidrs_are_allowed() {
-        let policy = AddressPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap(), "10.20.0.0/16".parse().unwrap()]);
+        let policy = AddressPolicy::allowing(vec![
+            "127.0.0.1/32".parse().unwrap(),
+            "10.20.0.0/16".parse().unwrap(),
+        ]);
         assert_eq!(refused(&policy, "127.0.0.1"), None);
         assert_eq!(refused(&policy, "::ffff:127.0.0.1"), None);
         assert_eq!(refused(&policy, "10.20.3.4"), None);

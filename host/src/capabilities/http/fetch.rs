@@ -80,7 +80,9 @@ async fn buffer_request(
     let body = match Limited::new(body, MAX_FETCH_REQUEST_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
-            let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let too_large = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
             let refusal = if too_large {
                 GuestError::Limited(format!(
                     "request body larger than {MAX_FETCH_REQUEST_BYTES} bytes"

@@ -282,7 +282,8 @@ pub(crate) async fn send_checked(
             Ok(r) => r.status.to_string(),
             Err(e) => describe(e),
         };
-        ctx.trail.record("http", method.as_str(), &target, true, outcome, hop_started);
+        ctx.trail
+            .record("http", method.as_str(), &target, true, outcome, hop_started);
         return result;
     }
     unreachable!("the redirect loop returns on its last hop")
