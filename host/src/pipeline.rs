@@ -19,6 +19,8 @@ use std::sync::Arc;
 pub enum PipelineError {
     #[error("the execution queue is full ({0} executions in flight); retry later")]
     QueueFull(usize),
+    #[error("tenant quota: at most {limit} executions per minute; retry in {retry_after_secs} s")]
+    QuotaExceeded { limit: u32, retry_after_secs: u32 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -37,6 +39,53 @@ pub struct Pipeline {
     store: Store,
     rules: Arc<RuleCache>,
     dispatcher: Dispatcher,
+    rates: Arc<RateWindows>,
+}
+
+/// Executions created per tenant in the current minute, against each
+/// tenant's `max_executions_per_minute`. In memory: a restart starts a fresh
+/// window. Checked before a request and counted after it, so one webhook that
+/// fans out to many rules may overshoot by its own executions.
+#[derive(Default)]
+struct RateWindows {
+    windows: std::sync::Mutex<std::collections::HashMap<String, (u64, u32)>>,
+}
+
+impl RateWindows {
+    /// The current minute, and the seconds left in it.
+    fn now() -> (u64, u32) {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        (secs / 60, (60 - secs % 60) as u32)
+    }
+
+    /// Refuses when the tenant has used up its minute.
+    fn check(&self, tenant: &str, limit: Option<u32>) -> Result<(), PipelineError> {
+        let Some(limit) = limit else { return Ok(()) };
+        let (minute, left) = Self::now();
+        let windows = self.windows.lock().expect("rate windows poisoned");
+        match windows.get(tenant) {
+            Some((m, used)) if *m == minute && *used >= limit => {
+                Err(PipelineError::QuotaExceeded {
+                    limit,
+                    retry_after_secs: left.max(1),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn count(&self, tenant: &str, executions: usize) {
+        let (minute, _) = Self::now();
+        let mut windows = self.windows.lock().expect("rate windows poisoned");
+        let entry = windows.entry(tenant.to_string()).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        entry.1 = entry.1.saturating_add(executions as u32);
+    }
 }
 
 impl Pipeline {
@@ -45,6 +94,7 @@ impl Pipeline {
             store,
             rules,
             dispatcher,
+            rates: Arc::default(),
         }
     }
 
@@ -63,6 +113,7 @@ impl Pipeline {
         tenant: &str,
         events: Vec<Event>,
     ) -> Result<Vec<AcceptedEvent>, PipelineError> {
+        self.check_rate(tenant)?;
         let rules = self.rules.rules(tenant)?;
         // Backpressure before writing anything: refuse what cannot be held.
         // Capped at the capacity so a large request is still accepted by an
@@ -121,6 +172,8 @@ impl Pipeline {
             });
         }
         self.store.commit().await?;
+        self.rates
+            .count(tenant, accepted.iter().map(|a| a.executions.len()).sum());
         for id in to_queue {
             self.dispatcher.enqueue(ExecutionRef {
                 tenant: tenant.to_string(),
@@ -138,6 +191,7 @@ impl Pipeline {
         environment: Environment,
         input: Value,
     ) -> Result<ExecutionRecord, PipelineError> {
+        self.check_rate(tenant)?;
         if !self.dispatcher.has_room_for(1) {
             return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
         }
@@ -147,11 +201,21 @@ impl Pipeline {
             .create_execution(&record)?
             .expect("manual runs have no (event, rule) key");
         self.store.commit().await?;
+        self.rates.count(tenant, 1);
         self.dispatcher.enqueue(ExecutionRef {
             tenant: tenant.to_string(),
             id: record.id.clone(),
         });
         Ok(record)
+    }
+
+    fn check_rate(&self, tenant: &str) -> Result<(), PipelineError> {
+        let quota = self
+            .store
+            .get_tenant(tenant)?
+            .map(|t| t.quota)
+            .unwrap_or_default();
+        self.rates.check(tenant, quota.max_executions_per_minute)
     }
 
     fn new_execution(

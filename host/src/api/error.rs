@@ -28,6 +28,12 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     QueueFull(String),
+    /// A tenant quota; the client should wait this many seconds.
+    #[error("{message}")]
+    QuotaExceeded {
+        message: String,
+        retry_after_secs: u32,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -45,6 +51,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::QueueFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +69,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::QueueFull(_) => "queue_full",
+            Self::QuotaExceeded { .. } => "quota_exceeded",
             Self::Internal(_) => "internal",
         }
     }
@@ -84,10 +92,17 @@ impl IntoResponse for ApiError {
             Json(json!({"error": {"code": self.code(), "message": message}})),
         )
             .into_response();
-        if matches!(self, Self::QueueFull(_)) {
+        let retry_after = match &self {
+            Self::QueueFull(_) => Some(RETRY_AFTER_SECS),
+            Self::QuotaExceeded {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

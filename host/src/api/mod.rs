@@ -114,6 +114,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tenants", post(tenants::create_tenant))
         .route(&format!("{t}/tokens"), post(tenants::create_token))
         .route(
+            &format!("{t}/quota"),
+            put(tenants::put_quota).get(tenants::get_quota),
+        )
+        .route(
             &format!("{t}/runbooks"),
             post(runbooks::upload)
                 .get(runbooks::list)

@@ -310,6 +310,12 @@ pub async fn run(
 pub fn pipeline_error(e: PipelineError) -> ApiError {
     match e {
         PipelineError::QueueFull(_) => ApiError::QueueFull(e.to_string()),
+        PipelineError::QuotaExceeded {
+            retry_after_secs, ..
+        } => ApiError::QuotaExceeded {
+            message: e.to_string(),
+            retry_after_secs,
+        },
         PipelineError::Store(e) => e.into(),
     }
 }

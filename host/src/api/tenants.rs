@@ -7,7 +7,7 @@ use super::extract::{JsonBody, PathParams};
 use crate::ingest::event::now_rfc3339;
 use crate::manifest::check_identifier;
 use crate::tenancy::{
-    Action, Principal, Role, Tenant, TokenRecord, generate_token, token_hash, token_id,
+    Action, Principal, Role, Tenant, TenantQuota, TokenRecord, generate_token, token_hash, token_id,
 };
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
@@ -35,6 +35,7 @@ pub async fn create_tenant(
     let tenant = Tenant {
         name: body.name,
         created_at: now_rfc3339(),
+        quota: Default::default(),
     };
     state.store().create_tenant(&tenant)?;
     super::audit::record(
@@ -145,4 +146,56 @@ pub async fn metrics(
         )],
         text,
     ))
+}
+
+/// `PUT /v1/tenants/{t}/quota`: the server admin sets a tenant's quota (the
+/// tenant's own admin may not raise its limits).
+pub async fn put_quota(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: HeaderMap,
+    PathParams(tenant): PathParams<String>,
+    JsonBody(quota): JsonBody<TenantQuota>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    if caller.principal != Principal::ServerAdmin {
+        return Err(ApiError::Forbidden(
+            "only the server admin token sets tenant quotas".into(),
+        ));
+    }
+    let mut record = state
+        .store()
+        .get_tenant(&tenant)?
+        .ok_or_else(|| ApiError::NotFound(format!("tenant {tenant:?} not found")))?;
+    if quota.max_concurrent == Some(0) || quota.max_executions_per_minute == Some(0) {
+        return Err(ApiError::BadRequest(
+            "max_concurrent and max_executions_per_minute must be at least 1 (leave them out for no limit)".into(),
+        ));
+    }
+    let before = json!(record.quota);
+    record.quota = quota;
+    state.store().update_tenant(&record)?;
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "quota.put",
+        &tenant,
+        Some(before),
+        Some(json!(record.quota)),
+    )?;
+    state.store().commit().await?;
+    Ok(Json(json!(record.quota)))
+}
+
+pub async fn get_quota(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: HeaderMap,
+    PathParams(tenant): PathParams<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    let record = state
+        .store()
+        .get_tenant(&tenant)?
+        .ok_or_else(|| ApiError::NotFound(format!("tenant {tenant:?} not found")))?;
+    Ok(Json(json!(record.quota)))
 }

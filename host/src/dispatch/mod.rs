@@ -13,8 +13,10 @@ use crate::sandbox::{ExecutionRequest, Sandbox};
 use crate::secrets::TenantSecrets;
 use crate::secrets::vault::Vault;
 use crate::store::Store;
+use crate::tenancy::TenantQuota;
 use record::ExecutionRecord;
 use runbooks::RunbookCache;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{Semaphore, mpsc};
@@ -69,6 +71,32 @@ pub struct WorkerContext {
     pub kv: KvStore,
     /// Opens tenant secrets for the executions that declare them.
     pub vault: Arc<Vault>,
+    /// Per-tenant concurrency gates, for tenants with `max_concurrent`.
+    pub tenant_gates: TenantGates,
+}
+
+/// One semaphore per tenant that has a `max_concurrent` quota, rebuilt when
+/// the quota changes (executions already holding a turn finish under the old).
+#[derive(Default)]
+pub struct TenantGates {
+    gates: std::sync::Mutex<HashMap<String, (u32, Arc<Semaphore>)>>,
+}
+
+impl TenantGates {
+    fn gate(&self, tenant: &str, max_concurrent: Option<u32>) -> Option<Arc<Semaphore>> {
+        let mut gates = self.gates.lock().expect("tenant gates poisoned");
+        let Some(max) = max_concurrent else {
+            gates.remove(tenant);
+            return None;
+        };
+        let entry = gates
+            .entry(tenant.to_string())
+            .or_insert_with(|| (max, Arc::new(Semaphore::new(max as usize))));
+        if entry.0 != max {
+            *entry = (max, Arc::new(Semaphore::new(max as usize)));
+        }
+        Some(entry.1.clone())
+    }
 }
 
 /// Starts the dispatcher and its worker pool; returns the handle and a
@@ -90,20 +118,16 @@ pub fn start(
     let slots = Arc::new(Semaphore::new(workers));
     let pool = tokio::spawn(async move {
         loop {
-            let permit = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                permit = slots.clone().acquire_owned() => permit.expect("semaphore never closed"),
-            };
             let next = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 next = rx.recv() => next,
             };
             let Some(execution) = next else { break };
             let (ctx, in_flight) = (ctx.clone(), in_flight.clone());
+            let (slots, shutdown) = (slots.clone(), shutdown.clone());
             tokio::spawn(async move {
-                run_one(&ctx, &execution).await;
+                run_when_admitted(&ctx, &execution, slots, &shutdown).await;
                 in_flight.fetch_sub(1, Ordering::Relaxed);
-                drop(permit);
             });
         }
         // Drain: wait for every running execution to finish and be durable.
@@ -130,14 +154,55 @@ pub fn resume_pending(store: &Store, dispatcher: &Dispatcher) -> usize {
     }
 }
 
-async fn run_one(ctx: &WorkerContext, execution: &ExecutionRef) {
-    if let Err(e) = try_run_one(ctx, execution).await {
+/// Waits for the tenant's turn (its `max_concurrent` quota), then for a
+/// worker, then runs the execution. A tenant at its quota waits without
+/// holding a worker, so other tenants' executions keep running. At shutdown
+/// a waiting execution stays pending in the store for the next start.
+async fn run_when_admitted(
+    ctx: &WorkerContext,
+    execution: &ExecutionRef,
+    slots: Arc<Semaphore>,
+    shutdown: &CancellationToken,
+) {
+    let quota = match ctx.store.get_tenant(&execution.tenant) {
+        Ok(tenant) => tenant.map(|t| t.quota).unwrap_or_default(),
+        Err(e) => {
+            tracing::error!(tenant = %execution.tenant, error = %e, "cannot read the tenant's quota");
+            return;
+        }
+    };
+    let _turn = match ctx
+        .tenant_gates
+        .gate(&execution.tenant, quota.max_concurrent)
+    {
+        Some(gate) => tokio::select! {
+            _ = shutdown.cancelled() => return,
+            turn = gate.acquire_owned() => Some(turn.expect("gates are never closed")),
+        },
+        None => None,
+    };
+    let _worker = tokio::select! {
+        _ = shutdown.cancelled() => return,
+        worker = slots.acquire_owned() => worker.expect("semaphore never closed"),
+    };
+    if shutdown.is_cancelled() {
+        return;
+    }
+    run_one(ctx, execution, &quota).await;
+}
+
+async fn run_one(ctx: &WorkerContext, execution: &ExecutionRef, quota: &TenantQuota) {
+    if let Err(e) = try_run_one(ctx, execution, quota).await {
         // The execution stays pending and is retried at the next start.
         tracing::error!(tenant = %execution.tenant, id = %execution.id, error = %e, "execution could not be recorded");
     }
 }
 
-async fn try_run_one(ctx: &WorkerContext, execution: &ExecutionRef) -> Result<(), String> {
+async fn try_run_one(
+    ctx: &WorkerContext,
+    execution: &ExecutionRef,
+    quota: &TenantQuota,
+) -> Result<(), String> {
     let store = &ctx.store;
     let Some(mut record) = store
         .get_execution(&execution.tenant, &execution.id)
@@ -153,7 +218,7 @@ async fn try_run_one(ctx: &WorkerContext, execution: &ExecutionRef) -> Result<()
     record.started_at = Some(now_rfc3339());
     store.update_execution(&record).map_err(|e| e.to_string())?;
 
-    match prepare_and_run(ctx, &mut record).await {
+    match prepare_and_run(ctx, &mut record, quota).await {
         Ok(()) => {}
         Err((kind, message)) => record.fail_before_run(kind, message, now_rfc3339()),
     }
@@ -168,6 +233,7 @@ async fn try_run_one(ctx: &WorkerContext, execution: &ExecutionRef) -> Result<()
 async fn prepare_and_run(
     ctx: &WorkerContext,
     record: &mut ExecutionRecord,
+    quota: &TenantQuota,
 ) -> Result<(), (ErrorKind, String)> {
     let version = record.version.clone().ok_or_else(|| {
         (
@@ -178,11 +244,13 @@ async fn prepare_and_run(
             ),
         )
     })?;
-    let runbook = ctx
+    let mut runbook = ctx
         .runbooks
         .get(&record.tenant, &record.runbook, &version)
         .await
         .map_err(|e| (ErrorKind::RunbookUnavailable, e))?;
+    // The tenant's quota lowers what the manifest and the host allow.
+    quota.clamp(&mut runbook.limits);
     let report = ctx
         .sandbox
         .execute(

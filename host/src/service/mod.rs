@@ -71,6 +71,7 @@ pub async fn run(
             runbooks: Arc::new(RunbookCache::new(sandbox.clone(), store.clone())),
             kv,
             vault: vault.clone(),
+            tenant_gates: Default::default(),
         },
         workers,
         config.queue_capacity,

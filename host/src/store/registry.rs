@@ -67,6 +67,14 @@ impl Store {
         scan(&self.trees.tenants, b"")
     }
 
+    /// Replaces an existing tenant's record (its quota).
+    pub fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        self.trees
+            .tenants
+            .insert(tenant.name.as_bytes(), encode(tenant)?)?;
+        Ok(())
+    }
+
     pub fn get_tenant(&self, name: &str) -> StoreResult<Option<Tenant>> {
         get(&self.trees.tenants, name.as_bytes())
     }

@@ -9,6 +9,48 @@ use sha2::{Digest, Sha256};
 pub struct Tenant {
     pub name: String,
     pub created_at: String,
+    /// What the tenant's executions may use; set by the server admin.
+    #[serde(default)]
+    pub quota: TenantQuota,
+}
+
+/// Per-tenant limits, so one tenant cannot take what others need. Each is
+/// unset (no tenant limit beyond the host's) until the server admin sets it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantQuota {
+    /// Ceiling on each execution's linear memory; manifests are clamped.
+    pub max_memory_mb: Option<u64>,
+    /// Ceiling on each execution's fuel.
+    pub max_fuel: Option<u64>,
+    /// Ceiling on each execution's wall-clock timeout.
+    pub max_timeout_ms: Option<u64>,
+    /// Executions of this tenant running at once; more wait without
+    /// holding a worker, so other tenants keep running.
+    pub max_concurrent: Option<u32>,
+    /// Executions created per minute (webhooks, SQS, manual runs); past it
+    /// requests are refused with 429 and nothing is stored.
+    pub max_executions_per_minute: Option<u32>,
+}
+
+impl TenantQuota {
+    /// Lowers `limits` to this quota, noting what was cut in `clamped`.
+    pub fn clamp(&self, limits: &mut crate::sandbox::limits::ExecutionLimits) {
+        let mut notes = Vec::new();
+        for (name, value, max) in [
+            ("memory_mb", &mut limits.memory_mb, self.max_memory_mb),
+            ("fuel", &mut limits.fuel, self.max_fuel),
+            ("timeout_ms", &mut limits.timeout_ms, self.max_timeout_ms),
+        ] {
+            if let Some(max) = max
+                && *value > max
+            {
+                notes.push(format!("{name}: {value} -> {max} (tenant quota)"));
+                *value = max;
+            }
+        }
+        limits.clamped.extend(notes);
+    }
 }
 
 /// What a token may do inside its tenant.

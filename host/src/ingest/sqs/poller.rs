@@ -116,7 +116,7 @@ impl Poller {
                     .accepted
                     .inc_by(accepted.len() as u64 - duplicates);
             }
-            Err(PipelineError::QueueFull(_)) => {
+            Err(PipelineError::QueueFull(_) | PipelineError::QuotaExceeded { .. }) => {
                 // Not deleted: the messages return after their visibility timeout.
                 return;
             }
