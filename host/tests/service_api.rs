@@ -222,7 +222,10 @@ async fn runbook_upload_deploy_promote_and_run() {
         None,
     )
     .await;
-    let (status, _) = api.upload("acme", &t.operator, &text, wasm.to_vec()).await;
+    // Refused before the body is read: send a stub, not megabytes.
+    let (status, _) = api
+        .upload("acme", &t.operator, &text, b"\0asm".to_vec())
+        .await;
     assert_eq!(status, 403);
 
     let base = "/v1/tenants/acme/runbooks/hello";
