@@ -83,6 +83,7 @@ fn main() {
                 ExecutionRequest {
                     input: event.clone(),
                     secrets: secrets.clone(),
+                    connectors: Arc::new(wolfe::capabilities::connectors::StaticConnectors::default()),
                     kv: None,
                 },
             ));

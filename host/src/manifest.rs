@@ -67,6 +67,9 @@ pub struct DeclaredCapabilities {
     pub secrets: Vec<String>,
     #[serde(default)]
     pub kv: bool,
+    /// Tenant-configured connectors this runbook may call, by name.
+    #[serde(default)]
+    pub connectors: Vec<String>,
 }
 
 /// One `http` entry: a URL pattern and the methods allowed on it.
@@ -129,6 +132,9 @@ impl Manifest {
         )?;
         for (i, secret) in self.capabilities.secrets.iter().enumerate() {
             check_secret_name(&format!("capabilities.secrets[{i}]"), secret)?;
+        }
+        for (i, connector) in self.capabilities.connectors.iter().enumerate() {
+            check_identifier(&format!("capabilities.connectors[{i}]"), connector, 64)?;
         }
         // URL patterns and methods are validated where they are compiled into
         // grants (capabilities::http::HttpPolicy), which reports the same key.

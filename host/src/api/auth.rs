@@ -112,10 +112,11 @@ fn action_name(action: Action) -> &'static str {
         Action::ManageTokens => "manage tokens",
         Action::ManageSecrets => "write or delete secrets",
         Action::ReadAudit => "read the audit log",
+        Action::ManageConnectors => "configure connectors",
         Action::WriteRunbooks => "upload or deploy runbooks",
         Action::WriteRules => "change rules or sources",
         Action::RunRunbooks => "run runbooks",
-        Action::ReadConfig => "read runbooks, rules, sources or secret names",
+        Action::ReadConfig => "read runbooks, rules, sources, connectors or secret names",
         Action::ReadExecutions => "read executions",
         Action::PostEvents => "post events",
     }

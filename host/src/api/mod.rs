@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod connectors;
 mod error;
 mod executions;
 mod extract;
@@ -159,6 +160,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route(&format!("{t}/audit"), get(audit::list))
         .route(&format!("{t}/audit/verify"), get(audit::verify))
+        .route(&format!("{t}/connectors"), get(connectors::list_connectors))
+        .route(
+            &format!("{t}/connectors/{{name}}"),
+            put(connectors::put_connector)
+                .get(connectors::get_connector)
+                .delete(connectors::delete_connector),
+        )
         .route(&format!("{t}/secrets"), get(secrets::list_secrets))
         .route(
             &format!("{t}/secrets/{{name}}"),

@@ -113,6 +113,7 @@ pub async fn diff_versions(
 pub struct ReachQuery {
     host: Option<String>,
     secret: Option<String>,
+    connector: Option<String>,
 }
 
 pub async fn reach(
@@ -124,19 +125,17 @@ pub async fn reach(
     authorize(&state, &headers, &tenant, Action::ReadConfig)?;
     let mut matches = Vec::new();
     for (version, environments) in deployed_versions(&state, &tenant)? {
-        let grants: Vec<String> = match (&query.host, &query.secret) {
-            (Some(host), None) => http_reaching(&version, host),
-            (None, Some(secret)) => version
-                .manifest
-                .capabilities
-                .secrets
-                .iter()
-                .filter(|s| *s == secret)
-                .cloned()
-                .collect(),
+        let caps = &version.manifest.capabilities;
+        let named = |list: &[String], wanted: &str| -> Vec<String> {
+            list.iter().filter(|s| *s == wanted).cloned().collect()
+        };
+        let grants: Vec<String> = match (&query.host, &query.secret, &query.connector) {
+            (Some(host), None, None) => http_reaching(&version, host),
+            (None, Some(secret), None) => named(&caps.secrets, secret),
+            (None, None, Some(connector)) => named(&caps.connectors, connector),
             _ => {
                 return Err(ApiError::BadRequest(
-                    "ask about exactly one of `host` or `secret`".into(),
+                    "ask about exactly one of `host`, `secret` or `connector`".into(),
                 ));
             }
         };

@@ -4,6 +4,7 @@
 //! (`sandbox::state::ExecutionState`), and checked at every call — deny by
 //! default, every call recorded in the [`trail`].
 
+pub mod connectors;
 pub mod http;
 pub mod kv;
 pub mod log;
@@ -20,6 +21,7 @@ pub struct Grants {
     pub http: http::HttpPolicy,
     pub secrets: BTreeSet<String>,
     pub kv: bool,
+    pub connectors: BTreeSet<String>,
 }
 
 impl Grants {
@@ -29,6 +31,7 @@ impl Grants {
             http: http::HttpPolicy::from_declared(&caps.http)?,
             secrets: caps.secrets.iter().cloned().collect(),
             kv: caps.kv,
+            connectors: caps.connectors.iter().cloned().collect(),
         })
     }
 }

@@ -87,10 +87,12 @@ pub enum AuditCommand {
     },
     /// Which runbooks can reach a host, or read a secret.
     Reach {
-        #[arg(long, conflicts_with = "secret", required_unless_present = "secret")]
+        #[arg(long, conflicts_with_all = ["secret", "connector"], required_unless_present_any = ["secret", "connector"])]
         host: Option<String>,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "connector")]
         secret: Option<String>,
+        #[arg(long)]
+        connector: Option<String>,
     },
 }
 
@@ -426,11 +428,16 @@ pub fn audit(conn: Connection, command: AuditCommand) -> anyhow::Result<Outcome>
             &format!("{base}/runbooks/{name}/diff?from={from}&to={to}"),
             None,
         )?),
-        AuditCommand::Reach { host, secret } => {
-            let query = match (host, secret) {
-                (Some(h), _) => format!("host={h}"),
-                (None, Some(s)) => format!("secret={s}"),
-                (None, None) => bail!("pass --host or --secret"),
+        AuditCommand::Reach {
+            host,
+            secret,
+            connector,
+        } => {
+            let query = match (host, secret, connector) {
+                (Some(h), _, _) => format!("host={h}"),
+                (None, Some(s), _) => format!("secret={s}"),
+                (None, None, Some(c)) => format!("connector={c}"),
+                (None, None, None) => bail!("pass --host, --secret or --connector"),
             };
             print(&client.json(Method::GET, &format!("{base}/reach?{query}"), None)?)
         }

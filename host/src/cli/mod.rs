@@ -112,6 +112,13 @@ enum Command {
         #[command(subcommand)]
         command: client::ApplyCommand,
     },
+    /// Tenant connectors (client): `wolfe connector apply FILE`.
+    Connector {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::ApplyCommand,
+    },
     /// Tenant secrets, write-only (client).
     Secret {
         #[command(flatten)]
@@ -186,6 +193,10 @@ pub fn main() -> ExitCode {
         } => client::apply(conn, "sources", &file),
         Command::Exec { conn, command } => client::exec(conn, command),
         Command::Secret { conn, command } => client::secret(conn, command),
+        Command::Connector {
+            conn,
+            command: client::ApplyCommand::Apply { file },
+        } => client::apply(conn, "connectors", &file),
         Command::RotateSecretsKey {
             data,
             new_key_file,

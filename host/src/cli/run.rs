@@ -3,6 +3,7 @@
 use super::Outcome;
 use crate::build::build_runbook;
 use crate::capabilities::kv::KvStore;
+use crate::capabilities::connectors::StaticConnectors;
 use crate::capabilities::secrets::StaticSecrets;
 use crate::manifest::{MANIFEST_FILE, Manifest};
 use crate::sandbox::{ExecutionRequest, Sandbox, SandboxConfig};
@@ -46,6 +47,11 @@ pub struct RunArgs {
     /// stand-in service. Repeatable. Default: none, as under `wolfe serve`.
     #[arg(long = "allow-cidr", value_name = "CIDR")]
     allow_cidrs: Vec<ipnet::IpNet>,
+    /// Connector configurations: a TOML file of `[name]` tables (`kind =
+    /// "http" | "slack" | "pagerduty"`); their credentials are secrets given
+    /// with --secret or --secrets-file.
+    #[arg(long)]
+    connectors_file: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
@@ -61,6 +67,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     for pair in &args.secrets {
         secrets.insert_pair(pair)?;
     }
+    let connectors = match &args.connectors_file {
+        Some(file) => StaticConnectors::load_file(file)?,
+        None => StaticConnectors::default(),
+    };
 
     // kv lives under --data; without it a runbook that declares kv gets a
     // temporary store for this run, so it still runs (state is not kept).
@@ -100,6 +110,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         ExecutionRequest {
             input,
             secrets: Arc::new(secrets),
+            connectors: Arc::new(connectors),
             kv,
         },
     ));

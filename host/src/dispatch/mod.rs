@@ -12,7 +12,7 @@ use crate::sandbox::report::{ErrorKind, ExecutionStatus};
 use crate::sandbox::{ExecutionRequest, Sandbox};
 use crate::secrets::TenantSecrets;
 use crate::secrets::vault::Vault;
-use crate::store::Store;
+use crate::store::{Store, TenantConnectors};
 use crate::tenancy::TenantQuota;
 use record::ExecutionRecord;
 use runbooks::RunbookCache;
@@ -262,6 +262,7 @@ async fn prepare_and_run(
                     ctx.vault.clone(),
                     &record.tenant,
                 )),
+                connectors: Arc::new(TenantConnectors::new(ctx.store.clone(), &record.tenant)),
                 kv: Some(ctx.kv.namespace(&record.tenant, &record.runbook)),
             },
         )

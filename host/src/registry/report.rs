@@ -21,6 +21,7 @@ pub struct CapabilityView {
     pub http: Vec<String>,
     pub secrets: Vec<String>,
     pub kv: bool,
+    pub connectors: Vec<String>,
     pub imports: Vec<String>,
     pub declared_limits: crate::manifest::DeclaredLimits,
     /// After the host's ceilings (`clamped` says what was cut).
@@ -55,6 +56,11 @@ impl CapabilityView {
             http,
             secrets,
             kv: m.capabilities.kv,
+            connectors: {
+                let mut c = m.capabilities.connectors.clone();
+                c.sort();
+                c
+            },
             imports: version.imports.clone(),
             declared_limits: m.limits.clone(),
             effective_limits: ExecutionLimits::clamp(
@@ -97,6 +103,7 @@ pub struct CapabilityDiff {
     pub secrets: Change,
     /// `Some((from, to))` when kv access changes.
     pub kv: Option<(bool, bool)>,
+    pub connectors: Change,
     pub imports: Change,
     /// `limit: from -> to` for each effective limit that changes.
     pub limits: Vec<String>,
@@ -110,6 +117,7 @@ pub fn diff(from: &CapabilityView, to: &CapabilityView) -> CapabilityDiff {
     let http = Change::between(&from.http, &to.http);
     let secrets = Change::between(&from.secrets, &to.secrets);
     let imports = Change::between(&from.imports, &to.imports);
+    let connectors = Change::between(&from.connectors, &to.connectors);
     let kv = (from.kv != to.kv).then_some((from.kv, to.kv));
     let (a, b) = (&from.effective_limits, &to.effective_limits);
     let mut limits = Vec::new();
@@ -128,10 +136,12 @@ pub fn diff(from: &CapabilityView, to: &CapabilityView) -> CapabilityDiff {
         || !secrets.added.is_empty()
         || kv == Some((false, true))
         || !imports.added.is_empty()
+        || !connectors.added.is_empty()
         || raised;
     let unchanged = http.is_empty()
         && secrets.is_empty()
         && kv.is_none()
+        && connectors.is_empty()
         && imports.is_empty()
         && limits.is_empty();
     CapabilityDiff {
@@ -140,6 +150,7 @@ pub fn diff(from: &CapabilityView, to: &CapabilityView) -> CapabilityDiff {
         http,
         secrets,
         kv,
+        connectors,
         imports,
         limits,
         widens_access,

@@ -51,6 +51,7 @@ pub(crate) async fn run_execution(
         log: log.clone(),
         outbound: outbound.clone(),
         secrets: request.secrets,
+        connectors: request.connectors,
         kv: request.kv,
         deadline,
     });

@@ -22,6 +22,7 @@ pub mod state;
 use crate::capabilities::Grants;
 use crate::capabilities::http::{AddressPolicy, Outbound};
 use crate::capabilities::kv::KvNamespace;
+use crate::capabilities::connectors::ConnectorProvider;
 use crate::capabilities::secrets::SecretsProvider;
 use crate::manifest::{Manifest, ManifestError};
 use bindings::RunbookPre;
@@ -93,6 +94,8 @@ pub struct ExecutionRequest {
     /// The runbook's input (the `event` argument of `run`, as JSON).
     pub input: serde_json::Value,
     pub secrets: Arc<dyn SecretsProvider>,
+    /// The tenant's connector configurations.
+    pub connectors: Arc<dyn ConnectorProvider>,
     /// This runbook's kv namespace; `None` when the host has no store.
     pub kv: Option<KvNamespace>,
 }

@@ -7,6 +7,7 @@ use crate::capabilities::http::fetch::FetchHooks;
 use crate::capabilities::http::{HttpContext, Outbound};
 use crate::capabilities::kv::KvNamespace;
 use crate::capabilities::log::SharedLog;
+use crate::capabilities::connectors::ConnectorProvider;
 use crate::capabilities::secrets::SecretsProvider;
 use crate::capabilities::trail::SharedTrail;
 use crate::sandbox::memory::MemoryLimiter;
@@ -31,6 +32,7 @@ pub struct ExecutionState {
     wasi_http: WasiHttpCtx,
     fetch_hooks: FetchHooks,
     pub(crate) secrets: Arc<dyn SecretsProvider>,
+    pub(crate) connectors: Arc<dyn ConnectorProvider>,
     /// Values handed to the guest, to be redacted from what is recorded.
     pub(crate) revealed_secrets: Vec<String>,
     pub(crate) kv: Option<KvNamespace>,
@@ -46,6 +48,7 @@ pub struct StateParts {
     pub log: SharedLog,
     pub outbound: Outbound,
     pub secrets: Arc<dyn SecretsProvider>,
+    pub connectors: Arc<dyn ConnectorProvider>,
     pub kv: Option<KvNamespace>,
     pub deadline: Instant,
 }
@@ -80,6 +83,7 @@ impl ExecutionState {
             http,
             wasi_http: WasiHttpCtx::new(),
             secrets: parts.secrets,
+            connectors: parts.connectors,
             revealed_secrets: Vec::new(),
             kv: parts.kv,
             kv_writes: 0,

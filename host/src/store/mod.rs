@@ -7,6 +7,7 @@
 
 mod audit;
 mod commit;
+mod connectors;
 mod executions;
 mod keys;
 mod registry;
@@ -14,6 +15,7 @@ mod secrets;
 
 pub use audit::{AuditActor, AuditEntry, AuditRecord, AuditVerification};
 pub use executions::{ExecutionFilter, ExecutionPage, IngestOutcome, Pruned, Retention};
+pub use connectors::{ConnectorRecord, TenantConnectors};
 pub use registry::{PutOutcome, RejectedMessage};
 pub use secrets::SecretRecord;
 
@@ -72,6 +74,8 @@ struct Trees {
     secrets: sled::Tree,
     /// Hash-chained audit log: tenant\0sequence (zero-padded).
     audit: sled::Tree,
+    /// Tenant connector configurations: tenant\0name.
+    connectors: sled::Tree,
 }
 
 impl Store {
@@ -109,6 +113,7 @@ impl Store {
             rejected: t("rejected_messages")?,
             secrets: t("secrets")?,
             audit: t("audit")?,
+            connectors: t("connectors")?,
         };
         Ok(Self {
             committer: GroupCommit::start(db.clone()),

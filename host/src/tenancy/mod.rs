@@ -77,6 +77,8 @@ pub enum Action {
     ManageSecrets,
     /// Read and verify the audit log.
     ReadAudit,
+    /// Configure or delete tenant connectors.
+    ManageConnectors,
     WriteRunbooks,
     WriteRules,
     RunRunbooks,

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use wolfe::capabilities::kv::{KvNamespace, KvStore};
+use wolfe::capabilities::connectors::StaticConnectors;
 use wolfe::capabilities::secrets::StaticSecrets;
 use wolfe::manifest::Manifest;
 use wolfe::sandbox::report::ExecutionReport;
@@ -173,6 +174,7 @@ pub fn prepare(sandbox: &Sandbox, name: &str, manifest_text: Option<&str>) -> Pr
 #[derive(Default)]
 pub struct Inputs {
     pub secrets: StaticSecrets,
+    pub connectors: StaticConnectors,
     pub kv: Option<KvNamespace>,
 }
 
@@ -196,6 +198,7 @@ pub async fn run_with(
             ExecutionRequest {
                 input: event,
                 secrets: Arc::new(inputs.secrets),
+                connectors: Arc::new(inputs.connectors),
                 kv: inputs.kv,
             },
         )

@@ -18,11 +18,12 @@
 //! The function may take and return any serde types instead of [`Value`].
 //! An `Err` ends the execution `failed` with its message; a panic ends it
 //! `failed` too, with the panic message in the record. Capabilities
-//! ([`http`], [`secrets`], [`kv`], [`log`]) work only as far as the runbook's
+//! ([`http`], [`secrets`], [`kv`], [`log`], [`connectors`]) work only as far as the runbook's
 //! manifest grants them; anything else returns [`CapabilityError::Denied`].
 
 extern crate self as wolfe_sdk;
 
+pub mod connectors;
 mod error;
 pub mod http;
 pub mod kv;

@@ -5,7 +5,7 @@
 //! `fetch()` has exactly the same grants, redirect checks, request budget,
 //! size and time caps, and capability trail; there is one enforcement point.
 
-use super::{HttpContext, send_checked};
+use super::{HttpContext, Route, send_checked};
 use crate::capabilities::describe;
 use crate::sandbox::bindings::wolfe::runbook::http::{Request, Response};
 use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
@@ -58,7 +58,7 @@ impl WasiHttpHooks for FetchHooks {
         let ctx = self.ctx.clone();
         Box::new(async move {
             let request = buffer_request(&ctx, request, options).await?;
-            let response = send_checked(&ctx, request).await.map_err(error_code)?;
+            let response = send_checked(&ctx, request, Route::Granted).await.map_err(error_code)?;
             let done: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send> =
                 Box::new(async { Ok(()) });
             Ok((into_http_response(response)?, done))

@@ -111,27 +111,53 @@ impl HttpContext {
 
 impl Host for ExecutionState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, GuestError>> {
-        Ok(send_checked(&self.http, request).await)
+        Ok(send_checked(&self.http, request, Route::Granted).await)
     }
 }
 
-/// One guest request, redirects included, each hop checked and recorded.
+/// On whose authority an outbound request goes.
+#[derive(Clone, Copy)]
+pub(crate) enum Route<'a> {
+    /// The guest's own request (`http` interface or `fetch()`): the
+    /// manifest's URL grants decide, and every redirect hop is re-checked.
+    Granted,
+    /// A tenant connector's request, built by the host with its credentials:
+    /// the declared connector is the grant, redirects are not followed, and
+    /// the trail names the connector and action — never the URL, which for a
+    /// chat webhook is itself the credential.
+    Connector { name: &'a str, action: &'a str },
+}
+
+impl Route<'_> {
+    fn record(
+        &self,
+        trail: &SharedTrail,
+        method: &str,
+        target: &str,
+        allowed: bool,
+        outcome: impl Into<String>,
+        started: Instant,
+    ) {
+        match self {
+            Route::Granted => trail.record("http", method, target, allowed, outcome, started),
+            Route::Connector { name, action } => {
+                trail.record("connectors", action, name, allowed, outcome, started)
+            }
+        }
+    }
+}
+
+/// One outbound request, redirects included, each hop checked and recorded.
 /// The single place where outbound requests are allowed or refused.
 pub(crate) async fn send_checked(
     ctx: &HttpContext,
     request: Request,
+    route: Route<'_>,
 ) -> Result<Response, GuestError> {
     let started = Instant::now();
     let method_text = request.method.trim().to_ascii_uppercase();
     let record_invalid = |trail: &SharedTrail, e: GuestError| {
-        trail.record(
-            "http",
-            &method_text,
-            &request.url,
-            false,
-            describe(&e),
-            started,
-        );
+        route.record(trail, &method_text, &request.url, false, describe(&e), started);
         Err(e)
     };
     if ctx.requests.fetch_add(1, Ordering::Relaxed) >= MAX_HTTP_REQUESTS {
@@ -169,15 +195,15 @@ pub(crate) async fn send_checked(
     for hop in 0..=MAX_HTTP_REDIRECTS {
         let hop_started = Instant::now();
         let target = url.to_string();
-        if let Err(denial) = ctx.grants.http.check(method.as_str(), &url) {
+        if let Route::Granted = route
+            && let Err(denial) = ctx.grants.http.check(method.as_str(), &url)
+        {
             let why = if hop == 0 {
                 denial.to_string()
             } else {
                 format!("redirect refused: {denial}")
             };
-            ctx.trail.record(
-                "http",
-                method.as_str(),
+            route.record(&ctx.trail, method.as_str(),
                 &target,
                 false,
                 format!("denied: {why}"),
@@ -191,9 +217,7 @@ pub(crate) async fn send_checked(
             } else {
                 format!("redirect refused: {refused}")
             };
-            ctx.trail.record(
-                "http",
-                method.as_str(),
+            route.record(&ctx.trail, method.as_str(),
                 &target,
                 false,
                 format!("denied: {why}"),
@@ -204,9 +228,7 @@ pub(crate) async fn send_checked(
         let remaining = ctx.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             let e = GuestError::Limited("execution deadline reached".into());
-            ctx.trail.record(
-                "http",
-                method.as_str(),
+            route.record(&ctx.trail, method.as_str(),
                 &target,
                 true,
                 describe(&e),
@@ -229,9 +251,7 @@ pub(crate) async fn send_checked(
                 let e = transport_error(e, timeout);
                 // A name that resolved to a refused address is a denial.
                 let allowed = !matches!(e, GuestError::Denied(_));
-                ctx.trail.record(
-                    "http",
-                    method.as_str(),
+                route.record(&ctx.trail, method.as_str(),
                     &target,
                     allowed,
                     describe(&e),
@@ -242,11 +262,10 @@ pub(crate) async fn send_checked(
         };
         let status = response.status();
         if status.is_redirection()
+            && matches!(route, Route::Granted)
             && let Some(location) = response.headers().get(reqwest::header::LOCATION)
         {
-            ctx.trail.record(
-                "http",
-                method.as_str(),
+            route.record(&ctx.trail, method.as_str(),
                 &target,
                 true,
                 status.as_u16().to_string(),
@@ -282,8 +301,7 @@ pub(crate) async fn send_checked(
             Ok(r) => r.status.to_string(),
             Err(e) => describe(e),
         };
-        ctx.trail
-            .record("http", method.as_str(), &target, true, outcome, hop_started);
+        route.record(&ctx.trail, method.as_str(), &target, true, outcome, hop_started);
         return result;
     }
     unreachable!("the redirect loop returns on its last hop")

@@ -1,0 +1,93 @@
+//! Tenant connectors over HTTP: the tenant admin configures which
+//! integrations exist and which of the tenant's secrets hold their
+//! credentials; runbooks that declare a connector may call it.
+
+use super::AppState;
+use super::auth::authorize;
+use super::error::ApiError;
+use super::extract::{JsonBody, PathParams};
+use crate::capabilities::connectors::ConnectorSpec;
+use crate::ingest::event::now_rfc3339;
+use crate::manifest::check_identifier;
+use crate::store::ConnectorRecord;
+use crate::tenancy::Action;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+
+pub async fn put_connector(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+    JsonBody(spec): JsonBody<ConnectorSpec>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::ManageConnectors)?;
+    check_identifier("connector", &name, 64).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    spec.validate().map_err(ApiError::BadRequest)?;
+    let before = state.store().get_connector(&tenant, &name)?;
+    let record = ConnectorRecord {
+        name,
+        spec,
+        updated_at: now_rfc3339(),
+    };
+    state.store().put_connector(&tenant, &record)?;
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "connector.put",
+        &record.name,
+        before.map(|r| json!(r)),
+        Some(json!(record)),
+    )?;
+    state.store().commit().await?;
+    Ok(Json(json!(record)))
+}
+
+pub async fn get_connector(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    let record = state
+        .store()
+        .get_connector(&tenant, &name)?
+        .ok_or_else(|| ApiError::NotFound(format!("connector {name:?} not found")))?;
+    Ok(Json(json!(record)))
+}
+
+pub async fn list_connectors(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams(tenant): PathParams<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    Ok(Json(
+        json!({ "connectors": state.store().list_connectors(&tenant)? }),
+    ))
+}
+
+pub async fn delete_connector(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::ManageConnectors)?;
+    let Some(before) = state.store().get_connector(&tenant, &name)? else {
+        return Err(ApiError::NotFound(format!("connector {name:?} not found")));
+    };
+    state.store().delete_connector(&tenant, &name)?;
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "connector.delete",
+        &name,
+        Some(json!(before)),
+        None,
+    )?;
+    state.store().commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

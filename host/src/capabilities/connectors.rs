@@ -1,0 +1,368 @@
+//! The `connectors` capability: host-side integrations configured per
+//! tenant — a generic HTTP API, a Slack-compatible incoming webhook, a
+//! PagerDuty Events v2 endpoint. A runbook calls one by name (if its manifest
+//! declares it) with an action and a payload; the host builds the request and
+//! adds the credentials, read from the tenant's secrets, so they never enter
+//! the sandbox. The request goes through the same sender as the `http`
+//! interface (address policy, request budget, size and time caps, deadline)
+//! and is recorded in the trail as `connectors` / action / connector name.
+
+use crate::capabilities::describe;
+use crate::capabilities::http::{Route, policy::KNOWN_METHODS, send_checked};
+use crate::sandbox::bindings::wolfe::runbook::connectors::{Host, Reply};
+use crate::sandbox::bindings::wolfe::runbook::http::Request;
+use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
+use crate::sandbox::state::ExecutionState;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+use url::Url;
+
+/// PagerDuty's Events v2 endpoint, used unless a connector names another.
+pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+
+/// How a tenant configured one connector. Credentials are named tenant
+/// secrets, never values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ConnectorSpec {
+    /// An HTTP API under `base_url`; actions are `METHOD /path`.
+    Http {
+        base_url: String,
+        #[serde(default)]
+        auth: HttpAuth,
+    },
+    /// A Slack-compatible incoming webhook. Its URL is the credential, so it
+    /// is a secret: `webhook_url_secret` names it.
+    Slack { webhook_url_secret: String },
+    /// PagerDuty Events v2: `trigger`, `acknowledge`, `resolve`; the host
+    /// adds the routing key from `routing_key_secret`.
+    Pagerduty {
+        routing_key_secret: String,
+        #[serde(default)]
+        events_url: Option<String>,
+    },
+}
+
+/// How an `http` connector authenticates.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum HttpAuth {
+    #[default]
+    None,
+    /// `Authorization: Bearer <secret>`.
+    Bearer { secret: String },
+    /// `Authorization: Basic base64(username:<secret>)`.
+    Basic { username: String, secret: String },
+    /// `<header>: <secret>`.
+    Header { header: String, secret: String },
+}
+
+impl ConnectorSpec {
+    /// Checks what can be checked before a runbook calls it.
+    pub fn validate(&self) -> Result<(), String> {
+        let check_url = |key: &str, text: &str| {
+            let url = Url::parse(text).map_err(|e| format!("{key}: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(format!("{key} must be an http(s) URL"));
+            }
+            Ok(())
+        };
+        match self {
+            Self::Http { base_url, auth } => {
+                check_url("base_url", base_url)?;
+                if let HttpAuth::Header { header, .. } = auth {
+                    reqwest::header::HeaderName::from_bytes(header.as_bytes())
+                        .map_err(|_| format!("auth.header {header:?} is not a header name"))?;
+                }
+                Ok(())
+            }
+            Self::Slack { .. } => Ok(()),
+            Self::Pagerduty { events_url, .. } => match events_url {
+                Some(url) => check_url("events_url", url),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// The secret names this connector reads.
+    pub fn secret_names(&self) -> Vec<&str> {
+        match self {
+            Self::Http { auth, .. } => match auth {
+                HttpAuth::None => vec![],
+                HttpAuth::Bearer { secret }
+                | HttpAuth::Basic { secret, .. }
+                | HttpAuth::Header { secret, .. } => vec![secret.as_str()],
+            },
+            Self::Slack { webhook_url_secret } => vec![webhook_url_secret.as_str()],
+            Self::Pagerduty {
+                routing_key_secret, ..
+            } => vec![routing_key_secret.as_str()],
+        }
+    }
+}
+
+/// Where connector configurations come from (the tenant's, under serve).
+pub trait ConnectorProvider: Send + Sync {
+    fn get(&self, name: &str) -> Result<Option<ConnectorSpec>, String>;
+}
+
+/// Connectors held in memory: `wolfe run --connectors-file`.
+#[derive(Debug, Default, Clone)]
+pub struct StaticConnectors {
+    specs: HashMap<String, ConnectorSpec>,
+}
+
+impl StaticConnectors {
+    pub fn insert(&mut self, name: impl Into<String>, spec: ConnectorSpec) {
+        self.specs.insert(name.into(), spec);
+    }
+
+    /// A TOML file of `[name]` tables, each a connector (`kind = ...`).
+    pub fn load_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read connectors file {}: {e}", path.display()))?;
+        let specs: HashMap<String, ConnectorSpec> = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("invalid connectors file {}: {e}", path.display()))?;
+        for (name, spec) in &specs {
+            spec.validate()
+                .map_err(|e| anyhow::anyhow!("{}: connector {name}: {e}", path.display()))?;
+        }
+        Ok(Self { specs })
+    }
+}
+
+impl ConnectorProvider for StaticConnectors {
+    fn get(&self, name: &str) -> Result<Option<ConnectorSpec>, String> {
+        Ok(self.specs.get(name).cloned())
+    }
+}
+
+impl Host for ExecutionState {
+    async fn call(
+        &mut self,
+        connector: String,
+        action: String,
+        payload: String,
+    ) -> wasmtime::Result<Result<Reply, GuestError>> {
+        let started = Instant::now();
+        let refuse = |state: &ExecutionState, allowed: bool, e: GuestError| {
+            state
+                .trail
+                .record("connectors", &action, &connector, allowed, describe(&e), started);
+            Ok(Err(e))
+        };
+        if !self.grants.connectors.contains(&connector) {
+            let e = GuestError::Denied(format!(
+                "connector {connector:?} is not declared in the manifest"
+            ));
+            return refuse(self, false, e);
+        }
+        let spec = match self.connectors.get(&connector) {
+            Ok(Some(spec)) => spec,
+            Ok(None) => {
+                let e = GuestError::Failed(format!(
+                    "connector {connector:?} is not configured for this tenant"
+                ));
+                return refuse(self, true, e);
+            }
+            Err(why) => return refuse(self, true, GuestError::Failed(why)),
+        };
+        let request = match self.build_request(&connector, &spec, &action, &payload) {
+            Ok(r) => r,
+            Err(e) => return refuse(self, true, e),
+        };
+        let route = Route::Connector {
+            name: &connector,
+            action: &action,
+        };
+        let reply = send_checked(&self.http, request, route)
+            .await
+            .map(|r| Reply {
+                status: r.status,
+                body: String::from_utf8_lossy(&r.body).into_owned(),
+            });
+        Ok(reply)
+    }
+}
+
+impl ExecutionState {
+    /// Reads a credential: remembered for redaction, never shown to the guest.
+    fn credential(&mut self, connector: &str, name: &str) -> Result<String, GuestError> {
+        match self.secrets.get(name) {
+            Ok(Some(value)) => {
+                self.revealed_secrets.push(value.clone());
+                Ok(value)
+            }
+            Ok(None) => Err(GuestError::Failed(format!(
+                "connector {connector:?}: its secret {name:?} is not set"
+            ))),
+            Err(why) => Err(GuestError::Failed(format!("connector {connector:?}: {why}"))),
+        }
+    }
+
+    fn build_request(
+        &mut self,
+        connector: &str,
+        spec: &ConnectorSpec,
+        action: &str,
+        payload: &str,
+    ) -> Result<Request, GuestError> {
+        let json_body = |payload: &str| -> Result<serde_json::Map<String, serde_json::Value>, GuestError> {
+            match serde_json::from_str(payload) {
+                Ok(serde_json::Value::Object(map)) => Ok(map),
+                _ => Err(GuestError::Invalid(format!(
+                    "connector {connector:?}: the payload must be a JSON object"
+                ))),
+            }
+        };
+        let json_request = |url: String, body: serde_json::Value| Request {
+            method: "POST".into(),
+            url,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Some(body.to_string().into_bytes()),
+            timeout_ms: None,
+        };
+        match spec {
+            ConnectorSpec::Http { base_url, auth } => {
+                let (method, path) = action
+                    .split_once(' ')
+                    .map(|(m, p)| (m.to_ascii_uppercase(), p.trim()))
+                    .filter(|(m, _)| KNOWN_METHODS.contains(&m.as_str()))
+                    .ok_or_else(|| {
+                        GuestError::Invalid(format!(
+                            "connector {connector:?}: the action must be `METHOD /path`, got {action:?}"
+                        ))
+                    })?;
+                let url = join_under(base_url, path).ok_or_else(|| {
+                    GuestError::Invalid(format!(
+                        "connector {connector:?}: {path:?} is not a path under its base URL"
+                    ))
+                })?;
+                let mut headers = Vec::new();
+                match auth {
+                    HttpAuth::None => {}
+                    HttpAuth::Bearer { secret } => {
+                        let token = self.credential(connector, secret)?;
+                        headers.push(("authorization".into(), format!("Bearer {token}")));
+                    }
+                    HttpAuth::Basic { username, secret } => {
+                        use base64::Engine;
+                        let password = self.credential(connector, secret)?;
+                        let encoded = base64::engine::general_purpose::STANDARD
+                            .encode(format!("{username}:{password}"));
+                        self.revealed_secrets.push(encoded.clone());
+                        headers.push(("authorization".into(), format!("Basic {encoded}")));
+                    }
+                    HttpAuth::Header { header, secret } => {
+                        let value = self.credential(connector, secret)?;
+                        headers.push((header.clone(), value));
+                    }
+                }
+                let body = (!payload.is_empty()).then(|| payload.as_bytes().to_vec());
+                if body.is_some() {
+                    let kind = if serde_json::from_str::<serde_json::Value>(payload).is_ok() {
+                        "application/json"
+                    } else {
+                        "text/plain; charset=utf-8"
+                    };
+                    headers.push(("content-type".into(), kind.into()));
+                }
+                Ok(Request {
+                    method,
+                    url,
+                    headers,
+                    body,
+                    timeout_ms: None,
+                })
+            }
+            ConnectorSpec::Slack { webhook_url_secret } => {
+                if action != "post" {
+                    return Err(GuestError::Invalid(format!(
+                        "connector {connector:?} (slack): the action is `post`, got {action:?}"
+                    )));
+                }
+                let message = json_body(payload)?;
+                let url = self.credential(connector, webhook_url_secret)?;
+                Ok(json_request(url, serde_json::Value::Object(message)))
+            }
+            ConnectorSpec::Pagerduty {
+                routing_key_secret,
+                events_url,
+            } => {
+                if !matches!(action, "trigger" | "acknowledge" | "resolve") {
+                    return Err(GuestError::Invalid(format!(
+                        "connector {connector:?} (pagerduty): the action is trigger, acknowledge or resolve, got {action:?}"
+                    )));
+                }
+                let mut event = json_body(payload)?;
+                let key = self.credential(connector, routing_key_secret)?;
+                event.insert("routing_key".into(), key.into());
+                event.insert("event_action".into(), action.into());
+                let url = events_url.clone().unwrap_or_else(|| PAGERDUTY_EVENTS_URL.into());
+                Ok(json_request(url, serde_json::Value::Object(event)))
+            }
+        }
+    }
+}
+
+/// `path` joined under `base`, or `None` when the result would leave it
+/// (`..`, an absolute URL, another host).
+fn join_under(base: &str, path: &str) -> Option<String> {
+    if !path.starts_with('/') || path.starts_with("//") {
+        return None;
+    }
+    let base = Url::parse(base).ok()?;
+    let mut prefix = base.path().trim_end_matches('/').to_string();
+    prefix.push('/');
+    let joined = base.join(&format!("{}{}", prefix.trim_end_matches('/'), path)).ok()?;
+    let inside = joined.origin() == base.origin()
+        && (joined.path().starts_with(&prefix) || joined.path() == prefix.trim_end_matches('/'));
+    // The URL parser resolves `..` and percent-encoded dots; a path that
+    // climbs out of the base is refused rather than silently clipped.
+    let climbs = path.split(['/', '?', '#']).any(|seg| {
+        let seg = seg.to_ascii_lowercase();
+        seg == ".." || seg == "%2e%2e" || seg == ".%2e" || seg == "%2e."
+    });
+    (inside && !climbs).then(|| joined.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_connector_paths_stay_under_the_base_url() {
+        let base = "https://api.example.com/v2/";
+        assert_eq!(join_under(base, "/incidents?x=1").unwrap(), "https://api.example.com/v2/incidents?x=1");
+        assert_eq!(join_under("https://api.example.com/v2", "/a/b").unwrap(), "https://api.example.com/v2/a/b");
+        for escape in ["/../admin", "/a/../../admin", "/%2e%2e/admin", "//evil.test/x", "https://evil.test/", "relative"] {
+            assert_eq!(join_under(base, escape), None, "{escape}");
+        }
+    }
+
+    #[test]
+    fn specs_parse_strictly_and_validate() {
+        let file: HashMap<String, ConnectorSpec> = toml::from_str(
+            r#"
+            [api]
+            kind = "http"
+            base_url = "https://api.example.com/v1"
+            auth = { type = "bearer", secret = "API_TOKEN" }
+            [chat]
+            kind = "slack"
+            webhook_url_secret = "SLACK_WEBHOOK"
+            [pager]
+            kind = "pagerduty"
+            routing_key_secret = "PD_KEY"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(file["api"].secret_names(), vec!["API_TOKEN"]);
+        assert!(file.values().all(|s| s.validate().is_ok()));
+        assert!(toml::from_str::<ConnectorSpec>("kind = \"http\"\nbase_url = \"x\"\npassword = \"p\"").is_err());
+        let bad = ConnectorSpec::Http { base_url: "ftp://x".into(), auth: HttpAuth::None };
+        assert!(bad.validate().is_err());
+    }
+}
