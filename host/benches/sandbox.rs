@@ -83,7 +83,9 @@ fn main() {
                 ExecutionRequest {
                     input: event.clone(),
                     secrets: secrets.clone(),
-                    connectors: Arc::new(wolfe::capabilities::connectors::StaticConnectors::default()),
+                    connectors: Arc::new(
+                        wolfe::capabilities::connectors::StaticConnectors::default(),
+                    ),
                     kv: None,
                 },
             ));

@@ -228,6 +228,7 @@ async fn every_language_behaves_the_same() {
             let inputs = common::Inputs {
                 secrets,
                 kv: Some(kv),
+                ..Default::default()
             };
             let report = common::run_with(&sandbox, &runbook, case.event.clone(), inputs).await;
             let at = format!("{language}, case {:?}", case.name);

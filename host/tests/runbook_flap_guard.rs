@@ -54,6 +54,7 @@ async fn waits_then_restarts_then_escalates_a_flapping_service() {
         let inputs = common::Inputs {
             secrets,
             kv: Some(ns.clone()),
+            ..Default::default()
         };
         let report = common::run_with(&sandbox, &runbook, event.clone(), inputs).await;
         assert!(report.succeeded(), "{}", common::show(&report));

@@ -94,6 +94,7 @@ async fn restarts_only_when_safe() {
                 common::Inputs {
                     secrets,
                     kv: Some(kv),
+                    ..Default::default()
                 },
             )
             .await;

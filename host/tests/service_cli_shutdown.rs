@@ -186,6 +186,7 @@ fn retention_prunes_old_and_excess_records_but_never_pending_ones() {
         .create_tenant(&Tenant {
             name: "acme".into(),
             created_at: "now".into(),
+            quota: Default::default(),
         })
         .unwrap();
     let mut finished = Vec::new();

@@ -15,6 +15,7 @@
 // ends it `failed` with the error's message. console.log goes to the
 // execution log. Capabilities work only as far as the manifest grants them;
 // anything else throws Denied.
+export * as connectors from './connectors.js';
 export * as http from './http.js';
 export * as kv from './kv.js';
 export * as log from './log.js';

@@ -15,6 +15,10 @@ pub const ENTRY_MODULE: &str = "app.js";
 
 const SDK: &[(&str, &str)] = &[
     ("index.js", include_str!("../../../sdk/js/index.js")),
+    (
+        "connectors.js",
+        include_str!("../../../sdk/js/connectors.js"),
+    ),
     ("errors.js", include_str!("../../../sdk/js/errors.js")),
     ("http.js", include_str!("../../../sdk/js/http.js")),
     ("kv.js", include_str!("../../../sdk/js/kv.js")),

@@ -17,6 +17,10 @@ const SDK: &[(&str, &str)] = &[
         include_str!("../../../sdk/python/wolfe_sdk/__init__.py"),
     ),
     (
+        "connectors.py",
+        include_str!("../../../sdk/python/wolfe_sdk/connectors.py"),
+    ),
+    (
         "_world.py",
         include_str!("../../../sdk/python/wolfe_sdk/_world.py"),
     ),

@@ -148,9 +148,14 @@ impl Host for ExecutionState {
     ) -> wasmtime::Result<Result<Reply, GuestError>> {
         let started = Instant::now();
         let refuse = |state: &ExecutionState, allowed: bool, e: GuestError| {
-            state
-                .trail
-                .record("connectors", &action, &connector, allowed, describe(&e), started);
+            state.trail.record(
+                "connectors",
+                &action,
+                &connector,
+                allowed,
+                describe(&e),
+                started,
+            );
             Ok(Err(e))
         };
         if !self.grants.connectors.contains(&connector) {
@@ -198,7 +203,9 @@ impl ExecutionState {
             Ok(None) => Err(GuestError::Failed(format!(
                 "connector {connector:?}: its secret {name:?} is not set"
             ))),
-            Err(why) => Err(GuestError::Failed(format!("connector {connector:?}: {why}"))),
+            Err(why) => Err(GuestError::Failed(format!(
+                "connector {connector:?}: {why}"
+            ))),
         }
     }
 
@@ -209,14 +216,15 @@ impl ExecutionState {
         action: &str,
         payload: &str,
     ) -> Result<Request, GuestError> {
-        let json_body = |payload: &str| -> Result<serde_json::Map<String, serde_json::Value>, GuestError> {
-            match serde_json::from_str(payload) {
-                Ok(serde_json::Value::Object(map)) => Ok(map),
-                _ => Err(GuestError::Invalid(format!(
-                    "connector {connector:?}: the payload must be a JSON object"
-                ))),
-            }
-        };
+        let json_body =
+            |payload: &str| -> Result<serde_json::Map<String, serde_json::Value>, GuestError> {
+                match serde_json::from_str(payload) {
+                    Ok(serde_json::Value::Object(map)) => Ok(map),
+                    _ => Err(GuestError::Invalid(format!(
+                        "connector {connector:?}: the payload must be a JSON object"
+                    ))),
+                }
+            };
         let json_request = |url: String, body: serde_json::Value| Request {
             method: "POST".into(),
             url,
@@ -300,7 +308,9 @@ impl ExecutionState {
                 let key = self.credential(connector, routing_key_secret)?;
                 event.insert("routing_key".into(), key.into());
                 event.insert("event_action".into(), action.into());
-                let url = events_url.clone().unwrap_or_else(|| PAGERDUTY_EVENTS_URL.into());
+                let url = events_url
+                    .clone()
+                    .unwrap_or_else(|| PAGERDUTY_EVENTS_URL.into());
                 Ok(json_request(url, serde_json::Value::Object(event)))
             }
         }
@@ -316,7 +326,9 @@ fn join_under(base: &str, path: &str) -> Option<String> {
     let base = Url::parse(base).ok()?;
     let mut prefix = base.path().trim_end_matches('/').to_string();
     prefix.push('/');
-    let joined = base.join(&format!("{}{}", prefix.trim_end_matches('/'), path)).ok()?;
+    let joined = base
+        .join(&format!("{}{}", prefix.trim_end_matches('/'), path))
+        .ok()?;
     let inside = joined.origin() == base.origin()
         && (joined.path().starts_with(&prefix) || joined.path() == prefix.trim_end_matches('/'));
     // The URL parser resolves `..` and percent-encoded dots; a path that
@@ -335,9 +347,22 @@ mod tests {
     #[test]
     fn http_connector_paths_stay_under_the_base_url() {
         let base = "https://api.example.com/v2/";
-        assert_eq!(join_under(base, "/incidents?x=1").unwrap(), "https://api.example.com/v2/incidents?x=1");
-        assert_eq!(join_under("https://api.example.com/v2", "/a/b").unwrap(), "https://api.example.com/v2/a/b");
-        for escape in ["/../admin", "/a/../../admin", "/%2e%2e/admin", "//evil.test/x", "https://evil.test/", "relative"] {
+        assert_eq!(
+            join_under(base, "/incidents?x=1").unwrap(),
+            "https://api.example.com/v2/incidents?x=1"
+        );
+        assert_eq!(
+            join_under("https://api.example.com/v2", "/a/b").unwrap(),
+            "https://api.example.com/v2/a/b"
+        );
+        for escape in [
+            "/../admin",
+            "/a/../../admin",
+            "/%2e%2e/admin",
+            "//evil.test/x",
+            "https://evil.test/",
+            "relative",
+        ] {
             assert_eq!(join_under(base, escape), None, "{escape}");
         }
     }
@@ -361,8 +386,14 @@ mod tests {
         .unwrap();
         assert_eq!(file["api"].secret_names(), vec!["API_TOKEN"]);
         assert!(file.values().all(|s| s.validate().is_ok()));
-        assert!(toml::from_str::<ConnectorSpec>("kind = \"http\"\nbase_url = \"x\"\npassword = \"p\"").is_err());
-        let bad = ConnectorSpec::Http { base_url: "ftp://x".into(), auth: HttpAuth::None };
+        assert!(
+            toml::from_str::<ConnectorSpec>("kind = \"http\"\nbase_url = \"x\"\npassword = \"p\"")
+                .is_err()
+        );
+        let bad = ConnectorSpec::Http {
+            base_url: "ftp://x".into(),
+            auth: HttpAuth::None,
+        };
         assert!(bad.validate().is_err());
     }
 }

@@ -2,8 +2,8 @@
 
 use super::Outcome;
 use crate::build::build_runbook;
-use crate::capabilities::kv::KvStore;
 use crate::capabilities::connectors::StaticConnectors;
+use crate::capabilities::kv::KvStore;
 use crate::capabilities::secrets::StaticSecrets;
 use crate::manifest::{MANIFEST_FILE, Manifest};
 use crate::sandbox::{ExecutionRequest, Sandbox, SandboxConfig};

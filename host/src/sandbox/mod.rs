@@ -20,9 +20,9 @@ pub mod report;
 pub mod state;
 
 use crate::capabilities::Grants;
+use crate::capabilities::connectors::ConnectorProvider;
 use crate::capabilities::http::{AddressPolicy, Outbound};
 use crate::capabilities::kv::KvNamespace;
-use crate::capabilities::connectors::ConnectorProvider;
 use crate::capabilities::secrets::SecretsProvider;
 use crate::manifest::{Manifest, ManifestError};
 use bindings::RunbookPre;

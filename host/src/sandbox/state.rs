@@ -3,11 +3,11 @@
 //! fresh for each execution and dropped with its store.
 
 use crate::capabilities::Grants;
+use crate::capabilities::connectors::ConnectorProvider;
 use crate::capabilities::http::fetch::FetchHooks;
 use crate::capabilities::http::{HttpContext, Outbound};
 use crate::capabilities::kv::KvNamespace;
 use crate::capabilities::log::SharedLog;
-use crate::capabilities::connectors::ConnectorProvider;
 use crate::capabilities::secrets::SecretsProvider;
 use crate::capabilities::trail::SharedTrail;
 use crate::sandbox::memory::MemoryLimiter;

@@ -31,7 +31,11 @@ impl Store {
     }
 
     pub fn delete_connector(&self, tenant: &str, name: &str) -> StoreResult<bool> {
-        Ok(self.trees.connectors.remove(key(&[tenant, name]))?.is_some())
+        Ok(self
+            .trees
+            .connectors
+            .remove(key(&[tenant, name]))?
+            .is_some())
     }
 }
 

@@ -14,8 +14,8 @@ mod registry;
 mod secrets;
 
 pub use audit::{AuditActor, AuditEntry, AuditRecord, AuditVerification};
-pub use executions::{ExecutionFilter, ExecutionPage, IngestOutcome, Pruned, Retention};
 pub use connectors::{ConnectorRecord, TenantConnectors};
+pub use executions::{ExecutionFilter, ExecutionPage, IngestOutcome, Pruned, Retention};
 pub use registry::{PutOutcome, RejectedMessage};
 pub use secrets::SecretRecord;
 

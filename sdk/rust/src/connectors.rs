@@ -31,7 +31,12 @@ pub fn call(connector: &str, action: &str, payload: &str) -> Result<Reply, Capab
 }
 
 /// A request through an `http` connector: `method` and a path under its base URL.
-pub fn request(connector: &str, method: &str, path: &str, body: &str) -> Result<Reply, CapabilityError> {
+pub fn request(
+    connector: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Result<Reply, CapabilityError> {
     call(connector, &format!("{method} {path}"), body)
 }
 
@@ -42,10 +47,15 @@ pub fn slack_post<T: Serialize>(connector: &str, message: &T) -> Result<Reply, C
 
 /// Sends a PagerDuty Events v2 event (`trigger`, `acknowledge`, `resolve`);
 /// the host adds the routing key.
-pub fn pagerduty<T: Serialize>(connector: &str, action: &str, event: &T) -> Result<Reply, CapabilityError> {
+pub fn pagerduty<T: Serialize>(
+    connector: &str,
+    action: &str,
+    event: &T,
+) -> Result<Reply, CapabilityError> {
     call(connector, action, &to_json(event)?)
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, CapabilityError> {
-    serde_json::to_string(value).map_err(|e| CapabilityError::Invalid(format!("payload is not JSON: {e}")))
+    serde_json::to_string(value)
+        .map_err(|e| CapabilityError::Invalid(format!("payload is not JSON: {e}")))
 }

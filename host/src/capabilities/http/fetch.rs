@@ -58,7 +58,9 @@ impl WasiHttpHooks for FetchHooks {
         let ctx = self.ctx.clone();
         Box::new(async move {
             let request = buffer_request(&ctx, request, options).await?;
-            let response = send_checked(&ctx, request, Route::Granted).await.map_err(error_code)?;
+            let response = send_checked(&ctx, request, Route::Granted)
+                .await
+                .map_err(error_code)?;
             let done: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send> =
                 Box::new(async { Ok(()) });
             Ok((into_http_response(response)?, done))

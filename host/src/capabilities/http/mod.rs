@@ -157,7 +157,14 @@ pub(crate) async fn send_checked(
     let started = Instant::now();
     let method_text = request.method.trim().to_ascii_uppercase();
     let record_invalid = |trail: &SharedTrail, e: GuestError| {
-        route.record(trail, &method_text, &request.url, false, describe(&e), started);
+        route.record(
+            trail,
+            &method_text,
+            &request.url,
+            false,
+            describe(&e),
+            started,
+        );
         Err(e)
     };
     if ctx.requests.fetch_add(1, Ordering::Relaxed) >= MAX_HTTP_REQUESTS {
@@ -203,7 +210,9 @@ pub(crate) async fn send_checked(
             } else {
                 format!("redirect refused: {denial}")
             };
-            route.record(&ctx.trail, method.as_str(),
+            route.record(
+                &ctx.trail,
+                method.as_str(),
                 &target,
                 false,
                 format!("denied: {why}"),
@@ -217,7 +226,9 @@ pub(crate) async fn send_checked(
             } else {
                 format!("redirect refused: {refused}")
             };
-            route.record(&ctx.trail, method.as_str(),
+            route.record(
+                &ctx.trail,
+                method.as_str(),
                 &target,
                 false,
                 format!("denied: {why}"),
@@ -228,7 +239,9 @@ pub(crate) async fn send_checked(
         let remaining = ctx.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             let e = GuestError::Limited("execution deadline reached".into());
-            route.record(&ctx.trail, method.as_str(),
+            route.record(
+                &ctx.trail,
+                method.as_str(),
                 &target,
                 true,
                 describe(&e),
@@ -251,7 +264,9 @@ pub(crate) async fn send_checked(
                 let e = transport_error(e, timeout);
                 // A name that resolved to a refused address is a denial.
                 let allowed = !matches!(e, GuestError::Denied(_));
-                route.record(&ctx.trail, method.as_str(),
+                route.record(
+                    &ctx.trail,
+                    method.as_str(),
                     &target,
                     allowed,
                     describe(&e),
@@ -265,7 +280,9 @@ pub(crate) async fn send_checked(
             && matches!(route, Route::Granted)
             && let Some(location) = response.headers().get(reqwest::header::LOCATION)
         {
-            route.record(&ctx.trail, method.as_str(),
+            route.record(
+                &ctx.trail,
+                method.as_str(),
                 &target,
                 true,
                 status.as_u16().to_string(),
@@ -301,7 +318,14 @@ pub(crate) async fn send_checked(
             Ok(r) => r.status.to_string(),
             Err(e) => describe(e),
         };
-        route.record(&ctx.trail, method.as_str(), &target, true, outcome, hop_started);
+        route.record(
+            &ctx.trail,
+            method.as_str(),
+            &target,
+            true,
+            outcome,
+            hop_started,
+        );
         return result;
     }
     unreachable!("the redirect loop returns on its last hop")

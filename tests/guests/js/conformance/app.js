@@ -2,7 +2,7 @@
 // the JavaScript twin of tests/guests/rust/conformance. Capability errors are
 // returned as data ({error: "..."}) so tests see what the guest saw. Split
 // over two files so the build's bundling of local imports is tested too.
-import { CapabilityError, http, kv, log, secrets } from 'wolfe-sdk';
+import { CapabilityError, connectors, http, kv, log, secrets } from 'wolfe-sdk';
 import { fetchCase, fetchFlood } from './fetching.js';
 
 class BrokerDown extends Error {
@@ -53,6 +53,11 @@ export async function run(event) {
       return fetchCase(event);
     case 'fetch_flood':
       return fetchFlood(event);
+    case 'connector':
+      return capability(() => {
+        const r = connectors.call(event.name, event.action ?? '', event.payload ?? '');
+        return { status: r.status, body: r.body };
+      });
     case 'secret':
       return capability(() => ({ value: secrets.get(event.name) }));
     case 'kv_roundtrip': {

@@ -5,7 +5,7 @@ returned as data ({"error": "..."}) so tests see what the guest saw."""
 import sys
 import time
 
-from wolfe_sdk import CapabilityError, http, kv, log, runbook, secrets
+from wolfe_sdk import CapabilityError, connectors, http, kv, log, runbook, secrets
 
 
 class BrokerDown(Exception):
@@ -38,6 +38,12 @@ def run(event):
                 timeout_ms=event.get("timeout_ms"),
             )
             return {"status": r.status, "body": r.text}
+        except CapabilityError as e:
+            return {"error": str(e)}
+    if case == "connector":
+        try:
+            r = connectors.call(event["name"], event.get("action", ""), event.get("payload", ""))
+            return {"status": r.status, "body": r.body}
         except CapabilityError as e:
             return {"error": str(e)}
     if case == "secret":

@@ -3,7 +3,7 @@
 //! Capability errors are returned as data (`{"error": "..."}`), so tests can
 //! assert what the guest saw as well as what the host recorded.
 
-use wolfe_sdk::{Value, http, json, kv, log, secrets};
+use wolfe_sdk::{Value, connectors, http, json, kv, log, secrets};
 
 fn run(event: Value) -> wolfe_sdk::Result<Value> {
     let case = event["case"].as_str().unwrap_or("echo");
@@ -52,6 +52,12 @@ fn run(event: Value) -> wolfe_sdk::Result<Value> {
                 Err(e) => json!({"error": e.to_string()}),
             })
         }
+        "connector" => Ok(
+            match connectors::call(&arg("name"), &arg("action"), &arg("payload")) {
+                Ok(r) => json!({"status": r.status, "body": r.body}),
+                Err(e) => json!({"error": e.to_string()}),
+            },
+        ),
         "secret" => Ok(match secrets::get(&arg("name")) {
             Ok(value) => json!({"value": value}),
             Err(e) => json!({"error": e.to_string()}),
