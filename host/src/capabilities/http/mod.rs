@@ -202,29 +202,27 @@ pub(crate) async fn send_checked(
     for hop in 0..=MAX_HTTP_REDIRECTS {
         let hop_started = Instant::now();
         let target = url.to_string();
-        if let Route::Granted = route
-            && let Err(denial) = ctx.grants.http.check(method.as_str(), &url)
-        {
-            let why = if hop == 0 {
-                denial.to_string()
-            } else {
-                format!("redirect refused: {denial}")
-            };
-            route.record(
-                &ctx.trail,
-                method.as_str(),
-                &target,
-                false,
-                format!("denied: {why}"),
-                hop_started,
-            );
-            return Err(GuestError::Denied(why));
+        // The manifest's grants (a connector is its own grant), then where
+        // the URL's IP literal points; names are checked by the resolver.
+        let refusal = match route {
+            Route::Granted => ctx
+                .grants
+                .http
+                .check(method.as_str(), &url)
+                .err()
+                .map(|d| d.to_string()),
+            Route::Connector { .. } => None,
         }
-        if let Err(refused) = check_ip_literal(&ctx.addresses, &url) {
+        .or_else(|| {
+            check_ip_literal(&ctx.addresses, &url)
+                .err()
+                .map(|r| r.to_string())
+        });
+        if let Some(refusal) = refusal {
             let why = if hop == 0 {
-                refused.to_string()
+                refusal
             } else {
-                format!("redirect refused: {refused}")
+                format!("redirect refused: {refusal}")
             };
             route.record(
                 &ctx.trail,
