@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::ADMIN;
+use support::{ADMIN, call};
 const CONCURRENCY: usize = 64;
 const RATE: u64 = 1_000;
 
@@ -146,24 +146,6 @@ async fn post(http: &reqwest::Client, hook: &str, sender: &str, n: usize) {
     assert_eq!(response.status(), 202, "{:?}", response.text().await);
 }
 
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: Value,
-) -> Value {
-    let r = http
-        .request(method, url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{:?}", r.text().await);
-    r.json().await.unwrap()
-}
-
 /// Tenant, sender token, hello deployed, a bearer source and one rule.
 async fn setup(http: &reqwest::Client, base: &str, version: &str, wasm: &[u8]) -> Arc<String> {
     use reqwest::Method;
@@ -172,7 +154,7 @@ async fn setup(http: &reqwest::Client, base: &str, version: &str, wasm: &[u8]) -
         Method::POST,
         format!("{base}/v1/tenants"),
         ADMIN,
-        json!({"name": "bench"}),
+        Some(json!({"name": "bench"})),
     )
     .await;
     let sender = call(
@@ -180,7 +162,7 @@ async fn setup(http: &reqwest::Client, base: &str, version: &str, wasm: &[u8]) -
         Method::POST,
         format!("{base}/v1/tenants/bench/tokens"),
         ADMIN,
-        json!({"role": "sender"}),
+        Some(json!({"role": "sender"})),
     )
     .await;
     let manifest = std::fs::read_to_string(
@@ -207,7 +189,7 @@ async fn setup(http: &reqwest::Client, base: &str, version: &str, wasm: &[u8]) -
         Method::PUT,
         format!("{base}/v1/tenants/bench/runbooks/hello/environments/dev"),
         ADMIN,
-        json!({"version": version}),
+        Some(json!({"version": version})),
     )
     .await;
     call(
@@ -215,11 +197,11 @@ async fn setup(http: &reqwest::Client, base: &str, version: &str, wasm: &[u8]) -
         Method::PUT,
         format!("{base}/v1/tenants/bench/sources/am"),
         ADMIN,
-        json!({"auth": {"type": "bearer"}}),
+        Some(json!({"auth": {"type": "bearer"}})),
     )
     .await;
     call(http, Method::PUT, format!("{base}/v1/tenants/bench/rules/all"), ADMIN,
-        json!({"runbook": "hello", "environment": "dev", "params": {"alert": "{{ data.labels.alertname }}", "n": "{{ data.labels.n }}"}})).await;
+        Some(json!({"runbook": "hello", "environment": "dev", "params": {"alert": "{{ data.labels.alertname }}", "n": "{{ data.labels.n }}"}}))).await;
     Arc::new(sender["token"].as_str().unwrap().to_string())
 }
 

@@ -26,6 +26,7 @@ http = [
 ]
 secrets = ["API_TOKEN", "UNSET_SECRET", "PROD_DB_PASSWORD"]
 kv = true
+connectors = ["api", "chat", "pager", "unconfigured"]
 "#;
 
 fn actions(log: &Value) -> Vec<String> {
@@ -276,4 +277,124 @@ async fn report_diff_reach_and_a_tamper_evident_audit_log() {
         )
         .await;
     assert_eq!(verdict["ok"], true);
+}
+
+/// "What did it actually try that it may not?" — the executions with a
+/// denied call, and one execution's trail cut down to its denials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_and_trails_filter_by_denied_calls() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    let api = server.api();
+    let acme = api.tenant("acme").await;
+    api.deploy_guest("acme", &acme.author, "conformance", "dev")
+        .await;
+    let clean = api
+        .run_and_wait(
+            "acme",
+            &acme.operator,
+            "conformance",
+            json!({"case": "echo"}),
+        )
+        .await;
+    let denied = api
+        .run_and_wait(
+            "acme",
+            &acme.operator,
+            "conformance",
+            json!({"case": "secret", "name": "NOT_DECLARED"}),
+        )
+        .await;
+    let kv = api
+        .run_and_wait(
+            "acme",
+            &acme.operator,
+            "conformance",
+            json!({"case": "kv_roundtrip", "key": "k", "value": "v"}),
+        )
+        .await;
+    let ids = |page: &Value| -> Vec<String> {
+        page["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let only_denied = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/executions?denied=true",
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&only_denied), vec![denied["id"].as_str().unwrap()]);
+    let never_denied = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/executions?denied=false",
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
+    assert_eq!(
+        ids(&never_denied),
+        vec![kv["id"].as_str().unwrap(), clean["id"].as_str().unwrap()]
+    );
+
+    let trail = api
+        .expect(
+            200,
+            "GET",
+            &format!(
+                "/v1/tenants/acme/executions/{}/trail?denied=true",
+                denied["id"].as_str().unwrap()
+            ),
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
+    assert_eq!(trail["denied_calls"], 1, "{trail}");
+    let calls = trail["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1, "{trail}");
+    assert_eq!(calls[0]["interface"], "secrets");
+    assert_eq!(calls[0]["target"], "NOT_DECLARED");
+    assert_eq!(calls[0]["allowed"], false);
+    assert!(
+        calls[0]["outcome"].as_str().unwrap().contains("denied"),
+        "the trail says why: {trail}"
+    );
+    let kv_trail = api
+        .expect(
+            200,
+            "GET",
+            &format!(
+                "/v1/tenants/acme/executions/{}/trail?interface=kv",
+                kv["id"].as_str().unwrap()
+            ),
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
+    let kv_calls = kv_trail["calls"].as_array().unwrap();
+    assert!(
+        kv_calls.len() >= 2 && kv_calls.iter().all(|c| c["interface"] == "kv"),
+        "{kv_trail}"
+    );
+    assert_eq!(kv_trail["denied_calls"], 0);
+    let (status, body) = api
+        .call(
+            "GET",
+            &format!(
+                "/v1/tenants/acme/executions/{}/trail?denied=maybe",
+                kv["id"].as_str().unwrap()
+            ),
+            Some(&acme.auditor),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
 }

@@ -60,6 +60,14 @@ async fn every_endpoint_every_role_own_and_other_tenant() {
         Some(json!({"value": "matrix-secret-value"})),
     )
     .await;
+    api.expect(
+        200,
+        "PUT",
+        "/v1/tenants/acme/connectors/chat",
+        Some(&acme.admin),
+        Some(json!({"kind": "slack", "webhook_url_secret": "SECRET_ONE"})),
+    )
+    .await;
     let run = api
         .run_and_wait(
             "acme",
@@ -125,10 +133,26 @@ async fn every_endpoint_every_role_own_and_other_tenant() {
         ),
         ("GET", "executions".into(), None, READERS),
         ("GET", format!("executions/{execution}"), None, READERS),
+        (
+            "GET",
+            format!("executions/{execution}/trail?denied=true"),
+            None,
+            READERS,
+        ),
+        ("GET", "executions?denied=true".into(), None, READERS),
+        ("GET", "connectors".into(), None, READERS),
+        ("GET", "connectors/chat".into(), None, READERS),
+        (
+            "PUT",
+            "connectors/chat".into(),
+            Some(json!({"kind": "slack", "webhook_url_secret": "SECRET_ONE"})),
+            ADMIN,
+        ),
         ("GET", "audit".into(), None, AUDIT),
         ("GET", "audit/verify".into(), None, AUDIT),
         ("DELETE", "rules/r1".into(), None, WRITERS),
         ("DELETE", "sources/s1".into(), None, WRITERS),
+        ("DELETE", "connectors/chat".into(), None, ADMIN),
         ("DELETE", "secrets/SECRET_ONE".into(), None, ADMIN),
     ];
     // What a tenant that does not exist looks like, to the server admin.
@@ -168,6 +192,7 @@ async fn every_endpoint_every_role_own_and_other_tenant() {
                 "r1",
                 "s1",
                 "SECRET_ONE",
+                "chat",
                 "matrix-secret-value",
                 execution.as_str(),
             ] {

@@ -597,14 +597,21 @@ async fn webhook_errors() {
     )
     .await;
     assert_eq!((s, error_code(&v)), (404, "not_found"));
-    let (s, _) = post(
+    // Another tenant's existence is not this sender's to learn, and the
+    // unauthenticated internet cannot tell a missing source from a guarded one.
+    let (s, unknown_tenant) = post(
         "/v1/hooks/nosuch/am",
         Some(t.sender.clone()),
         ok.clone(),
         vec![],
     )
     .await;
-    assert_eq!(s, 404);
+    assert_eq!(s, 401);
+    let (s, unknown_source) = post("/v1/hooks/acme/nosource", None, ok.clone(), vec![]).await;
+    assert_eq!(s, 401);
+    let (_, guarded) = post("/v1/hooks/acme/am", None, ok.clone(), vec![]).await;
+    assert_eq!(unknown_tenant, guarded);
+    assert_eq!(unknown_source, guarded);
     let (s, v) = post(
         "/v1/hooks/acme/am",
         Some(t.sender.clone()),

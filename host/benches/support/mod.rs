@@ -79,3 +79,20 @@ impl Drop for ServeProcess {
         let _ = self.child.wait();
     }
 }
+
+/// One API call with the given token; asserts success and returns the JSON.
+pub async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut request = http.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let r = request.send().await.unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    r.json().await.unwrap()
+}

@@ -1,9 +1,11 @@
-//! Reading executions: filtered pages, newest first, and single records.
+//! Reading executions: filtered pages, newest first, single records, and one
+//! record's capability trail filtered for a security review.
 
 use super::AppState;
 use super::auth::authorize;
 use super::error::ApiError;
 use super::extract::{PathParams, QueryParams};
+use crate::dispatch::record::ExecutionRecord;
 use crate::sandbox::report::ExecutionStatus;
 use crate::store::ExecutionFilter;
 use crate::tenancy::Action;
@@ -23,6 +25,8 @@ pub struct ListQuery {
     runbook: Option<String>,
     status: Option<ExecutionStatus>,
     event_id: Option<String>,
+    /// Only executions with (true) or without (false) a denied call.
+    denied: Option<bool>,
     limit: Option<usize>,
     cursor: Option<String>,
 }
@@ -46,6 +50,7 @@ pub async fn list(
             runbook: query.runbook,
             status: query.status,
             event_id: query.event_id,
+            denied: query.denied,
             cursor: query.cursor,
             limit,
         },
@@ -61,9 +66,53 @@ pub async fn show(
     PathParams((tenant, id)): PathParams<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadExecutions)?;
-    let record = state
+    Ok(Json(json!(execution(&state, &tenant, &id)?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrailQuery {
+    /// Only denied calls (true) or only allowed ones (false).
+    denied: Option<bool>,
+    /// Only calls of one interface: `http`, `secrets`, `kv`, `connectors`.
+    interface: Option<String>,
+}
+
+/// `GET /executions/{id}/trail`: what one execution reached or tried to.
+pub async fn trail(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, id)): PathParams<(String, String)>,
+    QueryParams(query): QueryParams<TrailQuery>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadExecutions)?;
+    let record = execution(&state, &tenant, &id)?;
+    let denied_calls = record
+        .capability_calls
+        .iter()
+        .filter(|c| !c.allowed)
+        .count();
+    let calls: Vec<_> = record
+        .capability_calls
+        .into_iter()
+        .filter(|c| query.denied.is_none_or(|d| d != c.allowed))
+        .filter(|c| query.interface.as_ref().is_none_or(|i| *i == c.interface))
+        .collect();
+    Ok(Json(json!({
+        "execution": record.id,
+        "runbook": record.runbook,
+        "version": record.version,
+        "environment": record.environment,
+        "status": record.status,
+        "denied_calls": denied_calls,
+        "calls_dropped": record.capability_calls_dropped,
+        "calls": calls,
+    })))
+}
+
+fn execution(state: &AppState, tenant: &str, id: &str) -> Result<ExecutionRecord, ApiError> {
+    state
         .store()
-        .get_execution(&tenant, &id)?
-        .ok_or_else(|| ApiError::NotFound(format!("execution {id:?} not found")))?;
-    Ok(Json(json!(record)))
+        .get_execution(tenant, id)?
+        .ok_or_else(|| ApiError::NotFound(format!("execution {id:?} not found")))
 }

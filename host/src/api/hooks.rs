@@ -1,23 +1,30 @@
 //! `POST /v1/hooks/{tenant}/{source}`: a webhook sender's events, answered
 //! 202 only once they and their executions are durable.
 //!
-//! Order of checks: tenant and source exist (404), a bearer source's token
-//! (401), body size (413), an HMAC source's signature over the body (401),
-//! the body's JSON (400), room in the queue (503 + Retry-After).
+//! Order of checks: body size (413, the same for every path), the source
+//! and its credentials (401), the body's JSON (400), room in the queue (503 +
+//! Retry-After). An unknown tenant or source answers exactly like a known one
+//! with wrong credentials, so the unauthenticated internet cannot enumerate
+//! tenants or sources; only a token of the tenant (or the server admin) is
+//! told 404. Why a request was refused goes to the server log.
 
 use super::AppState;
-use super::auth::authenticate;
+use super::auth::{Caller, authenticate};
 use super::error::ApiError;
 use super::extract::PathParams;
 use super::runbooks::pipeline_error;
-use crate::ingest::source::{SourceSpec, WebhookAuth};
+use crate::ingest::source::{SourceSpec, WebhookAuth, WebhookSpec};
 use crate::ingest::webhook::{IngestError, events_from_body, verify_hmac};
 use crate::tenancy::{Principal, Role};
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
+
+/// The one answer to every unauthenticated refusal, whatever its cause.
+const REFUSED: &str = "this webhook does not accept the request: unknown tenant or source, \
+                       or missing or wrong credentials or signature";
 
 pub async fn receive(
     State(state): State<AppState>,
@@ -25,55 +32,41 @@ pub async fn receive(
     PathParams((tenant, source_name)): PathParams<(String, String)>,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let not_found =
-        || ApiError::NotFound(format!("no source {source_name:?} in tenant {tenant:?}"));
-    if state.store().get_tenant(&tenant)?.is_none() {
-        return Err(not_found());
-    }
-    let source = state
-        .store()
-        .get_source(&tenant, &source_name)?
-        .ok_or_else(not_found)?;
-    let SourceSpec::Webhook(spec) = &source.spec else {
-        return Err(ApiError::NotFound(format!(
-            "source {source_name:?} is not a webhook source"
-        )));
+    let body = read_body(&state, &headers, body).await?;
+    let caller = authenticate(&state, &headers).ok();
+    let refuse = |why: &str| {
+        tracing::info!(%tenant, source = %source_name, why, "webhook request refused");
+        ApiError::Unauthorized(REFUSED.into())
     };
-    let auth = spec.auth.as_ref().ok_or_else(|| {
-        ApiError::Unauthorized("this source has no authentication configured".into())
-    })?;
-    if matches!(auth, WebhookAuth::Bearer) {
-        let caller = authenticate(&state, &headers)?;
-        let may_send = matches!(
-            &caller.principal,
-            Principal::Tenant { tenant: t, role: Role::Sender | Role::Admin } if *t == tenant
-        );
-        if !may_send {
-            return Err(ApiError::Unauthorized(
-                "this source needs a sender token of its tenant".into(),
-            ));
+    let spec = match webhook_spec(&state, &tenant, &source_name)? {
+        Some(spec) => spec,
+        None if caller.as_ref().is_some_and(|c| belongs_to(c, &tenant)) => {
+            return Err(ApiError::NotFound(format!(
+                "no webhook source {source_name:?} in tenant {tenant:?}"
+            )));
+        }
+        None => return Err(refuse("unknown tenant or source")),
+    };
+    match &spec.auth {
+        None => return Err(refuse("the source has no authentication configured")),
+        Some(WebhookAuth::Bearer) => {
+            let may_send = caller.as_ref().is_some_and(|c| {
+                matches!(
+                    &c.principal,
+                    Principal::Tenant { tenant: t, role: Role::Sender | Role::Admin } if *t == tenant
+                )
+            });
+            if !may_send {
+                return Err(refuse("no sender token of the tenant"));
+            }
+        }
+        Some(auth @ WebhookAuth::HmacSha256 { .. }) => {
+            verify_hmac(auth, &headers, &body)
+                .map_err(|_| refuse("signature does not match the body"))?;
         }
     }
-
-    let limit = state.limits().max_body_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let too_large = || ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"));
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    let body = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())?;
-
-    if matches!(auth, WebhookAuth::HmacSha256 { .. }) {
-        verify_hmac(auth, &headers, &body)
-            .map_err(|_| ApiError::Unauthorized("signature does not match the body".into()))?;
-    }
     let events =
-        events_from_body(&tenant, &source_name, spec, &headers, &body).map_err(|e| match e {
+        events_from_body(&tenant, &source_name, &spec, &headers, &body).map_err(|e| match e {
             IngestError::InvalidBody(m) => ApiError::InvalidJson(m),
             IngestError::Unauthorized => ApiError::Unauthorized(e.to_string()),
         })?;
@@ -92,4 +85,48 @@ pub async fn receive(
             "executions": accepted.iter().flat_map(|a| a.executions.iter()).collect::<Vec<_>>(),
         })),
     ))
+}
+
+/// The body, refused with 413 past the server's limit before anything else
+/// is looked at.
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let limit = state.limits().max_body_bytes;
+    let too_large = || ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"));
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
+}
+
+/// The webhook settings of `source` in `tenant`; `None` when either does not
+/// exist or the source is not a webhook.
+fn webhook_spec(
+    state: &AppState,
+    tenant: &str,
+    source: &str,
+) -> Result<Option<WebhookSpec>, ApiError> {
+    if state.store().get_tenant(tenant)?.is_none() {
+        return Ok(None);
+    }
+    Ok(match state.store().get_source(tenant, source)? {
+        Some(stored) => match stored.spec {
+            SourceSpec::Webhook(spec) => Some(spec),
+            _ => None,
+        },
+        None => None,
+    })
+}
+
+/// Whether the caller may know what exists in `tenant`.
+fn belongs_to(caller: &Caller, tenant: &str) -> bool {
+    match &caller.principal {
+        Principal::ServerAdmin => true,
+        Principal::Tenant { tenant: own, .. } => own == tenant,
+    }
 }

@@ -174,8 +174,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route(&format!("{t}/executions"), get(executions::list))
         .route(&format!("{t}/executions/{{id}}"), get(executions::show))
+        .route(
+            &format!("{t}/executions/{{id}}/trail"),
+            get(executions::trail),
+        )
         // Webhook bodies are read (with their own limit) inside the handler,
-        // after the source and bearer token are checked.
+        // before anything about the tenant or source is revealed.
         .route(
             "/v1/hooks/{tenant}/{source}",
             post(hooks::receive).layer(DefaultBodyLimit::disable()),

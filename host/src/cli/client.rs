@@ -112,6 +112,9 @@ pub enum ExecCommand {
         status: Option<String>,
         #[arg(long)]
         event_id: Option<String>,
+        /// Only executions with a denied capability call.
+        #[arg(long)]
+        denied: bool,
         #[arg(long, default_value_t = 20)]
         limit: usize,
         #[arg(long)]
@@ -119,6 +122,16 @@ pub enum ExecCommand {
     },
     /// One execution's full record.
     Show { id: String },
+    /// One execution's capability trail.
+    Trail {
+        id: String,
+        /// Only the denied calls.
+        #[arg(long)]
+        denied: bool,
+        /// Only calls of one interface (http, secrets, kv, connectors).
+        #[arg(long)]
+        interface: Option<String>,
+    },
 }
 
 struct Client {
@@ -329,10 +342,14 @@ pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
             runbook,
             status,
             event_id,
+            denied,
             limit,
             cursor,
         } => {
             let mut query = vec![format!("limit={limit}")];
+            if denied {
+                query.push("denied=true".into());
+            }
             for (k, v) in [
                 ("runbook", runbook),
                 ("status", status),
@@ -354,6 +371,27 @@ pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
             &format!("/v1/tenants/{tenant}/executions/{id}"),
             None,
         )?),
+        ExecCommand::Trail {
+            id,
+            denied,
+            interface,
+        } => {
+            let mut query = Vec::new();
+            if denied {
+                query.push("denied=true".to_string());
+            }
+            if let Some(interface) = interface {
+                query.push(format!("interface={interface}"));
+            }
+            print(&client.json(
+                Method::GET,
+                &format!(
+                    "/v1/tenants/{tenant}/executions/{id}/trail?{}",
+                    query.join("&")
+                ),
+                None,
+            )?)
+        }
     }
 }
 

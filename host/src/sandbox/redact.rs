@@ -1,8 +1,14 @@
 //! Removes secret values from what an execution leaves behind. A runbook that
 //! read a secret may echo it into its output, logs or a URL; the record that
-//! operators and auditors read must not carry it.
+//! operators and auditors read must not carry it — neither verbatim nor in
+//! the encodings a runbook reaches for without thinking (URL, base64, hex,
+//! JSON escaping). A secret folded into a larger encoded value (base64 of
+//! `user:password`) or deliberately transformed cannot be recognised; the
+//! trail still shows where every outbound call went.
 
 use crate::sandbox::report::ExecutionReport;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde_json::Value;
 
 /// Shorter values are not redacted: they would shred unrelated text while
@@ -12,24 +18,11 @@ pub const REDACTED: &str = "[REDACTED]";
 
 /// Replaces every occurrence of each secret in the report's recorded text.
 pub fn redact_report(report: &mut ExecutionReport, secrets: &[String]) {
-    let mut secrets: Vec<&str> = secrets
-        .iter()
-        .map(String::as_str)
-        .filter(|s| s.len() >= MIN_REDACTED_LEN)
-        .collect();
-    if secrets.is_empty() {
+    let redactor = Redactor::new(secrets);
+    if redactor.forms.is_empty() {
         return;
     }
-    // Longest first, so a secret containing another is removed whole.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    secrets.dedup();
-    let scrub = |text: &mut String| {
-        for s in &secrets {
-            if text.contains(s) {
-                *text = text.replace(s, REDACTED);
-            }
-        }
-    };
+    let scrub = |text: &mut String| redactor.scrub(text);
     for entry in &mut report.logs {
         scrub(&mut entry.message);
     }
@@ -39,9 +32,39 @@ pub fn redact_report(report: &mut ExecutionReport, secrets: &[String]) {
     }
     if let Some(error) = &mut report.error {
         scrub(&mut error.message);
+        if let Some(backtrace) = &mut error.backtrace {
+            scrub(backtrace);
+        }
     }
     if let Some(output) = &mut report.output {
         redact_value(output, &scrub);
+    }
+}
+
+/// Every form of every secret worth looking for.
+struct Redactor {
+    /// Longest first, so a form containing another is removed whole.
+    forms: Vec<String>,
+}
+
+impl Redactor {
+    fn new(secrets: &[String]) -> Self {
+        let mut forms: Vec<String> = secrets
+            .iter()
+            .filter(|s| s.len() >= MIN_REDACTED_LEN)
+            .flat_map(|s| encodings(s))
+            .collect();
+        forms.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        forms.dedup();
+        Self { forms }
+    }
+
+    fn scrub(&self, text: &mut String) {
+        for form in &self.forms {
+            if text.contains(form.as_str()) {
+                *text = text.replace(form.as_str(), REDACTED);
+            }
+        }
     }
 }
 
@@ -58,5 +81,93 @@ fn redact_value(value: &mut Value, scrub: &impl Fn(&mut String)) {
             }
         }
         _ => {}
+    }
+}
+
+/// The secret and the forms it commonly takes when a runbook puts it in a
+/// URL, a header or a JSON string.
+fn encodings(secret: &str) -> Vec<String> {
+    let bytes = secret.as_bytes();
+    // Serializing a string cannot fail; the quotes around it are dropped.
+    let json = serde_json::to_string(secret).unwrap_or_else(|_| format!("\"{secret}\""));
+    let mut forms = vec![
+        secret.to_string(),
+        percent_encode(bytes),
+        url::form_urlencoded::byte_serialize(bytes).collect(),
+        json[1..json.len() - 1].to_string(),
+        hex::encode(bytes),
+        hex::encode_upper(bytes),
+    ];
+    for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+        forms.push(engine.encode(bytes));
+    }
+    forms.retain(|f| f.len() >= MIN_REDACTED_LEN);
+    forms
+}
+
+/// Percent-encodes every byte but RFC 3986's unreserved characters, in
+/// upper- and lower-case hex alike.
+fn percent_encode(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "s3cr3t/p@ss word+";
+
+    fn scrubbed(secret: &str, text: &str) -> String {
+        let mut text = text.to_string();
+        Redactor::new(&[secret.to_string()]).scrub(&mut text);
+        text
+    }
+
+    #[test]
+    fn removes_the_secret_and_its_common_encodings() {
+        for form in encodings(SECRET) {
+            let text = format!("before {form} after");
+            assert_eq!(
+                scrubbed(SECRET, &text),
+                format!("before {REDACTED} after"),
+                "{form}"
+            );
+        }
+        // Spot checks that the encodings are the ones a runbook would make.
+        let forms = encodings(SECRET);
+        for expected in [
+            "s3cr3t%2Fp%40ss%20word%2B",
+            "s3cr3t%2Fp%40ss+word%2B",
+            "czNjcjN0L3BAc3Mgd29yZCs=",
+            "czNjcjN0L3BAc3Mgd29yZCs",
+            "7333637233742f7040737320776f72642b",
+        ] {
+            assert!(forms.iter().any(|f| f == expected), "missing {expected}");
+        }
+    }
+
+    #[test]
+    fn json_escaped_secrets_are_found_in_json_text() {
+        let secret = "line1\nq\"uote";
+        let logged = format!("body={}", serde_json::json!({ "token": secret }));
+        assert_eq!(
+            scrubbed(secret, &logged),
+            format!("body={{\"token\":\"{REDACTED}\"}}")
+        );
+    }
+
+    #[test]
+    fn leaves_unrelated_text_and_short_values_alone() {
+        assert_eq!(scrubbed(SECRET, "nothing to see"), "nothing to see");
+        assert_eq!(scrubbed("abc", "https://x.test/abc"), "https://x.test/abc");
     }
 }

@@ -23,6 +23,9 @@ pub struct ExecutionFilter {
     pub runbook: Option<String>,
     pub status: Option<ExecutionStatus>,
     pub event_id: Option<String>,
+    /// `Some(true)`: only executions with at least one denied capability
+    /// call; `Some(false)`: only those with none.
+    pub denied: Option<bool>,
     /// Return executions older than this id (the previous page's cursor).
     pub cursor: Option<String>,
     pub limit: usize,
@@ -196,6 +199,9 @@ impl Store {
                     .as_ref()
                     .is_some_and(|r| *r != record.runbook)
                 || filter.status.is_some_and(|s| s != record.status)
+                || filter
+                    .denied
+                    .is_some_and(|d| d != record.capability_calls.iter().any(|c| !c.allowed))
             {
                 continue;
             }

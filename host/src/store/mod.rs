@@ -78,15 +78,34 @@ struct Trees {
     connectors: sled::Tree,
 }
 
+/// How long [`Store::open`] waits for another process to let go of the
+/// directory before failing.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Store {
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir.join("store"))
             // Group commit decides when to fsync; sled's own periodic flush
             // stays on as a backstop for writes nobody waits for.
-            .flush_every_ms(Some(500))
-            .open()?;
-        Self::from_db(db)
+            .flush_every_ms(Some(500));
+        // sled's lock outlives a closed database by a moment (its flusher
+        // thread lets go last), and a restarted server can race the exiting
+        // one: wait a little before calling the directory taken.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match config.open() {
+                Ok(db) => return Self::from_db(db),
+                // sled reports the lock as ErrorKind::Other with this text.
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// A store that lives only in memory (tests of logic above the store).
