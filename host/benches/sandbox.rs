@@ -87,6 +87,7 @@ fn main() {
                         wolfe::capabilities::connectors::StaticConnectors::default(),
                     ),
                     kv: None,
+                    on_tick: None,
                 },
             ));
             let took = started.elapsed();

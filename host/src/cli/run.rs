@@ -112,6 +112,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             secrets: Arc::new(secrets),
             connectors: Arc::new(connectors),
             kv,
+            on_tick: None,
         },
     ));
     if let Some(db) = db {

@@ -2,9 +2,16 @@
 //! (queued in the store) before they are queued here; a bounded pool runs
 //! them in the sandbox and makes each result durable. On start, every
 //! execution the store still holds as pending is queued again.
+//!
+//! Waiting (for a tenant's turn, for a worker) happens on the async runtime;
+//! running happens on an execution thread (`threads`), and an execution
+//! that burns more than a few milliseconds of CPU yields to interactive
+//! work (`priority`).
 
+mod priority;
 pub mod record;
 pub mod runbooks;
+mod threads;
 
 use crate::capabilities::kv::KvStore;
 use crate::ingest::event::now_rfc3339;
@@ -73,6 +80,9 @@ pub struct WorkerContext {
     pub vault: Arc<Vault>,
     /// Per-tenant concurrency gates, for tenants with `max_concurrent`.
     pub tenant_gates: TenantGates,
+    /// Recent CPU use per tenant: a heavy tenant's executions yield to the
+    /// others' (see `priority`).
+    pub tenant_cpu: priority::TenantCpu,
 }
 
 /// One semaphore per tenant that has a `max_concurrent` quota, rebuilt when
@@ -106,7 +116,7 @@ pub fn start(
     workers: usize,
     capacity: usize,
     shutdown: CancellationToken,
-) -> (Dispatcher, tokio::task::JoinHandle<()>) {
+) -> std::io::Result<(Dispatcher, tokio::task::JoinHandle<()>)> {
     let (tx, mut rx) = mpsc::unbounded_channel::<ExecutionRef>();
     let in_flight = Arc::new(AtomicUsize::new(0));
     let dispatcher = Dispatcher {
@@ -116,6 +126,7 @@ pub fn start(
     };
     let ctx = Arc::new(ctx);
     let slots = Arc::new(Semaphore::new(workers));
+    let threads = Arc::new(threads::ExecutionThreads::start(workers)?);
     let pool = tokio::spawn(async move {
         loop {
             let next = tokio::select! {
@@ -124,16 +135,16 @@ pub fn start(
             };
             let Some(execution) = next else { break };
             let (ctx, in_flight) = (ctx.clone(), in_flight.clone());
-            let (slots, shutdown) = (slots.clone(), shutdown.clone());
+            let (slots, shutdown, threads) = (slots.clone(), shutdown.clone(), threads.clone());
             tokio::spawn(async move {
-                run_when_admitted(&ctx, &execution, slots, &shutdown).await;
+                run_when_admitted(ctx, execution, slots, &threads, &shutdown).await;
                 in_flight.fetch_sub(1, Ordering::Relaxed);
             });
         }
         // Drain: wait for every running execution to finish and be durable.
         let _ = slots.acquire_many(workers as u32).await;
     });
-    (dispatcher, pool)
+    Ok((dispatcher, pool))
 }
 
 /// Queues every execution the store holds as pending (after a crash or a
@@ -159,9 +170,10 @@ pub fn resume_pending(store: &Store, dispatcher: &Dispatcher) -> usize {
 /// holding a worker, so other tenants' executions keep running. At shutdown
 /// a waiting execution stays pending in the store for the next start.
 async fn run_when_admitted(
-    ctx: &WorkerContext,
-    execution: &ExecutionRef,
+    ctx: Arc<WorkerContext>,
+    execution: ExecutionRef,
     slots: Arc<Semaphore>,
+    threads: &threads::ExecutionThreads,
     shutdown: &CancellationToken,
 ) {
     let quota = match ctx.store.get_tenant(&execution.tenant) {
@@ -188,11 +200,16 @@ async fn run_when_admitted(
     if shutdown.is_cancelled() {
         return;
     }
-    run_one(ctx, execution, &quota).await;
+    run_one(&ctx, &execution, &quota, threads).await;
 }
 
-async fn run_one(ctx: &WorkerContext, execution: &ExecutionRef, quota: &TenantQuota) {
-    if let Err(e) = try_run_one(ctx, execution, quota).await {
+async fn run_one(
+    ctx: &WorkerContext,
+    execution: &ExecutionRef,
+    quota: &TenantQuota,
+    threads: &threads::ExecutionThreads,
+) {
+    if let Err(e) = try_run_one(ctx, execution, quota, threads).await {
         // The execution stays pending and is retried at the next start.
         tracing::error!(tenant = %execution.tenant, id = %execution.id, error = %e, "execution could not be recorded");
     }
@@ -202,6 +219,7 @@ async fn try_run_one(
     ctx: &WorkerContext,
     execution: &ExecutionRef,
     quota: &TenantQuota,
+    threads: &threads::ExecutionThreads,
 ) -> Result<(), String> {
     let store = &ctx.store;
     let Some(mut record) = store
@@ -218,7 +236,7 @@ async fn try_run_one(
     record.started_at = Some(now_rfc3339());
     store.update_execution(&record).map_err(|e| e.to_string())?;
 
-    match prepare_and_run(ctx, &mut record, quota).await {
+    match prepare_and_run(ctx, &mut record, quota, threads).await {
         Ok(()) => {}
         Err((kind, message)) => record.fail_before_run(kind, message, now_rfc3339()),
     }
@@ -234,6 +252,7 @@ async fn prepare_and_run(
     ctx: &WorkerContext,
     record: &mut ExecutionRecord,
     quota: &TenantQuota,
+    threads: &threads::ExecutionThreads,
 ) -> Result<(), (ErrorKind, String)> {
     let version = record.version.clone().ok_or_else(|| {
         (
@@ -251,22 +270,37 @@ async fn prepare_and_run(
         .map_err(|e| (ErrorKind::RunbookUnavailable, e))?;
     // The tenant's quota lowers what the manifest and the host allow.
     quota.clamp(&mut runbook.limits);
-    let report = ctx
-        .sandbox
-        .execute(
-            &runbook,
-            ExecutionRequest {
-                input: record.input.clone(),
-                secrets: Arc::new(TenantSecrets::new(
-                    ctx.store.clone(),
-                    ctx.vault.clone(),
-                    &record.tenant,
-                )),
-                connectors: Arc::new(TenantConnectors::new(ctx.store.clone(), &record.tenant)),
-                kv: Some(ctx.kv.namespace(&record.tenant, &record.runbook)),
-            },
-        )
-        .await;
+    let request = ExecutionRequest {
+        input: record.input.clone(),
+        secrets: Arc::new(TenantSecrets::new(
+            ctx.store.clone(),
+            ctx.vault.clone(),
+            &record.tenant,
+        )),
+        connectors: Arc::new(TenantConnectors::new(ctx.store.clone(), &record.tenant)),
+        kv: Some(ctx.kv.namespace(&record.tenant, &record.runbook)),
+        on_tick: None,
+    };
+    let heavy = ctx.tenant_cpu.is_heavy(&record.tenant);
+    let sandbox = ctx.sandbox.clone();
+    let long_running = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut watch = priority::Demoter::new(long_running.clone());
+    let request = ExecutionRequest {
+        on_tick: Some(Box::new(move || watch.tick())),
+        ..request
+    };
+    let started = std::time::Instant::now();
+    let run: threads::Work<_> = Box::pin(async move { sandbox.execute(&runbook, request).await });
+    let report = threads
+        .run(tokio::runtime::Handle::current(), heavy, long_running, run)
+        .await
+        .ok_or_else(|| {
+            (
+                ErrorKind::Trap,
+                "the execution thread failed before the runbook finished".to_string(),
+            )
+        })?;
+    ctx.tenant_cpu.charge(&record.tenant, started.elapsed());
     record.apply_report(report, now_rfc3339());
     Ok(())
 }

@@ -52,11 +52,12 @@ pub fn idempotent_event_id(tenant: &str, source: &str, key: &str) -> String {
     .to_string()
 }
 
-/// Current time in RFC 3339, UTC, always with milliseconds
-/// (`2026-11-21T06:21:38.020Z`), so timestamps sort as text.
+/// Current time in RFC 3339, UTC, always with microseconds
+/// (`2026-11-21T06:21:38.020417Z`), so timestamps sort as text and an
+/// execution's timing can be read off its record.
 pub fn now_rfc3339() -> String {
     const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
     time::OffsetDateTime::now_utc()
         .format(FORMAT)

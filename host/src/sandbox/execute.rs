@@ -63,7 +63,11 @@ pub(crate) async fn run_execution(
     // Yield to the executor on every tick so one busy guest cannot starve
     // others, and trap once the deadline has passed.
     store.set_epoch_deadline(1);
+    let mut on_tick = request.on_tick;
     store.epoch_deadline_callback(move |_| {
+        if let Some(hook) = &mut on_tick {
+            hook();
+        }
         Ok(if Instant::now() >= deadline {
             UpdateDeadline::Interrupt
         } else {

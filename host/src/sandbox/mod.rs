@@ -98,7 +98,13 @@ pub struct ExecutionRequest {
     pub connectors: Arc<dyn ConnectorProvider>,
     /// This runbook's kv namespace; `None` when the host has no store.
     pub kv: Option<KvNamespace>,
+    /// Called on every epoch tick while the guest runs, on the thread that
+    /// runs it (the service uses it to lower a long execution's priority).
+    pub on_tick: Option<EpochTickHook>,
 }
+
+/// See [`ExecutionRequest::on_tick`].
+pub type EpochTickHook = Box<dyn FnMut() + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PrepareError {

@@ -72,11 +72,13 @@ pub async fn run(
             kv,
             vault: vault.clone(),
             tenant_gates: Default::default(),
+            tenant_cpu: Default::default(),
         },
         workers,
         config.queue_capacity,
         stop_workers.clone(),
-    );
+    )
+    .context("failed to start the execution threads")?;
     let resumed = dispatch::resume_pending(&store, &dispatcher);
     let pipeline = Pipeline::new(
         store.clone(),

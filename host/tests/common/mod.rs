@@ -200,6 +200,7 @@ pub async fn run_with(
                 secrets: Arc::new(inputs.secrets),
                 connectors: Arc::new(inputs.connectors),
                 kv: inputs.kv,
+                on_tick: None,
             },
         )
         .await
