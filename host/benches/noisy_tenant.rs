@@ -291,22 +291,30 @@ fn timestamp(s: &str) -> time::OffsetDateTime {
         .unwrap_or_else(|e| panic!("timestamp {s:?}: {e}"))
 }
 
-/// How many of the noisy tenant's executions have finished (up to 500).
+/// How many of the noisy tenant's executions have finished.
 async fn noisy_finished(http: &reqwest::Client, base: &str) -> u64 {
-    let page = call(
-        http,
-        Method::GET,
-        format!("{base}/v1/tenants/noisy/executions?limit=500"),
-        ADMIN,
-        None,
-    )
-    .await;
-    page["executions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["finished_at"].is_string())
-        .count() as u64
+    let mut finished = 0;
+    let mut cursor = String::new();
+    loop {
+        let page = call(
+            http,
+            Method::GET,
+            format!("{base}/v1/tenants/noisy/executions?limit=500{cursor}"),
+            ADMIN,
+            None,
+        )
+        .await;
+        finished += page["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["finished_at"].is_string())
+            .count() as u64;
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return finished,
+        }
+    }
 }
 
 /// What an upload needs: the manifest's text, the component and its version.
