@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 /// runbooks (a few HTTP calls, some JSON) finish well within it.
 pub const CPU_BEFORE_DEMOTION: Duration = Duration::from_millis(5);
 
+/// How long an execution may run inline on the async runtime before it
+/// moves to an execution thread (at the next epoch tick after this).
+pub const INLINE_FOR: Duration = Duration::from_millis(1);
+
 thread_local! {
     /// Whether this thread was moved to the idle class. An unprivileged
     /// process cannot move it back, so such a thread is retired.
@@ -29,6 +33,7 @@ thread_local! {
 /// there, past [`CPU_BEFORE_DEMOTION`] of the thread's CPU, it demotes it.
 pub struct Demoter {
     long_running: Arc<AtomicBool>,
+    started: Instant,
     /// The thread's CPU time when the execution arrived on it.
     arrived: Option<Duration>,
 }
@@ -37,6 +42,7 @@ impl Demoter {
     pub fn new(long_running: Arc<AtomicBool>) -> Self {
         Self {
             long_running,
+            started: Instant::now(),
             arrived: None,
         }
     }
@@ -44,7 +50,11 @@ impl Demoter {
     /// Called on every epoch tick while the guest runs.
     pub fn tick(&mut self) {
         if !super::threads::on_execution_thread() {
-            self.long_running.store(true, Ordering::Relaxed);
+            // A tick can land in the first microseconds of a short run;
+            // only a run that has lasted is worth a thread hop.
+            if self.started.elapsed() >= INLINE_FOR {
+                self.long_running.store(true, Ordering::Relaxed);
+            }
             return;
         }
         if DEMOTED.get() {

@@ -1,8 +1,9 @@
 //! Where executions run. Most finish in well under a millisecond and run
 //! inline on the async runtime, where a hop to another thread would cost
-//! more than the run. One still running at its first epoch tick is moved,
-//! suspended, to an execution thread of its own (one per worker): a guest
-//! burning its fuel keeps its thread until its next tick, which on a
+//! more than the run. One still running at an epoch tick after
+//! `priority::INLINE_FOR` is moved, suspended, to an execution thread of its
+//! own (one per worker): a guest burning its fuel keeps its thread until its
+//! next tick, which on a
 //! runtime worker stalls every task queued behind it (webhook
 //! acknowledgements, other tenants' executions), while on a thread of its
 //! own the kernel preempts it.

@@ -64,8 +64,10 @@ pub const MAX_KV_WRITES: usize = 1_000;
 /// Bytes of kv values written per execution.
 pub const MAX_KV_WRITTEN_BYTES: usize = 16 * 1024 * 1024;
 /// Epoch tick period: the granularity of wall-clock enforcement and of the
-/// cooperative yields that keep one busy guest from starving the executor.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// cooperative yields that keep one busy guest from starving the executor
+/// (and the longest a busy guest holds a runtime thread before the service
+/// moves it to an execution thread of its own).
+pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// Native stack for wasm code; deep recursion traps with "call stack exhausted".
 pub const MAX_WASM_STACK_BYTES: usize = 1024 * 1024;
 
