@@ -397,4 +397,24 @@ async fn executions_and_trails_filter_by_denied_calls() {
         )
         .await;
     assert_eq!(status, 400, "{body}");
+    // Every read endpoint answers a bad query with the JSON error body.
+    for path in [
+        "reach?bogus=1",
+        "audit?limit=x",
+        "runbooks/conformance/diff?from=dev",
+    ] {
+        let (status, body) = api
+            .call(
+                "GET",
+                &format!("/v1/tenants/acme/{path}"),
+                Some(&acme.auditor),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status.as_u16(), body["error"]["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{path}: {body}"
+        );
+    }
 }

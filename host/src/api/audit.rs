@@ -5,12 +5,12 @@
 use super::AppState;
 use super::auth::{Caller, authorize};
 use super::error::ApiError;
-use super::extract::PathParams;
+use super::extract::{PathParams, QueryParams};
 use crate::ingest::event::now_rfc3339;
 use crate::store::AuditRecord;
 use crate::tenancy::Action;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -63,7 +63,7 @@ pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-    Query(page): Query<Page>,
+    QueryParams(page): QueryParams<Page>,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadAudit)?;
     let limit = page.limit.clamp(1, MAX_PAGE);

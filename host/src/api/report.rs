@@ -5,12 +5,12 @@
 use super::AppState;
 use super::auth::authorize;
 use super::error::ApiError;
-use super::extract::PathParams;
+use super::extract::{PathParams, QueryParams};
 use crate::registry::report::{CapabilityView, diff, http_reaching};
 use crate::registry::{Environment, RunbookVersion};
 use crate::tenancy::Action;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -99,7 +99,7 @@ pub async fn diff_versions(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
-    Query(query): Query<DiffQuery>,
+    QueryParams(query): QueryParams<DiffQuery>,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig)?;
     let host = *state.sandbox().host_limits();
@@ -120,7 +120,7 @@ pub async fn reach(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-    Query(query): Query<ReachQuery>,
+    QueryParams(query): QueryParams<ReachQuery>,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig)?;
     let mut matches = Vec::new();

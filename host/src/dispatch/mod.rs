@@ -4,9 +4,9 @@
 //! execution the store still holds as pending is queued again.
 //!
 //! Waiting (for a tenant's turn, for a worker) happens on the async runtime;
-//! running happens on an execution thread (`threads`), and an execution
-//! that burns more than a few milliseconds of CPU yields to interactive
-//! work (`priority`).
+//! a short execution runs there too, a long one moves to an execution thread
+//! (`threads`), and one that burns more than a few milliseconds of CPU
+//! yields to interactive work (`priority`).
 
 mod priority;
 pub mod record;
@@ -80,8 +80,8 @@ pub struct WorkerContext {
     pub vault: Arc<Vault>,
     /// Per-tenant concurrency gates, for tenants with `max_concurrent`.
     pub tenant_gates: TenantGates,
-    /// Recent CPU use per tenant: a heavy tenant's executions yield to the
-    /// others' (see `priority`).
+    /// Recent execution time per tenant: a heavy tenant's executions yield
+    /// to the others' (see `priority`).
     pub tenant_cpu: priority::TenantCpu,
 }
 
@@ -270,6 +270,10 @@ async fn prepare_and_run(
         .map_err(|e| (ErrorKind::RunbookUnavailable, e))?;
     // The tenant's quota lowers what the manifest and the host allow.
     quota.clamp(&mut runbook.limits);
+    let heavy = ctx.tenant_cpu.is_heavy(&record.tenant);
+    let sandbox = ctx.sandbox.clone();
+    let long_running = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut watch = priority::Demoter::new(long_running.clone());
     let request = ExecutionRequest {
         input: record.input.clone(),
         secrets: Arc::new(TenantSecrets::new(
@@ -279,15 +283,7 @@ async fn prepare_and_run(
         )),
         connectors: Arc::new(TenantConnectors::new(ctx.store.clone(), &record.tenant)),
         kv: Some(ctx.kv.namespace(&record.tenant, &record.runbook)),
-        on_tick: None,
-    };
-    let heavy = ctx.tenant_cpu.is_heavy(&record.tenant);
-    let sandbox = ctx.sandbox.clone();
-    let long_running = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut watch = priority::Demoter::new(long_running.clone());
-    let request = ExecutionRequest {
         on_tick: Some(Box::new(move || watch.tick())),
-        ..request
     };
     let started = std::time::Instant::now();
     let run: threads::Work<_> = Box::pin(async move { sandbox.execute(&runbook, request).await });
