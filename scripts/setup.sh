@@ -7,6 +7,8 @@
 #   - .tools/node: componentize-js and esbuild (build JavaScript runbooks),
 #     pinned by scripts/js-tools/package-lock.json. Node.js itself comes from
 #     the system (Debian's nodejs is installed when missing and we are root).
+# Also Debian's postgresql package, when missing and we are root: the tests
+# start their own private servers from its binaries (installing it starts none).
 # Safe to run repeatedly; does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,4 +56,20 @@ if ! cmp -s scripts/js-tools/package-lock.json .tools/node/package-lock.json \
   mkdir -p .tools/node
   cp scripts/js-tools/package.json scripts/js-tools/package-lock.json .tools/node/
   (cd .tools/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# PostgreSQL binaries for the store's tests (host/tests/common/postgres.rs).
+# Tries the install on the current package lists first: apt-get update only
+# when that fails.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing PostgreSQL from Debian" >&2
+    install_postgresql() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+    if ! install_postgresql 2>/dev/null; then
+      apt-get update -qq >/dev/null
+      install_postgresql
+    fi
+  else
+    echo "setup: the PostgreSQL tests need Debian's postgresql package (apt-get install --no-install-recommends postgresql); skipping it" >&2
+  fi
 fi

@@ -2,11 +2,12 @@
 //! components run in a wasmtime sandbox with hard limits, reaching the outside
 //! world only through the capabilities their manifest declares.
 //!
-//! Layout follows the flow (see DESIGN.md): `ingest` turns webhooks into
-//! events, `rules` decide which runbooks they fire, `pipeline` makes events
-//! and executions durable, `dispatch` runs queued executions in the
-//! `sandbox`, whose `capabilities` are what a runbook may call. `store`
-//! persists it all on sled; `api` and `service` serve it; `cli` is the
+//! Layout follows the flow (see docs/architecture.md): `ingest` turns
+//! webhooks into events, `rules` decide which runbooks they fire, `pipeline`
+//! makes events and executions durable, `dispatch` runs queued executions in
+//! the `sandbox`, whose `capabilities` are what a runbook may call. `store`
+//! persists it all behind one interface, on sled (embedded) or PostgreSQL
+//! (shared by many hosts); `api` and `service` serve it; `cli` is the
 //! `wolfe` binary.
 
 pub mod api;

@@ -113,8 +113,8 @@ impl Pipeline {
         tenant: &str,
         events: Vec<Event>,
     ) -> Result<Vec<AcceptedEvent>, PipelineError> {
-        self.check_rate(tenant)?;
-        let rules = self.rules.rules(tenant)?;
+        self.check_rate(tenant).await?;
+        let rules = self.rules.rules(tenant).await?;
         // Backpressure before writing anything: refuse what cannot be held.
         // Capped at the capacity so a large request is still accepted by an
         // idle server rather than refused forever.
@@ -125,7 +125,7 @@ impl Pipeline {
         let mut accepted = Vec::with_capacity(events.len());
         let mut to_queue = Vec::new();
         for event in events {
-            let stored = self.store.put_event_if_absent(&event)?;
+            let stored = self.store.put_event_if_absent(&event).await?;
             let envelope = stored.event.envelope();
             let mut created = Vec::new();
             for rule in match_rules(
@@ -136,31 +136,39 @@ impl Pipeline {
             ) {
                 let spec = &rule.rule.spec;
                 let input = rule.render_input(&envelope);
-                let record = self.new_execution(
-                    tenant,
-                    Some(&rule.rule.name),
-                    Some(&stored.event.id),
-                    &spec.runbook,
-                    spec.environment,
-                    input.as_ref().cloned().unwrap_or(Value::Null),
-                )?;
-                let Some(record) = self.store.create_execution(&record)? else {
+                let record = self
+                    .new_execution(
+                        tenant,
+                        Some(&rule.rule.name),
+                        Some(&stored.event.id),
+                        &spec.runbook,
+                        spec.environment,
+                        input.as_ref().cloned().unwrap_or(Value::Null),
+                    )
+                    .await?;
+                let Some(record) = self.store.create_execution(&record).await? else {
                     continue; // this (event, rule) already has its execution
                 };
                 match (input, &record.version) {
-                    (Err(e), _) => self.fail_now(
-                        record.clone(),
-                        ErrorKind::InvalidInput,
-                        format!("rule {}: {e}", rule.rule.name),
-                    )?,
-                    (Ok(_), None) => self.fail_now(
-                        record.clone(),
-                        ErrorKind::RunbookUnavailable,
-                        format!(
-                            "no version of {} is deployed to {}",
-                            spec.runbook, spec.environment
-                        ),
-                    )?,
+                    (Err(e), _) => {
+                        self.fail_now(
+                            record.clone(),
+                            ErrorKind::InvalidInput,
+                            format!("rule {}: {e}", rule.rule.name),
+                        )
+                        .await?
+                    }
+                    (Ok(_), None) => {
+                        self.fail_now(
+                            record.clone(),
+                            ErrorKind::RunbookUnavailable,
+                            format!(
+                                "no version of {} is deployed to {}",
+                                spec.runbook, spec.environment
+                            ),
+                        )
+                        .await?
+                    }
                     (Ok(_), Some(_)) => to_queue.push(record.id.clone()),
                 }
                 created.push(record.id);
@@ -191,14 +199,17 @@ impl Pipeline {
         environment: Environment,
         input: Value,
     ) -> Result<ExecutionRecord, PipelineError> {
-        self.check_rate(tenant)?;
+        self.check_rate(tenant).await?;
         if !self.dispatcher.has_room_for(1) {
             return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
         }
-        let record = self.new_execution(tenant, None, None, runbook, environment, input)?;
+        let record = self
+            .new_execution(tenant, None, None, runbook, environment, input)
+            .await?;
         let record = self
             .store
-            .create_execution(&record)?
+            .create_execution(&record)
+            .await?
             .expect("manual runs have no (event, rule) key");
         self.store.commit().await?;
         self.rates.count(tenant, 1);
@@ -209,16 +220,17 @@ impl Pipeline {
         Ok(record)
     }
 
-    fn check_rate(&self, tenant: &str) -> Result<(), PipelineError> {
+    async fn check_rate(&self, tenant: &str) -> Result<(), PipelineError> {
         let quota = self
             .store
-            .get_tenant(tenant)?
+            .get_tenant(tenant)
+            .await?
             .map(|t| t.quota)
             .unwrap_or_default();
         self.rates.check(tenant, quota.max_executions_per_minute)
     }
 
-    fn new_execution(
+    async fn new_execution(
         &self,
         tenant: &str,
         rule: Option<&str>,
@@ -229,7 +241,8 @@ impl Pipeline {
     ) -> Result<ExecutionRecord, StoreError> {
         let version = self
             .store
-            .get_deployment(tenant, runbook, environment)?
+            .get_deployment(tenant, runbook, environment)
+            .await?
             .map(|d| d.version);
         Ok(ExecutionRecord::queued(
             tenant,
@@ -242,13 +255,13 @@ impl Pipeline {
         ))
     }
 
-    fn fail_now(
+    async fn fail_now(
         &self,
         mut record: ExecutionRecord,
         kind: ErrorKind,
         message: String,
     ) -> Result<(), StoreError> {
         record.fail_before_run(kind, message, now_rfc3339());
-        self.store.finish_execution(&record)
+        self.store.finish_execution(&record).await
     }
 }

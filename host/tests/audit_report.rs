@@ -38,10 +38,10 @@ fn actions(log: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn report_diff_reach_and_a_tamper_evident_audit_log() {
+crate::on_every_store! {
+    async fn report_diff_reach_and_a_tamper_evident_audit_log(store: TestStore) {
     let data = tempfile::tempdir().unwrap();
-    let mut server = Server::start(data.path(), &[]);
+    let mut server = Server::start_on(&store, data.path(), &[]);
     let api = server.api();
     let acme = api.tenant("acme").await;
     let other = api.tenant("other").await;
@@ -244,13 +244,24 @@ async fn report_diff_reach_and_a_tamper_evident_audit_log() {
     // Someone with disk access edits entry 3 behind the server's back.
     server.stop();
     {
-        let store = wolfe::store::Store::open(data.path()).unwrap();
-        store
-            .tamper_audit_entry("acme", 3, |e| e.actor.role = "auditor".into())
+        let location = match &store {
+            common::server::TestStore::Sled => wolfe::store::StoreLocation::Sled,
+            common::server::TestStore::Postgres(url) => {
+                wolfe::store::StoreLocation::Postgres(url.clone())
+            }
+        };
+        let store = wolfe::store::Store::open(&location, data.path())
+            .await
             .unwrap();
-        store.flush().unwrap();
+        let mut entry = store.list_audit("acme", 2, 1).await.unwrap().remove(0);
+        entry.actor.role = "auditor".into();
+        store
+            .tamper_audit_entry("acme", 3, Some(&entry))
+            .await
+            .unwrap();
+        store.flush().await.unwrap();
     }
-    let server = Server::start(data.path(), &[]);
+    let server = Server::start_on(&store, data.path(), &[]);
     let api = server.api();
     let verdict = api
         .expect(
@@ -278,13 +289,14 @@ async fn report_diff_reach_and_a_tamper_evident_audit_log() {
         .await;
     assert_eq!(verdict["ok"], true);
 }
+}
 
-/// "What did it actually try that it may not?" — the executions with a
-/// denied call, and one execution's trail cut down to its denials.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn executions_and_trails_filter_by_denied_calls() {
+crate::on_every_store! {
+    /// "What did it actually try that it may not?" — the executions with a
+    /// denied call, and one execution's trail cut down to its denials.
+    async fn executions_and_trails_filter_by_denied_calls(store: TestStore) {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &[]);
+    let server = Server::start_on(&store, data.path(), &[]);
     let api = server.api();
     let acme = api.tenant("acme").await;
     api.deploy_guest("acme", &acme.author, "conformance", "dev")
@@ -417,4 +429,5 @@ async fn executions_and_trails_filter_by_denied_calls() {
             "{path}: {body}"
         );
     }
+}
 }

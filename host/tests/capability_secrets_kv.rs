@@ -107,7 +107,7 @@ async fn kv_persists_across_executions_within_its_namespace_only() {
         assert_eq!(report.output.unwrap(), json!({"counter": expected}));
     }
     // Another tenant's copy of the same runbook starts from nothing.
-    let other = store.namespace("tenant-b", "conformance");
+    let other = common::kv_namespace(&store, "tenant-b", "conformance");
     let inputs = common::Inputs {
         kv: Some(other),
         ..Default::default()

@@ -27,10 +27,10 @@ fn token<'a>(tokens: &'a Tokens, role: &str) -> &'a str {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_endpoint_every_role_own_and_other_tenant() {
+crate::on_every_store! {
+    async fn every_endpoint_every_role_own_and_other_tenant(store: TestStore) {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &[]);
+    let server = Server::start_on(&store, data.path(), &[]);
     let api = server.api();
     let acme = api.tenant("acme").await;
     let other = api.tenant("other").await;
@@ -246,4 +246,5 @@ async fn every_endpoint_every_role_own_and_other_tenant() {
         assert_eq!(status, 403, "{role} created a tenant");
     }
     assert!(checks > 250, "{checks} checks");
+}
 }

@@ -82,7 +82,7 @@ async fn restarts_only_when_safe() {
     let runbook = sandbox.prepare(&manifest, &wasm).unwrap();
     let (_dir, _store, kv) = common::temp_kv("t", "kafka-broker-offline");
     let event = json!({"cluster": "events-prod", "broker_id": 3, "admin_url": admin_url});
-    let run = |kv: wolfe::capabilities::kv::KvNamespace| {
+    let run = |kv: std::sync::Arc<dyn wolfe::capabilities::kv::KvProvider>| {
         let (sandbox, runbook, event) = (&sandbox, &runbook, event.clone());
         async move {
             let mut secrets = StaticSecrets::default();

@@ -14,10 +14,10 @@ fn error_code(body: &Value) -> &str {
         .unwrap_or_else(|| panic!("not an error body: {body}"))
 }
 
-#[tokio::test]
-async fn tenants_and_tokens() {
+crate::on_every_store! {
+    async fn tenants_and_tokens(store: TestStore) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::start_on(&store, dir.path(), &[]);
     let api = server.api();
     let tokens = api.tenant("acme").await;
 
@@ -135,6 +135,7 @@ async fn tenants_and_tokens() {
     }
     assert!(!found, "a token was stored in clear");
 }
+}
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
@@ -149,10 +150,10 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-#[tokio::test]
-async fn runbook_upload_deploy_promote_and_run() {
+crate::on_every_store! {
+    async fn runbook_upload_deploy_promote_and_run(store: TestStore) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::start_on(&store, dir.path(), &[]);
     let api = server.api();
     let t = api.tenant("acme").await;
     let (manifest, wasm) = common::guest("hello");
@@ -344,6 +345,7 @@ async fn runbook_upload_deploy_promote_and_run() {
     assert!(record["rule"].is_null() && record["event"].is_null());
     assert!(record["started_at"].is_string() && record["finished_at"].is_string());
 }
+}
 
 async fn setup_pipeline(api: &common::server::Api) -> common::server::Tokens {
     let t = api.tenant("acme").await;
@@ -377,10 +379,10 @@ async fn setup_pipeline(api: &common::server::Api) -> common::server::Tokens {
     t
 }
 
-#[tokio::test]
-async fn webhooks_fire_rules_durably_and_idempotently() {
+crate::on_every_store! {
+    async fn webhooks_fire_rules_durably_and_idempotently(store: TestStore) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::start_on(&store, dir.path(), &[]);
     let api = server.api();
     let t = setup_pipeline(&api).await;
 
@@ -514,11 +516,12 @@ async fn webhooks_fire_rules_durably_and_idempotently() {
     )
     .await;
 }
+}
 
-#[tokio::test]
-async fn webhook_errors() {
+crate::on_every_store! {
+    async fn webhook_errors(store: TestStore) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[("WOLFE_MAX_BODY_BYTES", "4096")]);
+    let server = Server::start_on(&store, dir.path(), &[("WOLFE_MAX_BODY_BYTES", "4096")]);
     let api = server.api();
     let t = setup_pipeline(&api).await;
     let secret = "0123456789abcdef-hmac";
@@ -652,11 +655,12 @@ async fn webhook_errors() {
     let (s, _) = post("/v1/hooks/acme/gh", None, body.clone(), vec![]).await;
     assert_eq!(s, 401);
 }
+}
 
-#[tokio::test]
-async fn a_full_queue_answers_503_with_retry_after() {
+crate::on_every_store! {
+    async fn a_full_queue_answers_503_with_retry_after(store: TestStore) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(
+    let server = Server::start_on(&store,
         dir.path(),
         &[("WOLFE_QUEUE_CAPACITY", "2"), ("WOLFE_WORKERS", "1")],
     );
@@ -708,4 +712,5 @@ async fn a_full_queue_answers_503_with_retry_after() {
     let ready = api.call("GET", "/readyz", None, None).await;
     assert_eq!(ready.0, 503);
     assert_eq!(api.call("GET", "/healthz", None, None).await.0, 200);
+}
 }

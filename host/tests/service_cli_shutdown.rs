@@ -22,10 +22,10 @@ fn wolfe(server: &Server, token: &str, args: &[&str]) -> (i32, Value, String) {
     )
 }
 
-#[tokio::test]
-async fn the_cli_client_deploys_promotes_applies_rules_and_reads_executions() {
+crate::on_every_store! {
+    async fn the_cli_client_deploys_promotes_applies_rules_and_reads_executions(store: TestStore) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::start_on(&store, dir.path(), &[]);
     let (code, tenant, err) = wolfe(&server, ADMIN_TOKEN, &["tenant", "create", "acme"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(tenant["name"], "acme");
@@ -120,11 +120,12 @@ async fn the_cli_client_deploys_promotes_applies_rules_and_reads_executions() {
     let (code, shown, _) = wolfe(&server, &admin, &["exec", "show", &id]);
     assert_eq!((code, shown["status"].as_str()), (0, Some("succeeded")));
 }
+}
 
-#[tokio::test]
-async fn sigterm_drains_running_executions_and_restart_keeps_everything() {
+crate::on_every_store! {
+    async fn sigterm_drains_running_executions_and_restart_keeps_everything(store: TestStore) {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &[("WOLFE_WORKERS", "1")]);
+    let mut server = Server::start_on(&store, dir.path(), &[("WOLFE_WORKERS", "1")]);
     let api = server.api();
     let t = api.tenant("acme").await;
     api.deploy_guest("acme", &t.author, "conformance", "dev")
@@ -153,7 +154,7 @@ async fn sigterm_drains_running_executions_and_restart_keeps_everything() {
     let status = server.stop();
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::start_on(&store, dir.path(), &[]);
     let api = server.api();
     // The running one finished before exit; the queued one resumes now.
     let first = api
@@ -171,23 +172,28 @@ async fn sigterm_drains_running_executions_and_restart_keeps_everything() {
     assert_eq!(second["status"], "succeeded");
     assert_eq!(second["output"]["n"], 2);
 }
+}
 
-#[test]
-fn retention_prunes_old_and_excess_records_but_never_pending_ones() {
+crate::on_every_store! {
+    async fn retention_prunes_old_and_excess_records_but_never_pending_ones(test_store: TestStore) {
     use wolfe::dispatch::record::ExecutionRecord;
     use wolfe::ingest::event::{Event, new_event_id};
     use wolfe::registry::Environment;
-    use wolfe::store::{Retention, Store};
+    use wolfe::store::{Retention, Store, StoreLocation};
     use wolfe::tenancy::Tenant;
 
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let location = match &test_store {
+        common::server::TestStore::Sled => StoreLocation::Sled,
+        common::server::TestStore::Postgres(url) => StoreLocation::Postgres(url.clone()),
+    };
+    let store = Store::open(&location, dir.path()).await.unwrap();
     store
         .create_tenant(&Tenant {
             name: "acme".into(),
             created_at: "now".into(),
             quota: Default::default(),
-        })
+        }).await
         .unwrap();
     let mut finished = Vec::new();
     for i in 0..10 {
@@ -200,7 +206,7 @@ fn retention_prunes_old_and_excess_records_but_never_pending_ones() {
             data: json!({"i": i}),
             metadata: Default::default(),
         };
-        store.put_event_if_absent(&event).unwrap();
+        store.put_event_if_absent(&event).await.unwrap();
         let mut record = ExecutionRecord::queued(
             "acme",
             Some("r"),
@@ -210,10 +216,10 @@ fn retention_prunes_old_and_excess_records_but_never_pending_ones() {
             Environment::Dev,
             json!(i),
         );
-        record = store.create_execution(&record).unwrap().unwrap();
+        record = store.create_execution(&record).await.unwrap().unwrap();
         if i < 8 {
             record.status = wolfe::sandbox::report::ExecutionStatus::Succeeded;
-            store.finish_execution(&record).unwrap();
+            store.finish_execution(&record).await.unwrap();
             finished.push(record.id.clone());
         }
     }
@@ -222,28 +228,29 @@ fn retention_prunes_old_and_excess_records_but_never_pending_ones() {
         max_executions_per_tenant: 5,
         max_events: 4,
     };
-    let pruned = store.prune(&keep_counts).unwrap();
+    let pruned = store.prune(&keep_counts).await.unwrap();
     assert_eq!(pruned.events, 6);
     assert_eq!(
         pruned.executions, 5,
         "10 executions, 5 kept; the 2 pending ones are never pruned"
     );
     for old in &finished[..5] {
-        assert!(store.get_execution("acme", old).unwrap().is_none());
+        assert!(store.get_execution("acme", old).await.unwrap().is_none());
     }
-    assert!(store.get_execution("acme", &finished[7]).unwrap().is_some());
-    assert_eq!(store.pending_executions().unwrap().len(), 2);
+    assert!(store.get_execution("acme", &finished[7]).await.unwrap().is_some());
+    assert_eq!(store.pending_executions().await.unwrap().len(), 2);
 
     let everything_old = Retention {
         max_age: std::time::Duration::ZERO,
         ..keep_counts
     };
     std::thread::sleep(std::time::Duration::from_millis(5));
-    let pruned = store.prune(&everything_old).unwrap();
+    let pruned = store.prune(&everything_old).await.unwrap();
     assert_eq!((pruned.events, pruned.executions), (4, 3));
     assert_eq!(
-        store.pending_executions().unwrap().len(),
+        store.pending_executions().await.unwrap().len(),
         2,
         "pending work survives any retention"
     );
+}
 }

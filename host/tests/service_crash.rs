@@ -17,10 +17,10 @@ const CLIENTS: usize = 4;
 /// enough to keep executions in flight at every kill, small enough to drain fast.
 const PACE: Duration = Duration::from_millis(5);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_events_survive_repeated_sigkill() {
+crate::on_every_store! {
+    async fn acknowledged_events_survive_repeated_sigkill(store: TestStore) {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &[]);
+    let mut server = Server::start_on(&store, dir.path(), &[]);
     let api = server.api();
     let t = api.tenant("acme").await;
     api.deploy_guest("acme", &t.author, "hello", "dev").await;
@@ -83,7 +83,7 @@ async fn acknowledged_events_survive_repeated_sigkill() {
         tokio::time::sleep(Duration::from_millis(400 + 150 * kill as u64)).await;
         server.kill();
         tokio::time::sleep(Duration::from_millis(50)).await;
-        server = Server::start(dir.path(), &[]);
+        server = Server::start_on(&store, dir.path(), &[]);
         *base.write().unwrap() = server.base.clone();
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -159,4 +159,5 @@ async fn acknowledged_events_survive_repeated_sigkill() {
         "crash test: {} acknowledged events, {KILLS} kills, {resumed} executions resumed after a kill",
         acked.len()
     );
+}
 }

@@ -9,10 +9,14 @@ use common::server::{Api, Server, Tokens};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-async fn service(dir: &std::path::Path, extra: &[(&str, &str)]) -> (Server, Api) {
+async fn service(
+    store: &common::server::TestStore,
+    dir: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> (Server, Api) {
     let mut env: Vec<(&str, &str)> = moto::SERVER_ENV.to_vec();
     env.extend_from_slice(extra);
-    let server = Server::start(dir, &env);
+    let server = Server::start_on(store, dir, &env);
     let api = server.api();
     (server, api)
 }
@@ -89,13 +93,13 @@ async fn succeeded_executions(api: &Api, t: &Tokens) -> Vec<Value> {
     page["executions"].as_array().unwrap().clone()
 }
 
-#[tokio::test]
-async fn messages_become_executions_and_are_deleted_after_the_durable_write() {
+crate::on_every_store! {
+    async fn messages_become_executions_and_are_deleted_after_the_durable_write(store: TestStore) {
     let moto = Moto::start();
     let sqs = moto.client();
     let (queue, _) = moto::create_queue(&sqs, "happy", None).await;
     let dir = tempfile::tempdir().unwrap();
-    let (_server, api) = service(dir.path(), &[]).await;
+    let (_server, api) = service(&store, dir.path(), &[]).await;
     let t = setup(&api).await;
     put_sqs_source(
         &api,
@@ -200,14 +204,15 @@ async fn messages_become_executions_and_are_deleted_after_the_durable_write() {
     api.expect(403, "GET", "/metrics", Some(&t.admin), None)
         .await;
 }
+}
 
-#[tokio::test]
-async fn sns_envelopes_are_unwrapped() {
+crate::on_every_store! {
+    async fn sns_envelopes_are_unwrapped(store: TestStore) {
     let moto = Moto::start();
     let sqs = moto.client();
     let (queue, _) = moto::create_queue(&sqs, "sns", None).await;
     let dir = tempfile::tempdir().unwrap();
-    let (_server, api) = service(dir.path(), &[]).await;
+    let (_server, api) = service(&store, dir.path(), &[]).await;
     let t = setup(&api).await;
     put_sqs_source(
         &api,
@@ -239,15 +244,16 @@ async fn sns_envelopes_are_unwrapped() {
         json!({"case": "echo", "n": 7, "kind": "cpu"})
     );
 }
+}
 
-#[tokio::test]
-async fn poison_messages_reach_the_dead_letter_queue_and_are_listed() {
+crate::on_every_store! {
+    async fn poison_messages_reach_the_dead_letter_queue_and_are_listed(store: TestStore) {
     let moto = Moto::start();
     let sqs = moto.client();
     let (queue, dlq) = moto::create_queue(&sqs, "poison", Some(2)).await;
     let dlq = dlq.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (_server, api) = service(dir.path(), &[]).await;
+    let (_server, api) = service(&store, dir.path(), &[]).await;
     let t = setup(&api).await;
     put_sqs_source(&api, &t, "q", &queue, &moto.endpoint, json!({})).await;
     let sent = sqs
@@ -288,14 +294,15 @@ async fn poison_messages_reach_the_dead_letter_queue_and_are_listed() {
     assert_eq!(metrics["accepted"], 0);
     assert!(succeeded_executions(&api, &t).await.is_empty());
 }
+}
 
-#[tokio::test]
-async fn a_crash_between_the_durable_write_and_the_delete_runs_nothing_twice() {
+crate::on_every_store! {
+    async fn a_crash_between_the_durable_write_and_the_delete_runs_nothing_twice(store: TestStore) {
     let moto = Moto::start();
     let sqs = moto.client();
     let (queue, _) = moto::create_queue(&sqs, "crash", None).await;
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, api) = service(dir.path(), &[]).await;
+    let (mut server, api) = service(&store, dir.path(), &[]).await;
     let t = setup(&api).await;
     put_sqs_source(&api, &t, "q", &queue, &moto.endpoint, json!({})).await;
     api.expect(
@@ -309,7 +316,7 @@ async fn a_crash_between_the_durable_write_and_the_delete_runs_nothing_twice() {
     server.kill();
 
     // Restart with the fault hook: the host aborts after the durable write.
-    let (mut server, api) = service(
+    let (mut server, api) = service(&store,
         dir.path(),
         &[(wolfe::ingest::sqs::poller::CRASH_BEFORE_DELETE_ENV, "1")],
     )
@@ -335,7 +342,7 @@ async fn a_crash_between_the_durable_write_and_the_delete_runs_nothing_twice() {
     );
 
     // Restart normally: the message is redelivered, recognised, deleted.
-    let (_server, api) = service(dir.path(), &[]).await;
+    let (_server, api) = service(&store, dir.path(), &[]).await;
     eventually(
         "the redelivery to be deleted",
         Duration::from_secs(20),
@@ -367,14 +374,15 @@ async fn a_crash_between_the_durable_write_and_the_delete_runs_nothing_twice() {
         "{metrics}"
     );
 }
+}
 
-#[tokio::test]
-async fn a_removed_source_stops_polling_and_an_unreachable_one_backs_off() {
+crate::on_every_store! {
+    async fn a_removed_source_stops_polling_and_an_unreachable_one_backs_off(store: TestStore) {
     let moto = Moto::start();
     let sqs = moto.client();
     let (queue, _) = moto::create_queue(&sqs, "removed", None).await;
     let dir = tempfile::tempdir().unwrap();
-    let (_server, api) = service(dir.path(), &[]).await;
+    let (_server, api) = service(&store, dir.path(), &[]).await;
     let t = setup(&api).await;
     put_sqs_source(&api, &t, "q", &queue, &moto.endpoint, json!({})).await;
     api.expect(
@@ -423,4 +431,5 @@ async fn a_removed_source_stops_polling_and_an_unreachable_one_backs_off() {
         "{metrics}"
     );
     assert_eq!(api.call("GET", "/healthz", None, None).await.0, 200);
+}
 }

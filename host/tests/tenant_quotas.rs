@@ -8,10 +8,10 @@ mod common;
 use common::server::{ADMIN_TOKEN, Server};
 use serde_json::json;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quotas_clamp_limit_and_serialise_one_tenant_only() {
+crate::on_every_store! {
+    async fn quotas_clamp_limit_and_serialise_one_tenant_only(store: TestStore) {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &[("WOLFE_WORKERS", "4")]);
+    let server = Server::start_on(&store, data.path(), &[("WOLFE_WORKERS", "4")]);
     let api = server.api();
     let noisy = api.tenant("noisy").await;
     let quiet = api.tenant("quiet").await;
@@ -218,4 +218,5 @@ async fn quotas_clamp_limit_and_serialise_one_tenant_only() {
         )
         .await;
     assert_eq!(log["entries"][0]["actor"]["role"], "server-admin");
+}
 }

@@ -34,8 +34,8 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn secrets_are_write_only_tenant_scoped_sealed_and_survive_rotation() {
+crate::on_every_store! {
+    async fn secrets_are_write_only_tenant_scoped_sealed_and_survive_rotation(store: TestStore) {
     // A service that records the Authorization header it receives: the
     // secret must reach the outside world, and only there.
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -60,7 +60,7 @@ async fn secrets_are_write_only_tenant_scoped_sealed_and_survive_rotation() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let data = tempfile::tempdir().unwrap();
-    let mut server = Server::start(data.path(), &[]);
+    let mut server = Server::start_on(&store, data.path(), &[]);
     let api = server.api();
     let acme = api.tenant("acme").await;
     let other = api.tenant("other").await;
@@ -220,6 +220,12 @@ async fn secrets_are_write_only_tenant_scoped_sealed_and_survive_rotation() {
             path.display()
         );
     }
+    if let common::server::TestStore::Postgres(url) = &store {
+        assert!(
+            !contains(&common::postgres::dump(url), VALUE),
+            "plaintext secret in the database"
+        );
+    }
 
     // Rotation: offline, resumable, and the secret still works afterwards.
     let new_key = data.path().join("new.key");
@@ -229,6 +235,7 @@ async fn secrets_are_write_only_tenant_scoped_sealed_and_survive_rotation() {
         .arg(data.path())
         .arg("--new-key-file")
         .arg(&new_key)
+        .envs(store.env())
         .output()
         .unwrap();
     assert!(
@@ -249,7 +256,7 @@ async fn secrets_are_write_only_tenant_scoped_sealed_and_survive_rotation() {
         "ab".repeat(32)
     );
 
-    let server = Server::start(data.path(), &[]);
+    let server = Server::start_on(&store, data.path(), &[]);
     let api = server.api();
     let listed = api
         .expect(
@@ -297,4 +304,5 @@ async fn secrets_are_write_only_tenant_scoped_sealed_and_survive_rotation() {
             .contains("not set on this host"),
         "{record}"
     );
+}
 }

@@ -20,7 +20,7 @@ const MAX_PAGE: usize = 1_000;
 
 /// Appends an administrative action to the tenant's audit log. Called before
 /// the handler's commit, so the change and its entry become durable together.
-pub fn record(
+pub async fn record(
     state: &AppState,
     tenant: &str,
     caller: &Caller,
@@ -29,17 +29,20 @@ pub fn record(
     before: Option<Value>,
     after: Option<Value>,
 ) -> Result<(), ApiError> {
-    state.store().append_audit(
-        tenant,
-        AuditRecord {
-            actor: caller.actor(),
-            action,
-            target: target.into(),
-            before,
-            after,
-        },
-        now_rfc3339(),
-    )?;
+    state
+        .store()
+        .append_audit(
+            tenant,
+            AuditRecord {
+                actor: caller.actor(),
+                action,
+                target: target.into(),
+                before,
+                after,
+            },
+            now_rfc3339(),
+        )
+        .await?;
     Ok(())
 }
 
@@ -65,9 +68,9 @@ pub async fn list(
     PathParams(tenant): PathParams<String>,
     QueryParams(page): QueryParams<Page>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadAudit)?;
+    authorize(&state, &headers, &tenant, Action::ReadAudit).await?;
     let limit = page.limit.clamp(1, MAX_PAGE);
-    let entries = state.store().list_audit(&tenant, page.after, limit)?;
+    let entries = state.store().list_audit(&tenant, page.after, limit).await?;
     let next_after = (entries.len() == limit)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();
@@ -83,6 +86,8 @@ pub async fn verify(
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadAudit)?;
-    Ok(Json(json!(state.store().verify_audit(&tenant)?)))
+    authorize(&state, &headers, &tenant, Action::ReadAudit).await?;
+    Ok(Json(json!(
+        crate::store::audit::verify_audit(state.store(), &tenant).await?
+    )))
 }

@@ -41,11 +41,11 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Resolves the caller from `Authorization: Bearer …`.
-pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let token =
         bearer(headers).ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
     let hash = token_hash(token);
-    if let Some(admin) = state.store().admin_token_hash()?
+    if let Some(admin) = state.store().admin_token_hash().await?
         && bool::from(admin.as_bytes().ct_eq(hash.as_bytes()))
     {
         return Ok(Caller {
@@ -53,7 +53,7 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
             token_id: crate::tenancy::token_id(token),
         });
     }
-    match state.store().get_token(&hash)? {
+    match state.store().get_token(&hash).await? {
         Some(record) => Ok(Caller {
             principal: record.principal,
             token_id: record.id,
@@ -63,17 +63,21 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
 }
 
 /// Authenticates and checks `action` in `tenant`.
-pub fn authorize(
+pub async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
     tenant: &str,
     action: Action,
 ) -> Result<Caller, ApiError> {
-    let caller = authenticate(state, headers)?;
+    let caller = authenticate(state, headers).await?;
     let not_found = || ApiError::NotFound(format!("tenant {tenant:?} not found"));
     match &caller.principal {
         Principal::ServerAdmin => {
-            state.store().get_tenant(tenant)?.ok_or_else(not_found)?;
+            state
+                .store()
+                .get_tenant(tenant)
+                .await?
+                .ok_or_else(not_found)?;
         }
         Principal::Tenant { tenant: own, role } => {
             if own != tenant {

@@ -22,16 +22,16 @@ pub async fn put_connector(
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(spec): JsonBody<ConnectorSpec>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::ManageConnectors)?;
+    let caller = authorize(&state, &headers, &tenant, Action::ManageConnectors).await?;
     check_identifier("connector", &name, 64).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     spec.validate().map_err(ApiError::BadRequest)?;
-    let before = state.store().get_connector(&tenant, &name)?;
+    let before = state.store().get_connector(&tenant, &name).await?;
     let record = ConnectorRecord {
         name,
         spec,
         updated_at: now_rfc3339(),
     };
-    state.store().put_connector(&tenant, &record)?;
+    state.store().put_connector(&tenant, &record).await?;
     super::audit::record(
         &state,
         &tenant,
@@ -40,7 +40,8 @@ pub async fn put_connector(
         &record.name,
         before.map(|r| json!(r)),
         Some(json!(record)),
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     Ok(Json(json!(record)))
 }
@@ -50,10 +51,11 @@ pub async fn get_connector(
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let record = state
         .store()
-        .get_connector(&tenant, &name)?
+        .get_connector(&tenant, &name)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("connector {name:?} not found")))?;
     Ok(Json(json!(record)))
 }
@@ -63,9 +65,9 @@ pub async fn list_connectors(
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     Ok(Json(
-        json!({ "connectors": state.store().list_connectors(&tenant)? }),
+        json!({ "connectors": state.store().list_connectors(&tenant).await? }),
     ))
 }
 
@@ -74,11 +76,11 @@ pub async fn delete_connector(
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::ManageConnectors)?;
-    let Some(before) = state.store().get_connector(&tenant, &name)? else {
+    let caller = authorize(&state, &headers, &tenant, Action::ManageConnectors).await?;
+    let Some(before) = state.store().get_connector(&tenant, &name).await? else {
         return Err(ApiError::NotFound(format!("connector {name:?} not found")));
     };
-    state.store().delete_connector(&tenant, &name)?;
+    state.store().delete_connector(&tenant, &name).await?;
     super::audit::record(
         &state,
         &tenant,
@@ -87,7 +89,8 @@ pub async fn delete_connector(
         &name,
         Some(json!(before)),
         None,
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

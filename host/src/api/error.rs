@@ -28,6 +28,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     QueueFull(String),
+    /// The store cannot be reached; nothing was written, retry later.
+    #[error("{0}")]
+    StoreUnavailable(String),
     /// A tenant quota; the client should wait this many seconds.
     #[error("{message}")]
     QuotaExceeded {
@@ -50,7 +53,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::QueueFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::QueueFull(_) | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -69,6 +72,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::QueueFull(_) => "queue_full",
+            Self::StoreUnavailable(_) => "store_unavailable",
             Self::QuotaExceeded { .. } => "quota_exceeded",
             Self::Internal(_) => "internal",
         }
@@ -85,6 +89,10 @@ impl IntoResponse for ApiError {
                 tracing::error!(%cause, "internal error");
                 "internal error; see the server log".to_string()
             }
+            Self::StoreUnavailable(cause) => {
+                tracing::warn!(%cause, "store unavailable");
+                "the store is unavailable; nothing was written, retry later".to_string()
+            }
             other => other.to_string(),
         };
         let mut response = (
@@ -93,7 +101,7 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         let retry_after = match &self {
-            Self::QueueFull(_) => Some(RETRY_AFTER_SECS),
+            Self::QueueFull(_) | Self::StoreUnavailable(_) => Some(RETRY_AFTER_SECS),
             Self::QuotaExceeded {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
@@ -113,6 +121,7 @@ impl From<crate::store::StoreError> for ApiError {
         match e {
             crate::store::StoreError::Conflict(m) => Self::Conflict(m),
             crate::store::StoreError::NotFound(m) => Self::NotFound(m),
+            crate::store::StoreError::Unavailable(m) => Self::StoreUnavailable(m),
             other => Self::Internal(other.to_string()),
         }
     }

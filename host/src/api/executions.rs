@@ -37,24 +37,27 @@ pub async fn list(
     PathParams(tenant): PathParams<String>,
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadExecutions)?;
+    authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::BadRequest(format!(
             "limit must be 1..={MAX_LIMIT}"
         )));
     }
-    let page = state.store().list_executions(
-        &tenant,
-        &ExecutionFilter {
-            runbook: query.runbook,
-            status: query.status,
-            event_id: query.event_id,
-            denied: query.denied,
-            cursor: query.cursor,
-            limit,
-        },
-    )?;
+    let page = state
+        .store()
+        .list_executions(
+            &tenant,
+            &ExecutionFilter {
+                runbook: query.runbook,
+                status: query.status,
+                event_id: query.event_id,
+                denied: query.denied,
+                cursor: query.cursor,
+                limit,
+            },
+        )
+        .await?;
     Ok(Json(
         json!({"executions": page.executions, "next_cursor": page.next_cursor}),
     ))
@@ -65,8 +68,8 @@ pub async fn show(
     headers: HeaderMap,
     PathParams((tenant, id)): PathParams<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadExecutions)?;
-    Ok(Json(json!(execution(&state, &tenant, &id)?)))
+    authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
+    Ok(Json(json!(execution(&state, &tenant, &id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -85,8 +88,8 @@ pub async fn trail(
     PathParams((tenant, id)): PathParams<(String, String)>,
     QueryParams(query): QueryParams<TrailQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadExecutions)?;
-    let record = execution(&state, &tenant, &id)?;
+    authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
+    let record = execution(&state, &tenant, &id).await?;
     let denied_calls = record
         .capability_calls
         .iter()
@@ -110,9 +113,10 @@ pub async fn trail(
     })))
 }
 
-fn execution(state: &AppState, tenant: &str, id: &str) -> Result<ExecutionRecord, ApiError> {
+async fn execution(state: &AppState, tenant: &str, id: &str) -> Result<ExecutionRecord, ApiError> {
     state
         .store()
-        .get_execution(tenant, id)?
+        .get_execution(tenant, id)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("execution {id:?} not found")))
 }

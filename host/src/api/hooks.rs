@@ -33,12 +33,12 @@ pub async fn receive(
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = read_body(&state, &headers, body).await?;
-    let caller = authenticate(&state, &headers).ok();
+    let caller = authenticate(&state, &headers).await.ok();
     let refuse = |why: &str| {
         tracing::info!(%tenant, source = %source_name, why, "webhook request refused");
         ApiError::Unauthorized(REFUSED.into())
     };
-    let spec = match webhook_spec(&state, &tenant, &source_name)? {
+    let spec = match webhook_spec(&state, &tenant, &source_name).await? {
         Some(spec) => spec,
         None if caller.as_ref().is_some_and(|c| belongs_to(c, &tenant)) => {
             return Err(ApiError::NotFound(format!(
@@ -106,15 +106,15 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
 
 /// The webhook settings of `source` in `tenant`; `None` when either does not
 /// exist or the source is not a webhook.
-fn webhook_spec(
+async fn webhook_spec(
     state: &AppState,
     tenant: &str,
     source: &str,
 ) -> Result<Option<WebhookSpec>, ApiError> {
-    if state.store().get_tenant(tenant)?.is_none() {
+    if state.store().get_tenant(tenant).await?.is_none() {
         return Ok(None);
     }
-    Ok(match state.store().get_source(tenant, source)? {
+    Ok(match state.store().get_source(tenant, source).await? {
         Some(stored) => match stored.spec {
             SourceSpec::Webhook(spec) => Some(spec),
             _ => None,

@@ -17,17 +17,17 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// Every version of every runbook, with the environments it is deployed to.
-fn deployed_versions(
+async fn deployed_versions(
     state: &AppState,
     tenant: &str,
 ) -> Result<Vec<(RunbookVersion, Vec<Environment>)>, ApiError> {
     let mut out = Vec::new();
     let mut deployments: BTreeMap<(String, String), Vec<Environment>> = BTreeMap::new();
-    let versions = state.store().list_all_versions(tenant)?;
+    let versions = state.store().list_all_versions(tenant).await?;
     let names: std::collections::BTreeSet<&str> =
         versions.iter().map(|v| v.name.as_str()).collect();
     for name in names {
-        for d in state.store().list_deployments(tenant, name)? {
+        for d in state.store().list_deployments(tenant, name).await? {
             deployments
                 .entry((d.runbook, d.version))
                 .or_default()
@@ -48,10 +48,10 @@ pub async fn report(
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let host = *state.sandbox().host_limits();
     let mut runbooks: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for (version, environments) in deployed_versions(&state, &tenant)? {
+    for (version, environments) in deployed_versions(&state, &tenant).await? {
         let mut view = json!(CapabilityView::of(&version, &host));
         view["environments"] = json!(environments);
         runbooks.entry(version.name.clone()).or_default().push(view);
@@ -71,7 +71,7 @@ pub struct DiffQuery {
     to: String,
 }
 
-fn resolve(
+async fn resolve(
     state: &AppState,
     tenant: &str,
     name: &str,
@@ -81,7 +81,8 @@ fn resolve(
         Ok(env) => {
             state
                 .store()
-                .get_deployment(tenant, name, env)?
+                .get_deployment(tenant, name, env)
+                .await?
                 .ok_or_else(|| {
                     ApiError::NotFound(format!("runbook {name:?} has nothing deployed to {env}"))
                 })?
@@ -91,7 +92,8 @@ fn resolve(
     };
     state
         .store()
-        .get_version(tenant, name, &version)?
+        .get_version(tenant, name, &version)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("runbook {name:?} has no version {version:?}")))
 }
 
@@ -101,10 +103,10 @@ pub async fn diff_versions(
     PathParams((tenant, name)): PathParams<(String, String)>,
     QueryParams(query): QueryParams<DiffQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let host = *state.sandbox().host_limits();
-    let from = CapabilityView::of(&resolve(&state, &tenant, &name, &query.from)?, &host);
-    let to = CapabilityView::of(&resolve(&state, &tenant, &name, &query.to)?, &host);
+    let from = CapabilityView::of(&resolve(&state, &tenant, &name, &query.from).await?, &host);
+    let to = CapabilityView::of(&resolve(&state, &tenant, &name, &query.to).await?, &host);
     Ok(Json(json!(diff(&from, &to))))
 }
 
@@ -122,9 +124,9 @@ pub async fn reach(
     PathParams(tenant): PathParams<String>,
     QueryParams(query): QueryParams<ReachQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let mut matches = Vec::new();
-    for (version, environments) in deployed_versions(&state, &tenant)? {
+    for (version, environments) in deployed_versions(&state, &tenant).await? {
         let caps = &version.manifest.capabilities;
         let named = |list: &[String], wanted: &str| -> Vec<String> {
             list.iter().filter(|s| *s == wanted).cloned().collect()

@@ -25,7 +25,7 @@ pub async fn upload(
     PathParams(tenant): PathParams<String>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::WriteRunbooks)?;
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRunbooks).await?;
     let mut multipart = multipart
         .map_err(|e| ApiError::BadRequest(format!("expected multipart/form-data: {e}")))?;
     let (mut manifest_text, mut component) = (None, None);
@@ -73,7 +73,10 @@ pub async fn upload(
         imports: loaded.imports.clone(),
         uploaded_at: now_rfc3339(),
     };
-    let outcome = state.store().put_version(&tenant, &version, &component)?;
+    let outcome = state
+        .store()
+        .put_version(&tenant, &version, &component)
+        .await?;
     if outcome == PutOutcome::Created {
         super::audit::record(
             &state,
@@ -85,7 +88,7 @@ pub async fn upload(
             Some(
                 json!({"sha256": version.sha256, "size": version.size, "manifest": version.manifest, "imports": version.imports}),
             ),
-        )?;
+        ).await?;
     }
     state.store().commit().await?;
     let status = match outcome {
@@ -111,9 +114,9 @@ pub async fn list(
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let mut runbooks: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for v in state.store().list_all_versions(&tenant)? {
+    for v in state.store().list_all_versions(&tenant).await? {
         runbooks.entry(v.name).or_default().push(v.version);
     }
     let runbooks: Vec<Value> = runbooks
@@ -128,14 +131,15 @@ pub async fn show(
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
-    let versions = state.store().list_versions(&tenant, &name)?;
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
+    let versions = state.store().list_versions(&tenant, &name).await?;
     if versions.is_empty() {
         return Err(ApiError::NotFound(format!("runbook {name:?} not found")));
     }
     let deployments: BTreeMap<String, String> = state
         .store()
-        .list_deployments(&tenant, &name)?
+        .list_deployments(&tenant, &name)
+        .await?
         .into_iter()
         .map(|d| (d.environment.to_string(), d.version))
         .collect();
@@ -166,11 +170,12 @@ pub async fn deploy(
     PathParams((tenant, name, env)): PathParams<(String, String, String)>,
     JsonBody(body): JsonBody<Deploy>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::WriteRunbooks)?;
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRunbooks).await?;
     let environment: Environment = env.parse().map_err(ApiError::BadRequest)?;
     if state
         .store()
-        .get_version(&tenant, &name, &body.version)?
+        .get_version(&tenant, &name, &body.version)
+        .await?
         .is_none()
     {
         return Err(ApiError::NotFound(format!(
@@ -203,7 +208,7 @@ pub async fn promote(
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<Promote>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::WriteRunbooks)?;
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRunbooks).await?;
     if body.from.next() != Some(body.to) {
         return Err(ApiError::BadRequest(format!(
             "promotion goes dev -> test -> prod one step at a time; {} -> {} is not a step",
@@ -212,7 +217,8 @@ pub async fn promote(
     }
     let source = state
         .store()
-        .get_deployment(&tenant, &name, body.from)?
+        .get_deployment(&tenant, &name, body.from)
+        .await?
         .ok_or_else(|| {
             ApiError::NotFound(format!(
                 "runbook {name:?} has nothing deployed to {}",
@@ -240,14 +246,17 @@ async fn put_deployment(
     version: String,
     action: &'static str,
 ) -> Result<Json<Value>, ApiError> {
-    let before = state.store().get_deployment(tenant, name, environment)?;
+    let before = state
+        .store()
+        .get_deployment(tenant, name, environment)
+        .await?;
     let deployment = Deployment {
         runbook: name.to_string(),
         environment,
         version,
         deployed_at: now_rfc3339(),
     };
-    state.store().put_deployment(tenant, &deployment)?;
+    state.store().put_deployment(tenant, &deployment).await?;
     super::audit::record(
         state,
         tenant,
@@ -256,7 +265,8 @@ async fn put_deployment(
         format!("{name}/{environment}"),
         before.map(|d| json!(d)),
         Some(json!(deployment)),
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     Ok(Json(json!(deployment)))
 }
@@ -275,10 +285,11 @@ pub async fn run(
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<Run>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::RunRunbooks)?;
+    let caller = authorize(&state, &headers, &tenant, Action::RunRunbooks).await?;
     if state
         .store()
-        .get_deployment(&tenant, &name, body.environment)?
+        .get_deployment(&tenant, &name, body.environment)
+        .await?
         .is_none()
     {
         return Err(ApiError::NotFound(format!(
@@ -299,7 +310,8 @@ pub async fn run(
         format!("{name}/{}", body.environment),
         None,
         Some(json!({"execution_id": record.id})),
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     Ok((
         StatusCode::ACCEPTED,

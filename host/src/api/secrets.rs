@@ -40,7 +40,7 @@ pub async fn put_secret(
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<PutSecret>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::ManageSecrets)?;
+    let caller = authorize(&state, &headers, &tenant, Action::ManageSecrets).await?;
     check_secret_name("secret", &name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if body.value.is_empty() || body.value.len() > MAX_SECRET_BYTES {
         return Err(ApiError::BadRequest(format!(
@@ -48,7 +48,7 @@ pub async fn put_secret(
         )));
     }
     let now = now_rfc3339();
-    let existing = state.store().get_secret(&tenant, &name)?;
+    let existing = state.store().get_secret(&tenant, &name).await?;
     let record = SecretRecord {
         sealed: state.vault().seal(&tenant, &name, &body.value),
         created_at: existing
@@ -58,7 +58,7 @@ pub async fn put_secret(
         updated_at: now,
         name,
     };
-    state.store().put_secret(&tenant, &record)?;
+    state.store().put_secret(&tenant, &record).await?;
     // Names, key ids and times only: never a value, sealed or not.
     super::audit::record(
         &state,
@@ -68,7 +68,8 @@ pub async fn put_secret(
         &record.name,
         existing.as_ref().map(shown),
         Some(shown(&record)),
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     let status = if existing.is_some() {
         StatusCode::OK
@@ -83,10 +84,11 @@ pub async fn list_secrets(
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let secrets: Vec<Value> = state
         .store()
-        .list_secrets(&tenant)?
+        .list_secrets(&tenant)
+        .await?
         .iter()
         .map(shown)
         .collect();
@@ -98,11 +100,11 @@ pub async fn delete_secret(
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::ManageSecrets)?;
-    let Some(existing) = state.store().get_secret(&tenant, &name)? else {
+    let caller = authorize(&state, &headers, &tenant, Action::ManageSecrets).await?;
+    let Some(existing) = state.store().get_secret(&tenant, &name).await? else {
         return Err(ApiError::NotFound(format!("secret {name:?} not found")));
     };
-    state.store().delete_secret(&tenant, &name)?;
+    state.store().delete_secret(&tenant, &name).await?;
     super::audit::record(
         &state,
         &tenant,
@@ -111,7 +113,8 @@ pub async fn delete_secret(
         &name,
         Some(shown(&existing)),
         None,
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

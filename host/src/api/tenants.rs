@@ -25,7 +25,7 @@ pub async fn create_tenant(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateTenant>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     if caller.principal != Principal::ServerAdmin {
         return Err(ApiError::Forbidden(
             "only the server admin token creates tenants".into(),
@@ -37,7 +37,7 @@ pub async fn create_tenant(
         created_at: now_rfc3339(),
         quota: Default::default(),
     };
-    state.store().create_tenant(&tenant)?;
+    state.store().create_tenant(&tenant).await?;
     super::audit::record(
         &state,
         &tenant.name,
@@ -46,7 +46,8 @@ pub async fn create_tenant(
         &tenant.name,
         None,
         Some(json!(tenant)),
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     Ok((StatusCode::CREATED, Json(json!(tenant))))
 }
@@ -63,7 +64,7 @@ pub async fn create_token(
     PathParams(tenant): PathParams<String>,
     JsonBody(body): JsonBody<CreateToken>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::ManageTokens)?;
+    let caller = authorize(&state, &headers, &tenant, Action::ManageTokens).await?;
     let token = generate_token();
     let record = TokenRecord {
         id: token_id(&token),
@@ -73,7 +74,10 @@ pub async fn create_token(
         },
         created_at: now_rfc3339(),
     };
-    state.store().put_token(&token_hash(&token), &record)?;
+    state
+        .store()
+        .put_token(&token_hash(&token), &record)
+        .await?;
     super::audit::record(
         &state,
         &tenant,
@@ -82,7 +86,8 @@ pub async fn create_token(
         &record.id,
         None,
         Some(json!({"id": record.id, "role": body.role})),
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     // The only time the token is ever shown.
     Ok((
@@ -122,7 +127,7 @@ pub async fn metrics(
     ),
     ApiError,
 > {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     if caller.principal != Principal::ServerAdmin {
         return Err(ApiError::Forbidden(
             "metrics are for the server admin token".into(),
@@ -156,7 +161,7 @@ pub async fn put_quota(
     PathParams(tenant): PathParams<String>,
     JsonBody(quota): JsonBody<TenantQuota>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    let caller = authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     if caller.principal != Principal::ServerAdmin {
         return Err(ApiError::Forbidden(
             "only the server admin token sets tenant quotas".into(),
@@ -164,7 +169,8 @@ pub async fn put_quota(
     }
     let mut record = state
         .store()
-        .get_tenant(&tenant)?
+        .get_tenant(&tenant)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("tenant {tenant:?} not found")))?;
     if quota.max_concurrent == Some(0) || quota.max_executions_per_minute == Some(0) {
         return Err(ApiError::BadRequest(
@@ -173,7 +179,7 @@ pub async fn put_quota(
     }
     let before = json!(record.quota);
     record.quota = quota;
-    state.store().update_tenant(&record)?;
+    state.store().update_tenant(&record).await?;
     super::audit::record(
         &state,
         &tenant,
@@ -182,7 +188,8 @@ pub async fn put_quota(
         &tenant,
         Some(before),
         Some(json!(record.quota)),
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     Ok(Json(json!(record.quota)))
 }
@@ -192,10 +199,11 @@ pub async fn get_quota(
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let record = state
         .store()
-        .get_tenant(&tenant)?
+        .get_tenant(&tenant)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("tenant {tenant:?} not found")))?;
     Ok(Json(json!(record.quota)))
 }

@@ -24,16 +24,16 @@ pub async fn put_source(
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(spec): JsonBody<SourceSpec>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::WriteRules)?;
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRules).await?;
     check_name("source", &name)?;
     spec.validate().map_err(ApiError::BadRequest)?;
-    let before = state.store().get_source(&tenant, &name)?;
+    let before = state.store().get_source(&tenant, &name).await?;
     let source = Source {
         name,
         spec,
         updated_at: now_rfc3339(),
     };
-    state.store().put_source(&tenant, &source)?;
+    state.store().put_source(&tenant, &source).await?;
     // Sources can hold an HMAC secret: the log keeps the redacted form.
     let redacted = |s: &Source| {
         json!(Source {
@@ -49,7 +49,8 @@ pub async fn put_source(
         &source.name,
         before.as_ref().map(redacted),
         Some(redacted(&source)),
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     // SQS pollers start, restart or stop with their configuration.
     state
@@ -76,10 +77,11 @@ pub async fn get_source(
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let source = state
         .store()
-        .get_source(&tenant, &name)?
+        .get_source(&tenant, &name)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("source {name:?} not found")))?;
     Ok(Json(shown_source(&state, &tenant, &source)))
 }
@@ -90,12 +92,12 @@ pub async fn list_rejected(
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
-    if state.store().get_source(&tenant, &name)?.is_none() {
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
+    if state.store().get_source(&tenant, &name).await?.is_none() {
         return Err(ApiError::NotFound(format!("source {name:?} not found")));
     }
     Ok(Json(
-        json!({ "rejected": state.store().list_rejected(&tenant, &name)? }),
+        json!({ "rejected": state.store().list_rejected(&tenant, &name).await? }),
     ))
 }
 
@@ -104,10 +106,11 @@ pub async fn list_sources(
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let sources: Vec<Value> = state
         .store()
-        .list_sources(&tenant)?
+        .list_sources(&tenant)
+        .await?
         .iter()
         .map(|s| shown_source(&state, &tenant, s))
         .collect();
@@ -119,9 +122,9 @@ pub async fn delete_source(
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::WriteRules)?;
-    let before = state.store().get_source(&tenant, &name)?;
-    if !state.store().delete_source(&tenant, &name)? {
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRules).await?;
+    let before = state.store().get_source(&tenant, &name).await?;
+    if !state.store().delete_source(&tenant, &name).await? {
         return Err(ApiError::NotFound(format!("source {name:?} not found")));
     }
     let before = before.map(|s| {
@@ -138,7 +141,8 @@ pub async fn delete_source(
         &name,
         before,
         None,
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     state.sqs().apply(&tenant, &name, None).await;
     Ok(StatusCode::NO_CONTENT)
@@ -150,16 +154,16 @@ pub async fn put_rule(
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(spec): JsonBody<RuleSpec>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::WriteRules)?;
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRules).await?;
     check_name("rule", &name)?;
     spec.validate().map_err(ApiError::BadRequest)?;
-    let before = state.store().get_rule(&tenant, &name)?;
+    let before = state.store().get_rule(&tenant, &name).await?;
     let rule = Rule {
         name,
         spec,
         updated_at: now_rfc3339(),
     };
-    state.store().put_rule(&tenant, &rule)?;
+    state.store().put_rule(&tenant, &rule).await?;
     super::audit::record(
         &state,
         &tenant,
@@ -168,7 +172,8 @@ pub async fn put_rule(
         &rule.name,
         before.map(|r| json!(r)),
         Some(json!(rule)),
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     state.pipeline().rules().invalidate(&tenant);
     Ok(Json(json!(rule)))
@@ -179,10 +184,11 @@ pub async fn get_rule(
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let rule = state
         .store()
-        .get_rule(&tenant, &name)?
+        .get_rule(&tenant, &name)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("rule {name:?} not found")))?;
     Ok(Json(json!(rule)))
 }
@@ -192,8 +198,10 @@ pub async fn list_rules(
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::ReadConfig)?;
-    Ok(Json(json!({ "rules": state.store().list_rules(&tenant)? })))
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
+    Ok(Json(
+        json!({ "rules": state.store().list_rules(&tenant).await? }),
+    ))
 }
 
 pub async fn delete_rule(
@@ -201,9 +209,9 @@ pub async fn delete_rule(
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let caller = authorize(&state, &headers, &tenant, Action::WriteRules)?;
-    let before = state.store().get_rule(&tenant, &name)?;
-    if !state.store().delete_rule(&tenant, &name)? {
+    let caller = authorize(&state, &headers, &tenant, Action::WriteRules).await?;
+    let before = state.store().get_rule(&tenant, &name).await?;
+    if !state.store().delete_rule(&tenant, &name).await? {
         return Err(ApiError::NotFound(format!("rule {name:?} not found")));
     }
     super::audit::record(
@@ -214,7 +222,8 @@ pub async fn delete_rule(
         &name,
         before.map(|r| json!(r)),
         None,
-    )?;
+    )
+    .await?;
     state.store().commit().await?;
     state.pipeline().rules().invalidate(&tenant);
     Ok(StatusCode::NO_CONTENT)

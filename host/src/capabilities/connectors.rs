@@ -104,8 +104,9 @@ impl ConnectorSpec {
 }
 
 /// Where connector configurations come from (the tenant's, under serve).
+#[async_trait::async_trait]
 pub trait ConnectorProvider: Send + Sync {
-    fn get(&self, name: &str) -> Result<Option<ConnectorSpec>, String>;
+    async fn get(&self, name: &str) -> Result<Option<ConnectorSpec>, String>;
 }
 
 /// Connectors held in memory: `wolfe run --connectors-file`.
@@ -133,8 +134,9 @@ impl StaticConnectors {
     }
 }
 
+#[async_trait::async_trait]
 impl ConnectorProvider for StaticConnectors {
-    fn get(&self, name: &str) -> Result<Option<ConnectorSpec>, String> {
+    async fn get(&self, name: &str) -> Result<Option<ConnectorSpec>, String> {
         Ok(self.specs.get(name).cloned())
     }
 }
@@ -164,7 +166,7 @@ impl Host for ExecutionState {
             ));
             return refuse(self, false, e);
         }
-        let spec = match self.connectors.get(&connector) {
+        let spec = match self.connectors.get(&connector).await {
             Ok(Some(spec)) => spec,
             Ok(None) => {
                 let e = GuestError::Failed(format!(
@@ -174,7 +176,10 @@ impl Host for ExecutionState {
             }
             Err(why) => return refuse(self, true, GuestError::Failed(why)),
         };
-        let request = match self.build_request(&connector, &spec, &action, &payload) {
+        let request = match self
+            .build_request(&connector, &spec, &action, &payload)
+            .await
+        {
             Ok(r) => r,
             Err(e) => return refuse(self, true, e),
         };
@@ -194,8 +199,8 @@ impl Host for ExecutionState {
 
 impl ExecutionState {
     /// Reads a credential: remembered for redaction, never shown to the guest.
-    fn credential(&mut self, connector: &str, name: &str) -> Result<String, GuestError> {
-        match self.secrets.get(name) {
+    async fn credential(&mut self, connector: &str, name: &str) -> Result<String, GuestError> {
+        match self.secrets.get(name).await {
             Ok(Some(value)) => {
                 self.revealed_secrets.push(value.clone());
                 Ok(value)
@@ -209,7 +214,7 @@ impl ExecutionState {
         }
     }
 
-    fn build_request(
+    async fn build_request(
         &mut self,
         connector: &str,
         spec: &ConnectorSpec,
@@ -252,19 +257,19 @@ impl ExecutionState {
                 match auth {
                     HttpAuth::None => {}
                     HttpAuth::Bearer { secret } => {
-                        let token = self.credential(connector, secret)?;
+                        let token = self.credential(connector, secret).await?;
                         headers.push(("authorization".into(), format!("Bearer {token}")));
                     }
                     HttpAuth::Basic { username, secret } => {
                         use base64::Engine;
-                        let password = self.credential(connector, secret)?;
+                        let password = self.credential(connector, secret).await?;
                         let encoded = base64::engine::general_purpose::STANDARD
                             .encode(format!("{username}:{password}"));
                         self.revealed_secrets.push(encoded.clone());
                         headers.push(("authorization".into(), format!("Basic {encoded}")));
                     }
                     HttpAuth::Header { header, secret } => {
-                        let value = self.credential(connector, secret)?;
+                        let value = self.credential(connector, secret).await?;
                         headers.push((header.clone(), value));
                     }
                 }
@@ -292,7 +297,7 @@ impl ExecutionState {
                     )));
                 }
                 let message = json_body(payload)?;
-                let url = self.credential(connector, webhook_url_secret)?;
+                let url = self.credential(connector, webhook_url_secret).await?;
                 Ok(json_request(url, serde_json::Value::Object(message)))
             }
             ConnectorSpec::Pagerduty {
@@ -305,7 +310,7 @@ impl ExecutionState {
                     )));
                 }
                 let mut event = json_body(payload)?;
-                let key = self.credential(connector, routing_key_secret)?;
+                let key = self.credential(connector, routing_key_secret).await?;
                 event.insert("routing_key".into(), key.into());
                 event.insert("event_action".into(), action.into());
                 let url = events_url

@@ -1,6 +1,7 @@
 //! The `kv` capability: a key-value store private to one runbook in one
-//! tenant, backed by sled. Each (tenant, runbook) pair gets its own key prefix
-//! in one tree, so a runbook can never name another's keys.
+//! tenant. The store keeps the data (`store::RunbookKv`); this module checks
+//! the grant, the key and the per-execution write budget, and records every
+//! call in the trail.
 
 use crate::capabilities::describe;
 use crate::sandbox::bindings::wolfe::runbook::kv::Host;
@@ -11,91 +12,52 @@ use crate::sandbox::limits::{
 use crate::sandbox::state::ExecutionState;
 use std::time::Instant;
 
-/// Name of the sled tree that holds every runbook's kv data.
-const KV_TREE: &str = "kv";
-
-/// The kv data of all runbooks.
-#[derive(Clone)]
-pub struct KvStore {
-    tree: sled::Tree,
+/// Where one runbook's kv data lives: its namespace in the store, already
+/// scoped to (tenant, runbook), so a runbook can never name another's keys.
+#[async_trait::async_trait]
+pub trait KvProvider: Send + Sync {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
+    async fn delete(&self, key: &str) -> Result<(), String>;
 }
 
-/// One runbook's view of the store.
-#[derive(Clone)]
-pub struct KvNamespace {
-    tree: sled::Tree,
-    prefix: Vec<u8>,
+/// What a kv operation does, run after the checks.
+enum KvOp {
+    Get,
+    Set(Vec<u8>),
+    Delete,
 }
 
-impl KvStore {
-    pub fn open(db: &sled::Db) -> sled::Result<Self> {
-        Ok(Self {
-            tree: db.open_tree(KV_TREE)?,
-        })
-    }
-
-    /// The namespace of `runbook` in `tenant`. NUL cannot occur in tenant or
-    /// runbook names, so no two pairs share a prefix.
-    pub fn namespace(&self, tenant: &str, runbook: &str) -> KvNamespace {
-        let mut prefix = Vec::with_capacity(tenant.len() + runbook.len() + 2);
-        prefix.extend_from_slice(tenant.as_bytes());
-        prefix.push(0);
-        prefix.extend_from_slice(runbook.as_bytes());
-        prefix.push(0);
-        KvNamespace {
-            tree: self.tree.clone(),
-            prefix,
-        }
-    }
-}
-
-impl KvNamespace {
-    fn full_key(&self, key: &str) -> Vec<u8> {
-        let mut k = self.prefix.clone();
-        k.extend_from_slice(key.as_bytes());
-        k
-    }
-
-    pub fn get(&self, key: &str) -> sled::Result<Option<Vec<u8>>> {
-        Ok(self.tree.get(self.full_key(key))?.map(|v| v.to_vec()))
-    }
-
-    pub fn set(&self, key: &str, value: &[u8]) -> sled::Result<()> {
-        self.tree.insert(self.full_key(key), value)?;
-        Ok(())
-    }
-
-    pub fn delete(&self, key: &str) -> sled::Result<()> {
-        self.tree.remove(self.full_key(key))?;
-        Ok(())
-    }
+/// What a kv operation answered.
+enum KvAnswer {
+    Value(Option<Vec<u8>>),
+    Done,
 }
 
 impl ExecutionState {
-    /// Runs one kv operation after the grant and key checks, and records it.
     /// Runs one kv operation after the grant, key and write-budget checks,
-    /// and records it. `write` is `Some(value length)` for set and delete.
-    fn kv_call<T>(
-        &mut self,
-        operation: &str,
-        key: &str,
-        write: Option<usize>,
-        op: impl FnOnce(&KvNamespace) -> sled::Result<T>,
-    ) -> Result<T, GuestError> {
+    /// and records it.
+    async fn kv_call(&mut self, key: &str, op: KvOp) -> Result<KvAnswer, GuestError> {
         let started = Instant::now();
-        let value_len = write.unwrap_or(0);
+        let (operation, write) = match &op {
+            KvOp::Get => ("get", None),
+            KvOp::Set(value) => ("set", Some(value.len())),
+            KvOp::Delete => ("delete", Some(0)),
+        };
         let (allowed, result) = match (self.kv.clone(), self.grants.kv) {
-            (Some(ns), true) => (
-                true,
-                check_key(key, value_len)
-                    .and_then(|()| match write {
-                        Some(len) => self.spend_kv_budget(len),
-                        None => Ok(()),
-                    })
-                    .and_then(|()| {
-                        op(&ns).map_err(|e| GuestError::Failed(format!("kv storage error: {e}")))
-                    }),
-            ),
+            (Some(kv), true) => {
+                let checked = check_key(key, write.unwrap_or(0)).and_then(|()| match write {
+                    Some(len) => self.spend_kv_budget(len),
+                    None => Ok(()),
+                });
+                let result = match checked {
+                    Ok(()) => run_op(&*kv, key, op)
+                        .await
+                        .map_err(|e| GuestError::Failed(format!("kv storage error: {e}"))),
+                    Err(e) => Err(e),
+                };
+                (true, result)
+            }
             (None, true) => (
                 true,
                 Err(GuestError::Failed(
@@ -135,6 +97,20 @@ impl ExecutionState {
     }
 }
 
+async fn run_op(kv: &dyn KvProvider, key: &str, op: KvOp) -> Result<KvAnswer, String> {
+    Ok(match op {
+        KvOp::Get => KvAnswer::Value(kv.get(key).await?),
+        KvOp::Set(value) => {
+            kv.set(key, &value).await?;
+            KvAnswer::Done
+        }
+        KvOp::Delete => {
+            kv.delete(key).await?;
+            KvAnswer::Done
+        }
+    })
+}
+
 fn check_key(key: &str, value_len: usize) -> Result<(), GuestError> {
     if key.is_empty() || key.len() > MAX_KV_KEY_BYTES {
         return Err(GuestError::Invalid(format!(
@@ -150,35 +126,25 @@ fn check_key(key: &str, value_len: usize) -> Result<(), GuestError> {
 }
 
 impl Host for ExecutionState {
-    fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, GuestError>> {
-        Ok(self.kv_call("get", &key, None, |ns| ns.get(&key)))
+    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, GuestError>> {
+        Ok(self
+            .kv_call(&key, KvOp::Get)
+            .await
+            .map(|answer| match answer {
+                KvAnswer::Value(v) => v,
+                KvAnswer::Done => None,
+            }))
     }
 
-    fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), GuestError>> {
-        Ok(self.kv_call("set", &key, Some(value.len()), |ns| ns.set(&key, &value)))
+    async fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), GuestError>> {
+        Ok(self.kv_call(&key, KvOp::Set(value)).await.map(|_| ()))
     }
 
-    fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), GuestError>> {
-        Ok(self.kv_call("delete", &key, Some(0), |ns| ns.delete(&key)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn namespaces_do_not_see_each_other() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let store = KvStore::open(&db).unwrap();
-        let a = store.namespace("t1", "flap");
-        let b = store.namespace("t1", "flap2");
-        let c = store.namespace("t2", "flap");
-        a.set("k", b"1").unwrap();
-        assert_eq!(a.get("k").unwrap().as_deref(), Some(&b"1"[..]));
-        assert_eq!(b.get("k").unwrap(), None);
-        assert_eq!(c.get("k").unwrap(), None);
-        a.delete("k").unwrap();
-        assert_eq!(a.get("k").unwrap(), None);
+    async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), GuestError>> {
+        Ok(self.kv_call(&key, KvOp::Delete).await.map(|_| ()))
     }
 }

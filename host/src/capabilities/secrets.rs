@@ -13,10 +13,11 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Where secret values come from.
+#[async_trait::async_trait]
 pub trait SecretsProvider: Send + Sync {
     /// The value of `name`, `None` when this host has no such secret, or an
     /// error saying why it cannot be read (never containing the value).
-    fn get(&self, name: &str) -> Result<Option<String>, String>;
+    async fn get(&self, name: &str) -> Result<Option<String>, String>;
 }
 
 /// Secrets held in memory: `wolfe run --secret K=V` and `--secrets-file`.
@@ -68,14 +69,15 @@ impl StaticSecrets {
     }
 }
 
+#[async_trait::async_trait]
 impl SecretsProvider for StaticSecrets {
-    fn get(&self, name: &str) -> Result<Option<String>, String> {
+    async fn get(&self, name: &str) -> Result<Option<String>, String> {
         Ok(self.values.get(name).cloned())
     }
 }
 
 impl Host for ExecutionState {
-    fn get(&mut self, name: String) -> wasmtime::Result<Result<String, GuestError>> {
+    async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, GuestError>> {
         let started = Instant::now();
         let (allowed, result) = if !self.grants.secrets.contains(&name) {
             (
@@ -85,7 +87,7 @@ impl Host for ExecutionState {
                 ))),
             )
         } else {
-            match self.secrets.get(&name) {
+            match self.secrets.get(&name).await {
                 Ok(Some(value)) => {
                     self.revealed_secrets.push(value.clone());
                     (true, Ok(value))
@@ -113,17 +115,17 @@ impl Host for ExecutionState {
 mod tests {
     use super::*;
 
-    #[test]
-    fn pairs_and_files_parse() {
+    #[tokio::test]
+    async fn pairs_and_files_parse() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("s.env");
         std::fs::write(&file, "# comment\n\nA=1\nB = x=y\n").unwrap();
         let mut s = StaticSecrets::default();
         s.load_file(&file).unwrap();
         s.insert_pair("C=").unwrap();
-        assert_eq!(s.get("A").unwrap().as_deref(), Some("1"));
-        assert_eq!(s.get("B").unwrap().as_deref(), Some(" x=y"));
-        assert_eq!(s.get("C").unwrap().as_deref(), Some(""));
+        assert_eq!(s.get("A").await.unwrap().as_deref(), Some("1"));
+        assert_eq!(s.get("B").await.unwrap().as_deref(), Some(" x=y"));
+        assert_eq!(s.get("C").await.unwrap().as_deref(), Some(""));
         assert!(s.insert_pair("=v").is_err());
         assert!(s.insert_pair("novalue").is_err());
         assert!(!format!("{s:?}").contains("x=y"));

@@ -133,6 +133,10 @@ enum Command {
         /// The server's data directory.
         #[arg(long)]
         data: PathBuf,
+        /// The server's store, when it is not sled under --data:
+        /// postgres://USER@HOST:PORT/DB.
+        #[arg(long, env = "WOLFE_STORE")]
+        store: Option<String>,
         /// The new key (64 hex digits), e.g. from `openssl rand -hex 32`.
         #[arg(long)]
         new_key_file: PathBuf,
@@ -199,9 +203,10 @@ pub fn main() -> ExitCode {
         } => client::apply(conn, "connectors", &file),
         Command::RotateSecretsKey {
             data,
+            store,
             new_key_file,
             key_file,
-        } => rotate_secrets_key(&data, &new_key_file, key_file),
+        } => rotate_secrets_key(&data, store.as_deref(), &new_key_file, key_file),
     };
     match result {
         Ok(Outcome::Succeeded) => ExitCode::SUCCESS,
@@ -221,11 +226,25 @@ pub fn main() -> ExitCode {
 
 fn rotate_secrets_key(
     data: &std::path::Path,
+    store: Option<&str>,
     new_key_file: &std::path::Path,
     key_file: Option<PathBuf>,
 ) -> anyhow::Result<Outcome> {
+    use anyhow::Context;
     let key_file = key_file.unwrap_or_else(|| data.join("secrets.key"));
-    let rotation = crate::secrets::rotate(data, &key_file, new_key_file)?;
+    let location = crate::store::StoreLocation::parse(store).map_err(anyhow::Error::msg)?;
+    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
+    let rotation = runtime.block_on(async {
+        let store = crate::store::Store::open(&location, data)
+            .await
+            .with_context(|| {
+                format!(
+                    "failed to open the store in {} (is wolfe serve still running?)",
+                    data.display()
+                )
+            })?;
+        crate::secrets::rotate(&store, &key_file, new_key_file).await
+    })?;
     println!("{}", serde_json::to_string_pretty(&rotation)?);
     Ok(Outcome::Succeeded)
 }

@@ -3,10 +3,11 @@
 use super::Outcome;
 use crate::build::build_runbook;
 use crate::capabilities::connectors::StaticConnectors;
-use crate::capabilities::kv::KvStore;
+use crate::capabilities::kv::KvProvider;
 use crate::capabilities::secrets::StaticSecrets;
 use crate::manifest::{MANIFEST_FILE, Manifest};
 use crate::sandbox::{ExecutionRequest, Sandbox, SandboxConfig};
+use crate::store::{RunbookKv, Store};
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -72,31 +73,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         None => StaticConnectors::default(),
     };
 
-    // kv lives under --data; without it a runbook that declares kv gets a
-    // temporary store for this run, so it still runs (state is not kept).
-    let db = match &args.data {
+    // kv lives in a store under --data; without it a runbook that declares
+    // kv gets a temporary store for this run, so it still runs (state is not
+    // kept).
+    let store = match &args.data {
         Some(dir) => Some(
-            sled::open(dir.join("kv"))
+            Store::open_sled(&dir.join("kv"))
                 .with_context(|| format!("failed to open data directory {}", dir.display()))?,
         ),
         None if manifest.capabilities.kv => {
             eprintln!(
                 "wolfe: kv is temporary for this run; pass --data DIR to keep it between runs"
             );
-            Some(
-                sled::Config::new()
-                    .temporary(true)
-                    .open()
-                    .context("failed to open a temporary kv store")?,
-            )
+            Some(Store::temporary().context("failed to open a temporary kv store")?)
         }
         None => None,
     };
-    let kv = db
-        .as_ref()
-        .map(|db| KvStore::open(db).map(|s| s.namespace(LOCAL_TENANT, &manifest.name)))
-        .transpose()
-        .context("failed to open the kv store")?;
+    let kv = store.clone().map(|store| {
+        Arc::new(RunbookKv::new(store, LOCAL_TENANT, &manifest.name)) as Arc<dyn KvProvider>
+    });
 
     let sandbox = Sandbox::new(SandboxConfig {
         cache_dir: cache_dir(&args),
@@ -115,9 +110,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             on_tick: None,
         },
     ));
-    if let Some(db) = db {
-        // sled flushes in the background; this process is about to exit.
-        db.flush().context("failed to flush the kv store")?;
+    if let Some(store) = store {
+        // The store flushes in the background; this process is about to exit.
+        runtime
+            .block_on(store.flush())
+            .context("failed to flush the kv store")?;
     }
     let record = LocalRunRecord {
         runbook: &runbook.name,

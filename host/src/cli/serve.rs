@@ -8,9 +8,13 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// Data directory (sled store, kv, precompiled components) [config: data_dir].
+    /// Data directory (the sled store, precompiled components) [config: data_dir].
     #[arg(long)]
     data: Option<PathBuf>,
+    /// The store shared by every host: postgres://USER@HOST:PORT/DB; default
+    /// sled under --data [config: store, env: WOLFE_STORE].
+    #[arg(long)]
+    store: Option<String>,
     /// Listen address, e.g. 127.0.0.1:8080 or 127.0.0.1:0 [config: listen].
     #[arg(long)]
     listen: Option<String>,
@@ -26,6 +30,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     }
     if let Some(listen) = args.listen {
         config.listen = listen;
+    }
+    if let Some(store) = args.store {
+        config.store = Some(store);
     }
     let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
     runtime.block_on(async move {

@@ -13,13 +13,12 @@ pub mod record;
 pub mod runbooks;
 mod threads;
 
-use crate::capabilities::kv::KvStore;
 use crate::ingest::event::now_rfc3339;
 use crate::sandbox::report::{ErrorKind, ExecutionStatus};
 use crate::sandbox::{ExecutionRequest, Sandbox};
 use crate::secrets::TenantSecrets;
 use crate::secrets::vault::Vault;
-use crate::store::{Store, TenantConnectors};
+use crate::store::{MAX_LOST_LEASES, Rescued, RunbookKv, Store, TenantConnectors};
 use crate::tenancy::TenantQuota;
 use record::ExecutionRecord;
 use runbooks::RunbookCache;
@@ -75,7 +74,6 @@ pub struct WorkerContext {
     pub store: Store,
     pub sandbox: Arc<Sandbox>,
     pub runbooks: Arc<RunbookCache>,
-    pub kv: KvStore,
     /// Opens tenant secrets for the executions that declare them.
     pub vault: Arc<Vault>,
     /// Per-tenant concurrency gates, for tenants with `max_concurrent`.
@@ -149,8 +147,8 @@ pub fn start(
 
 /// Queues every execution the store holds as pending (after a crash or a
 /// shutdown that left work queued).
-pub fn resume_pending(store: &Store, dispatcher: &Dispatcher) -> usize {
-    match store.pending_executions() {
+pub async fn resume_pending(store: &Store, dispatcher: &Dispatcher) -> usize {
+    match store.executions_to_resume().await {
         Ok(pending) => {
             let n = pending.len();
             for (tenant, id) in pending {
@@ -165,6 +163,75 @@ pub fn resume_pending(store: &Store, dispatcher: &Dispatcher) -> usize {
     }
 }
 
+/// On a shared store: renews this host's leases (its heartbeat) and takes
+/// over executions whose host stopped renewing theirs, every third of the
+/// lease time, until `shutdown`. An execution lost [`MAX_LOST_LEASES`]
+/// times ends `failed` with kind `lost` instead of running again.
+pub async fn keep_leases(store: Store, dispatcher: Dispatcher, shutdown: CancellationToken) {
+    if !store.is_shared() {
+        return;
+    }
+    let mut tick = tokio::time::interval(crate::store::postgres::LEASE_TTL / 3);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = store.renew_leases().await {
+            tracing::warn!(error = %e, "cannot renew execution leases");
+            continue;
+        }
+        let rescued = match store.rescue_expired(RESCUE_BATCH).await {
+            Ok(rescued) => rescued,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for expired leases");
+                continue;
+            }
+        };
+        for execution in rescued {
+            tracing::warn!(tenant = %execution.tenant, id = %execution.id, lost_leases = execution.lost_leases, "taking over an execution whose host stopped renewing its lease");
+            if execution.lost_leases >= MAX_LOST_LEASES {
+                if let Err(e) = fail_lost(&store, &execution).await {
+                    tracing::error!(tenant = %execution.tenant, id = %execution.id, error = %e, "cannot record a lost execution");
+                }
+                continue;
+            }
+            dispatcher.enqueue(ExecutionRef {
+                tenant: execution.tenant,
+                id: execution.id,
+            });
+        }
+    }
+}
+
+/// Executions taken over per heartbeat at most.
+const RESCUE_BATCH: usize = 100;
+
+async fn fail_lost(store: &Store, execution: &Rescued) -> Result<(), String> {
+    let Some((mut record, lease)) = store
+        .claim_execution(&execution.tenant, &execution.id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    record.fail_before_run(
+        ErrorKind::Lost,
+        format!(
+            "the hosts running this execution stopped answering {} times (killed or paused past their lease); \
+             it is not started again — look for a runbook that crashes or stalls its host",
+            execution.lost_leases
+        ),
+        now_rfc3339(),
+    );
+    store
+        .finish_leased(&record, lease)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// Waits for the tenant's turn (its `max_concurrent` quota), then for a
 /// worker, then runs the execution. A tenant at its quota waits without
 /// holding a worker, so other tenants' executions keep running. At shutdown
@@ -176,7 +243,7 @@ async fn run_when_admitted(
     threads: &threads::ExecutionThreads,
     shutdown: &CancellationToken,
 ) {
-    let quota = match ctx.store.get_tenant(&execution.tenant) {
+    let quota = match ctx.store.get_tenant(&execution.tenant).await {
         Ok(tenant) => tenant.map(|t| t.quota).unwrap_or_default(),
         Err(e) => {
             tracing::error!(tenant = %execution.tenant, error = %e, "cannot read the tenant's quota");
@@ -222,25 +289,37 @@ async fn try_run_one(
     threads: &threads::ExecutionThreads,
 ) -> Result<(), String> {
     let store = &ctx.store;
-    let Some(mut record) = store
-        .get_execution(&execution.tenant, &execution.id)
+    // The lease: on a shared store another host may hold this execution.
+    let Some((mut record, lease)) = store
+        .claim_execution(&execution.tenant, &execution.id)
+        .await
         .map_err(|e| e.to_string())?
     else {
         return Ok(());
     };
-    if record.is_terminal() {
-        return Ok(());
-    }
     record.status = ExecutionStatus::Running;
     record.attempt += 1;
     record.started_at = Some(now_rfc3339());
-    store.update_execution(&record).map_err(|e| e.to_string())?;
+    if !store
+        .update_leased(&record, lease)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(()); // taken over by another host meanwhile
+    }
 
     match prepare_and_run(ctx, &mut record, quota, threads).await {
         Ok(()) => {}
         Err((kind, message)) => record.fail_before_run(kind, message, now_rfc3339()),
     }
-    store.finish_execution(&record).map_err(|e| e.to_string())?;
+    if !store
+        .finish_leased(&record, lease)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        tracing::warn!(tenant = %record.tenant, id = %record.id, status = record.status.as_str(), "late completion refused: this host lost the execution's lease, another host ran it");
+        return Ok(());
+    }
     // No need to hold a worker until the result is on disk: until it is, the
     // execution is still pending there, and a crash re-runs it.
     store.commit_soon();
@@ -282,7 +361,11 @@ async fn prepare_and_run(
             &record.tenant,
         )),
         connectors: Arc::new(TenantConnectors::new(ctx.store.clone(), &record.tenant)),
-        kv: Some(ctx.kv.namespace(&record.tenant, &record.runbook)),
+        kv: Some(Arc::new(RunbookKv::new(
+            ctx.store.clone(),
+            &record.tenant,
+            &record.runbook,
+        ))),
         on_tick: Some(Box::new(move || watch.tick())),
     };
     let started = std::time::Instant::now();

@@ -43,11 +43,13 @@ impl RunbookCache {
         let record: RunbookVersion = self
             .store
             .get_version(tenant, name, version)
+            .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("runbook {name} {version} does not exist"))?;
         let component = self
             .store
             .get_component(&record.sha256)
+            .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("component {} of {name} {version} is missing", record.sha256))?;
         let sandbox = self.sandbox.clone();

@@ -1,14 +1,21 @@
 //! Compiled rules per tenant, loaded from the store on first use and dropped
-//! whenever a rule of the tenant changes.
+//! whenever a rule of the tenant changes on this host. On a store shared by
+//! several hosts a rule may change on another, so entries are also reloaded
+//! once they are [`SHARED_STORE_TTL`] old.
 
 use super::CompiledRule;
 use crate::store::{Store, StoreResult};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How stale a tenant's rules may be on a shared store: a rule changed on
+/// another host takes effect here within this time.
+pub const SHARED_STORE_TTL: Duration = Duration::from_millis(500);
 
 pub struct RuleCache {
     store: Store,
-    compiled: Mutex<HashMap<String, Arc<Vec<CompiledRule>>>>,
+    compiled: Mutex<HashMap<String, (Instant, Arc<Vec<CompiledRule>>)>>,
 }
 
 impl RuleCache {
@@ -19,18 +26,20 @@ impl RuleCache {
         }
     }
 
-    pub fn rules(&self, tenant: &str) -> StoreResult<Arc<Vec<CompiledRule>>> {
-        if let Some(hit) = self
+    pub async fn rules(&self, tenant: &str) -> StoreResult<Arc<Vec<CompiledRule>>> {
+        if let Some((loaded, hit)) = self
             .compiled
             .lock()
             .expect("rule cache poisoned")
             .get(tenant)
+            && (!self.store.is_shared() || loaded.elapsed() < SHARED_STORE_TTL)
         {
             return Ok(hit.clone());
         }
         let compiled: Vec<CompiledRule> = self
             .store
-            .list_rules(tenant)?
+            .list_rules(tenant)
+            .await?
             .into_iter()
             .filter_map(|rule| {
                 let name = rule.name.clone();
@@ -43,7 +52,7 @@ impl RuleCache {
         self.compiled
             .lock()
             .expect("rule cache poisoned")
-            .insert(tenant.to_string(), compiled.clone());
+            .insert(tenant.to_string(), (Instant::now(), compiled.clone()));
         Ok(compiled)
     }
 

@@ -22,7 +22,7 @@ pub mod state;
 use crate::capabilities::Grants;
 use crate::capabilities::connectors::ConnectorProvider;
 use crate::capabilities::http::{AddressPolicy, Outbound};
-use crate::capabilities::kv::KvNamespace;
+use crate::capabilities::kv::KvProvider;
 use crate::capabilities::secrets::SecretsProvider;
 use crate::manifest::{Manifest, ManifestError};
 use bindings::RunbookPre;
@@ -97,7 +97,7 @@ pub struct ExecutionRequest {
     /// The tenant's connector configurations.
     pub connectors: Arc<dyn ConnectorProvider>,
     /// This runbook's kv namespace; `None` when the host has no store.
-    pub kv: Option<KvNamespace>,
+    pub kv: Option<Arc<dyn KvProvider>>,
     /// Called on every epoch tick while the guest runs, on the thread that
     /// runs it (the service uses it to lower a long execution's priority).
     pub on_tick: Option<EpochTickHook>,

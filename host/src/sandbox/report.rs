@@ -48,6 +48,10 @@ pub enum ErrorKind {
     RunbookUnavailable,
     /// The rule's parameter templates could not be rendered for this event.
     InvalidInput,
+    /// The hosts running it stopped answering (died or paused past their
+    /// lease) too many times: it is not started again, so a runbook that
+    /// kills its host cannot loop forever.
+    Lost,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use crate::capabilities::Grants;
 use crate::capabilities::connectors::ConnectorProvider;
 use crate::capabilities::http::fetch::FetchHooks;
 use crate::capabilities::http::{HttpContext, Outbound};
-use crate::capabilities::kv::KvNamespace;
+use crate::capabilities::kv::KvProvider;
 use crate::capabilities::log::SharedLog;
 use crate::capabilities::secrets::SecretsProvider;
 use crate::capabilities::trail::SharedTrail;
@@ -35,7 +35,7 @@ pub struct ExecutionState {
     pub(crate) connectors: Arc<dyn ConnectorProvider>,
     /// Values handed to the guest, to be redacted from what is recorded.
     pub(crate) revealed_secrets: Vec<String>,
-    pub(crate) kv: Option<KvNamespace>,
+    pub(crate) kv: Option<Arc<dyn KvProvider>>,
     /// kv writes and value bytes so far, against the per-execution caps.
     pub(crate) kv_writes: usize,
     pub(crate) kv_written_bytes: usize,
@@ -49,13 +49,13 @@ pub struct StateParts {
     pub outbound: Outbound,
     pub secrets: Arc<dyn SecretsProvider>,
     pub connectors: Arc<dyn ConnectorProvider>,
-    pub kv: Option<KvNamespace>,
+    pub kv: Option<Arc<dyn KvProvider>>,
     pub deadline: Instant,
 }
 
 impl ExecutionState {
     pub fn new(parts: StateParts) -> Self {
-        // WASI as DESIGN.md specifies: clocks and random only. No preopened
+        // WASI as the design specifies: clocks and random only. No preopened
         // directories, no environment, no arguments, stdin closed; sockets
         // are denied explicitly rather than by relying on defaults.
         let wasi = WasiCtx::builder()

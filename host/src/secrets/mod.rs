@@ -50,11 +50,13 @@ impl TenantSecrets {
     }
 }
 
+#[async_trait::async_trait]
 impl SecretsProvider for TenantSecrets {
-    fn get(&self, name: &str) -> Result<Option<String>, String> {
+    async fn get(&self, name: &str) -> Result<Option<String>, String> {
         let Some(record) = self
             .store
             .get_secret(&self.tenant, name)
+            .await
             .map_err(|e| format!("secret {name:?} cannot be read: {e}"))?
         else {
             return Ok(None);
@@ -82,11 +84,16 @@ pub struct Rotation {
     pub key_file: Option<String>,
 }
 
-/// Re-seals every secret in the store under `data` with the key in
-/// `new_key_file`, then makes that key the current one: the key file is
-/// replaced (when the old key came from `WOLFE_SECRETS_KEY`, the operator
-/// sets it to the new key instead). Run with the server stopped.
-pub fn rotate(data: &Path, key_file: &Path, new_key_file: &Path) -> anyhow::Result<Rotation> {
+/// Re-seals every secret in `store` with the key in `new_key_file`, then
+/// makes that key the current one: the key file is replaced (when the old
+/// key came from `WOLFE_SECRETS_KEY`, the operator sets it to the new key
+/// instead). Run with the server stopped — on PostgreSQL, every server, and
+/// give the new key to all of them.
+pub async fn rotate(
+    store: &Store,
+    key_file: &Path,
+    new_key_file: &Path,
+) -> anyhow::Result<Rotation> {
     let from_env = std::env::var(KEY_ENV).is_ok();
     let old = if from_env {
         load_vault(key_file)?
@@ -102,14 +109,8 @@ pub fn rotate(data: &Path, key_file: &Path, new_key_file: &Path) -> anyhow::Resu
     if old.key_id() == new.key_id() {
         bail!("the new key is the current key");
     }
-    let store = Store::open(data).with_context(|| {
-        format!(
-            "failed to open the store in {} (is wolfe serve still running?)",
-            data.display()
-        )
-    })?;
     let (mut rotated, mut already_rotated) = (0, 0);
-    for (tenant, mut record) in store.all_secrets()? {
+    for (tenant, mut record) in store.all_secrets().await? {
         if record.sealed.key_id == new.key_id() {
             already_rotated += 1;
             continue;
@@ -118,10 +119,10 @@ pub fn rotate(data: &Path, key_file: &Path, new_key_file: &Path) -> anyhow::Resu
             .open(&tenant, &record.name, &record.sealed)
             .with_context(|| format!("secret {:?} of tenant {tenant:?}", record.name))?;
         record.sealed = new.seal(&tenant, &record.name, &value);
-        store.put_secret(&tenant, &record)?;
+        store.put_secret(&tenant, &record).await?;
         rotated += 1;
     }
-    store.flush()?;
+    store.flush().await?;
     let key_file = if from_env {
         None
     } else {

@@ -15,9 +15,14 @@ pub struct ServiceConfig {
     /// Address the API listens on. Default `127.0.0.1:8080` (loopback: put a
     /// TLS-terminating proxy in front to expose it).
     pub listen: String,
-    /// Where the sled store, kv data and precompiled components live.
-    /// Default `.wolfe/data`.
+    /// Where the sled store and the precompiled components live. Default
+    /// `.wolfe/data`. With a PostgreSQL store only the component cache is
+    /// here: it stays per host.
     pub data_dir: PathBuf,
+    /// The store: unset or `sled` for sled under `data_dir`, or a
+    /// `postgres://USER@HOST:PORT/DB` URL for a database that every host
+    /// shares. Default unset.
+    pub store: Option<String>,
     /// Executions run at once. Default 0 = one per CPU core.
     pub workers: usize,
     /// Executions queued or running before webhooks get 503. Default 10,000.
@@ -64,6 +69,7 @@ impl Default for ServiceConfig {
         Self {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from(".wolfe/data"),
+            store: None,
             workers: 0,
             queue_capacity: 10_000,
             max_body_bytes: 1024 * 1024,

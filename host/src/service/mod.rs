@@ -5,7 +5,6 @@
 pub mod config;
 
 use crate::api::{ApiLimits, AppState, router};
-use crate::capabilities::kv::KvStore;
 use crate::dispatch::runbooks::RunbookCache;
 use crate::dispatch::{self, WorkerContext};
 use crate::ingest::sqs::SqsSupervisor;
@@ -13,7 +12,7 @@ use crate::ingest::sqs::metrics::SqsMetricFamilies;
 use crate::pipeline::Pipeline;
 use crate::rules::cache::RuleCache;
 use crate::sandbox::{Compiler, Sandbox, SandboxConfig};
-use crate::store::Store;
+use crate::store::{Store, StoreLocation};
 use crate::tenancy::{generate_token, token_hash};
 use anyhow::Context;
 use config::ServiceConfig;
@@ -43,9 +42,17 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-    let store = Store::open(&config.data_dir)
-        .with_context(|| format!("failed to open the store in {}", config.data_dir.display()))?;
-    ensure_admin_token(&store)?;
+    let location = StoreLocation::parse(config.store.as_deref()).map_err(anyhow::Error::msg)?;
+    let store = Store::open(&location, &config.data_dir)
+        .await
+        .with_context(|| match &location {
+            StoreLocation::Sled => {
+                format!("failed to open the store in {}", config.data_dir.display())
+            }
+            StoreLocation::Postgres(_) => "failed to open the PostgreSQL store".to_string(),
+        })?;
+    tracing::info!(store = %store.describe(), "store open");
+    ensure_admin_token(&store).await?;
 
     let sandbox = Arc::new(Sandbox::new(SandboxConfig {
         cache_dir: Some(config.data_dir.join("components")),
@@ -61,7 +68,6 @@ pub async fn run(
         outbound_allow_cidrs: config.outbound_allow_cidrs.clone(),
     })?);
     let vault = Arc::new(crate::secrets::load_vault(&config.secrets_key_path())?);
-    let kv = KvStore::open(store.db()).context("failed to open the kv store")?;
     let workers = config.worker_count();
     let stop_workers = CancellationToken::new();
     let (dispatcher, pool) = dispatch::start(
@@ -69,7 +75,6 @@ pub async fn run(
             store: store.clone(),
             sandbox: sandbox.clone(),
             runbooks: Arc::new(RunbookCache::new(sandbox.clone(), store.clone())),
-            kv,
             vault: vault.clone(),
             tenant_gates: Default::default(),
             tenant_cpu: Default::default(),
@@ -79,7 +84,12 @@ pub async fn run(
         stop_workers.clone(),
     )
     .context("failed to start the execution threads")?;
-    let resumed = dispatch::resume_pending(&store, &dispatcher);
+    let resumed = dispatch::resume_pending(&store, &dispatcher).await;
+    let leases = tokio::spawn(dispatch::keep_leases(
+        store.clone(),
+        dispatcher.clone(),
+        shutdown.clone(),
+    ));
     let pipeline = Pipeline::new(
         store.clone(),
         Arc::new(RuleCache::new(store.clone())),
@@ -94,6 +104,7 @@ pub async fn run(
         sqs_families,
     ));
     let sqs_sources = sqs.start_all().await?;
+    let follow_sources = tokio::spawn(sqs.clone().follow_store(shutdown.clone()));
     let state = AppState::new(
         store.clone(),
         sandbox,
@@ -131,26 +142,31 @@ pub async fn run(
     stop_workers.cancel();
     let _ = pool.await;
     retention.abort();
+    leases.abort();
+    follow_sources.abort();
     store
         .flush()
+        .await
         .context("failed to flush the store at shutdown")?;
     Ok(())
 }
 
 /// The server admin token: `WOLFE_ADMIN_TOKEN` when set (its hash replaces
 /// the stored one), else generated at first start and printed once.
-fn ensure_admin_token(store: &Store) -> anyhow::Result<()> {
+async fn ensure_admin_token(store: &Store) -> anyhow::Result<()> {
     if let Ok(token) = std::env::var("WOLFE_ADMIN_TOKEN")
         && !token.trim().is_empty()
     {
-        store.set_admin_token_hash(&token_hash(token.trim()))?;
-        store.flush()?;
+        store
+            .set_admin_token_hash(&token_hash(token.trim()))
+            .await?;
+        store.flush().await?;
         return Ok(());
     }
-    if store.admin_token_hash()?.is_none() {
+    if store.admin_token_hash().await?.is_none() {
         let token = generate_token();
-        store.set_admin_token_hash(&token_hash(&token))?;
-        store.flush()?;
+        store.set_admin_token_hash(&token_hash(&token)).await?;
+        store.flush().await?;
         eprintln!("wolfe: generated the server admin token (shown only now): {token}");
     }
     Ok(())
@@ -168,16 +184,15 @@ async fn prune_periodically(
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let store = store.clone();
-        match tokio::task::spawn_blocking(move || store.prune(&policy)).await {
-            Ok(Ok(pruned)) if pruned.events + pruned.executions > 0 => {
+        match store.prune(&policy).await {
+            Ok(pruned) if pruned.events + pruned.executions > 0 => {
                 tracing::info!(
                     events = pruned.events,
                     executions = pruned.executions,
                     "retention pruned old records"
                 );
             }
-            Ok(Err(e)) => tracing::error!(error = %e, "retention pass failed"),
+            Err(e) => tracing::error!(error = %e, "retention pass failed"),
             _ => {}
         }
     }

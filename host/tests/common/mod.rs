@@ -5,17 +5,19 @@
 #![allow(dead_code)]
 
 pub mod moto;
+pub mod postgres;
 pub mod server;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use wolfe::capabilities::connectors::StaticConnectors;
-use wolfe::capabilities::kv::{KvNamespace, KvStore};
+use wolfe::capabilities::kv::KvProvider;
 use wolfe::capabilities::secrets::StaticSecrets;
 use wolfe::manifest::Manifest;
 use wolfe::sandbox::report::ExecutionReport;
 use wolfe::sandbox::{ExecutionRequest, PreparedRunbook, Sandbox, SandboxConfig};
+use wolfe::store::{RunbookKv, Store};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -175,7 +177,7 @@ pub fn prepare(sandbox: &Sandbox, name: &str, manifest_text: Option<&str>) -> Pr
 pub struct Inputs {
     pub secrets: StaticSecrets,
     pub connectors: StaticConnectors,
-    pub kv: Option<KvNamespace>,
+    pub kv: Option<Arc<dyn KvProvider>>,
 }
 
 pub async fn run(
@@ -206,13 +208,17 @@ pub async fn run_with(
         .await
 }
 
-/// A temporary sled store and a namespace in it.
-pub fn temp_kv(tenant: &str, runbook: &str) -> (tempfile::TempDir, KvStore, KvNamespace) {
+/// A temporary sled store and one runbook's kv namespace in it.
+pub fn temp_kv(tenant: &str, runbook: &str) -> (tempfile::TempDir, Store, Arc<dyn KvProvider>) {
     let dir = tempfile::tempdir().unwrap();
-    let db = sled::open(dir.path().join("kv")).unwrap();
-    let store = KvStore::open(&db).unwrap();
-    let ns = store.namespace(tenant, runbook);
+    let store = Store::open_sled(dir.path()).unwrap();
+    let ns = kv_namespace(&store, tenant, runbook);
     (dir, store, ns)
+}
+
+/// `runbook`'s kv namespace in `tenant`.
+pub fn kv_namespace(store: &Store, tenant: &str, runbook: &str) -> Arc<dyn KvProvider> {
+    Arc::new(RunbookKv::new(store.clone(), tenant, runbook))
 }
 
 /// Pretty JSON of a report, for assertion messages.

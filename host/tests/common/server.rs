@@ -292,3 +292,65 @@ pub fn guest_manifest_path(guest: &str) -> PathBuf {
             .join("runbook.toml")
     }
 }
+
+/// The store a test's servers use: sled under their data directory, or a
+/// PostgreSQL database of its own.
+#[derive(Debug, Clone)]
+pub enum TestStore {
+    Sled,
+    Postgres(String),
+}
+
+impl TestStore {
+    pub fn sled() -> Self {
+        Self::Sled
+    }
+
+    /// A fresh database on this test binary's PostgreSQL server.
+    pub fn postgres() -> Self {
+        Self::Postgres(super::postgres::fresh_database())
+    }
+
+    /// The `WOLFE_STORE` setting for a server on this store.
+    pub fn env(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Self::Sled => None,
+            Self::Postgres(url) => Some(("WOLFE_STORE", url.as_str())),
+        }
+    }
+}
+
+impl Server {
+    /// Starts `wolfe serve` on `store` (its component cache under `data`).
+    pub fn start_on(store: &TestStore, data: &Path, env: &[(&str, &str)]) -> Server {
+        let mut env = env.to_vec();
+        env.extend(store.env());
+        Server::start(data, &env)
+    }
+}
+
+/// Defines a test once and runs it on every store: `NAME::sled` and
+/// `NAME::postgres`, each given its [`TestStore`].
+#[macro_export]
+macro_rules! on_every_store {
+    ($(#[$meta:meta])* async fn $name:ident($store:ident: TestStore) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sled() {
+                run($crate::common::server::TestStore::sled()).await
+            }
+
+            $(#[$meta])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::common::server::TestStore::postgres()).await
+            }
+
+            async fn run($store: $crate::common::server::TestStore) $body
+        }
+    };
+}

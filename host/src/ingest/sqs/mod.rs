@@ -46,8 +46,8 @@ impl SqsSupervisor {
     /// Starts every configured SQS source (at service start).
     pub async fn start_all(&self) -> anyhow::Result<usize> {
         let mut started = 0;
-        for tenant in self.store.list_tenants()? {
-            for source in self.store.list_sources(&tenant.name)? {
+        for tenant in self.store.list_tenants().await? {
+            for source in self.store.list_sources(&tenant.name).await? {
                 if let SourceSpec::Sqs(spec) = &source.spec {
                     self.start(&tenant.name, &source.name, spec.clone()).await;
                     started += 1;
@@ -120,6 +120,48 @@ impl SqsSupervisor {
             }
             tracing::info!(tenant = %key.0, source = %key.1, "SQS source stopped");
         }
+    }
+
+    /// On a store shared by several hosts, sources change on other hosts
+    /// too: every second, brings this host's pollers in line with what the
+    /// store holds, until `shutdown`. Several hosts poll one queue safely:
+    /// the event id is the message id, so a message is one event.
+    pub async fn follow_store(self: Arc<Self>, shutdown: CancellationToken) {
+        if !self.store.is_shared() {
+            return;
+        }
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = self.reconcile().await {
+                tracing::warn!(error = %e, "cannot read the SQS sources from the store");
+            }
+        }
+    }
+
+    async fn reconcile(&self) -> crate::store::StoreResult<()> {
+        let mut wanted = HashMap::new();
+        for tenant in self.store.list_tenants().await? {
+            for source in self.store.list_sources(&tenant.name).await? {
+                if matches!(source.spec, SourceSpec::Sqs(_)) {
+                    wanted.insert((tenant.name.clone(), source.name), source.spec);
+                }
+            }
+        }
+        let running: Vec<SourceKey> = self.running.lock().await.keys().cloned().collect();
+        for key in running {
+            if !wanted.contains_key(&key) {
+                self.apply(&key.0, &key.1, None).await;
+            }
+        }
+        for ((tenant, name), spec) in &wanted {
+            self.apply(tenant, name, Some(spec)).await;
+        }
+        Ok(())
     }
 
     /// Stops everything (service shutdown).

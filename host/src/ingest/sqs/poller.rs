@@ -102,7 +102,7 @@ impl Poller {
                     ));
                     events.push(event);
                 }
-                Err(reason) => self.reject(message, reason),
+                Err(reason) => self.reject(message, reason).await,
             }
         }
         if events.is_empty() {
@@ -172,7 +172,7 @@ impl Poller {
         }
     }
 
-    fn reject(&self, message: &aws_sdk_sqs::types::Message, reason: String) {
+    async fn reject(&self, message: &aws_sdk_sqs::types::Message, reason: String) {
         self.metrics.rejected.inc();
         let body = message.body().unwrap_or_default();
         let mut excerpt: String = body.chars().take(512).collect();
@@ -187,7 +187,7 @@ impl Poller {
             body_excerpt: excerpt,
             last_seen: now_rfc3339(),
         };
-        if let Err(e) = self.store.record_rejected(&self.tenant, &record) {
+        if let Err(e) = self.store.record_rejected(&self.tenant, &record).await {
             tracing::error!(error = %e, "cannot record a rejected SQS message");
         }
     }

@@ -3,58 +3,20 @@
 //! listing, and retention.
 
 use super::keys::{key, last_part, prefix};
-use super::{Store, StoreResult, decode, encode, get};
+use super::{SledStore, decode, encode, get};
 use crate::dispatch::record::ExecutionRecord;
 use crate::ingest::event::Event;
-use crate::sandbox::report::ExecutionStatus;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use crate::store::model::{
+    ExecutionFilter, ExecutionPage, IngestOutcome, Lease, Pruned, Rescued, Retention,
+};
+use crate::store::{ExecutionStore, StoreError, StoreResult};
+use async_trait::async_trait;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Which event was stored for a posted one.
-#[derive(Debug, Clone)]
-pub struct IngestOutcome {
-    /// The stored event: the original one when this was a re-post.
-    pub event: Event,
-    pub duplicate: bool,
-}
-
-/// Filters of `GET /executions`.
-#[derive(Debug, Clone, Default)]
-pub struct ExecutionFilter {
-    pub runbook: Option<String>,
-    pub status: Option<ExecutionStatus>,
-    pub event_id: Option<String>,
-    /// `Some(true)`: only executions with at least one denied capability
-    /// call; `Some(false)`: only those with none.
-    pub denied: Option<bool>,
-    /// Return executions older than this id (the previous page's cursor).
-    pub cursor: Option<String>,
-    pub limit: usize,
-}
-
-pub struct ExecutionPage {
-    pub executions: Vec<ExecutionRecord>,
-    /// Pass as `cursor` for the next page; `None` on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// Retention settings, applied by [`Store::prune`].
-#[derive(Debug, Clone, Copy)]
-pub struct Retention {
-    pub max_age: Duration,
-    pub max_executions_per_tenant: usize,
-    pub max_events: usize,
-}
-
-/// What a pruning pass removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Pruned {
-    pub events: usize,
-    pub executions: usize,
-}
-
-impl Store {
+#[async_trait]
+impl ExecutionStore for SledStore {
     /// Stores the event unless one with its id exists; returns the stored one.
-    pub fn put_event_if_absent(&self, event: &Event) -> StoreResult<IngestOutcome> {
+    async fn put_event_if_absent(&self, event: &Event) -> StoreResult<IngestOutcome> {
         let k = key(&[&event.tenant, &event.id]);
         let swapped =
             self.trees
@@ -82,14 +44,14 @@ impl Store {
         }
     }
 
-    pub fn get_event(&self, tenant: &str, id: &str) -> StoreResult<Option<Event>> {
+    async fn get_event(&self, tenant: &str, id: &str) -> StoreResult<Option<Event>> {
         get(&self.trees.events, &key(&[tenant, id]))
     }
 
     /// Creates a queued execution. For an (event, rule) pair that already has
     /// one, returns `None`: a redelivered or re-posted event never runs a
     /// rule twice. Safe to repeat after a crash at any point.
-    pub fn create_execution(
+    async fn create_execution(
         &self,
         record: &ExecutionRecord,
     ) -> StoreResult<Option<ExecutionRecord>> {
@@ -121,12 +83,12 @@ impl Store {
         Ok(Some(record))
     }
 
-    pub fn get_execution(&self, tenant: &str, id: &str) -> StoreResult<Option<ExecutionRecord>> {
+    async fn get_execution(&self, tenant: &str, id: &str) -> StoreResult<Option<ExecutionRecord>> {
         get(&self.trees.executions, &key(&[tenant, id]))
     }
 
     /// Saves a queued or running execution's new state.
-    pub fn update_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
+    async fn update_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
         self.trees
             .executions
             .insert(key(&[&record.tenant, &record.id]), encode(record)?)?;
@@ -134,7 +96,7 @@ impl Store {
     }
 
     /// Saves a terminal execution and takes it off the pending set.
-    pub fn finish_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
+    async fn finish_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
         let k = key(&[&record.tenant, &record.id]);
         self.trees.executions.insert(&k, encode(record)?)?;
         self.trees.pending.remove(&k)?;
@@ -142,7 +104,7 @@ impl Store {
     }
 
     /// Every execution that is not terminal: (tenant, id), oldest first.
-    pub fn pending_executions(&self) -> StoreResult<Vec<(String, String)>> {
+    async fn pending_executions(&self) -> StoreResult<Vec<(String, String)>> {
         let mut out = Vec::new();
         for k in self.trees.pending.iter().keys() {
             let k = k?;
@@ -157,38 +119,38 @@ impl Store {
     }
 
     /// Newest first, filtered, one page at a time.
-    pub fn list_executions(
+    async fn list_executions(
         &self,
         tenant: &str,
         filter: &ExecutionFilter,
     ) -> StoreResult<ExecutionPage> {
         let limit = filter.limit.max(1);
-        let candidates: Box<dyn Iterator<Item = StoreResult<ExecutionRecord>>> =
-            match &filter.event_id {
-                // The (event, rule) claims index the executions of one event.
-                Some(event) => {
-                    let mut ids: Vec<String> = self
-                        .trees
-                        .execution_keys
-                        .scan_prefix(prefix(&[tenant, event]))
-                        .values()
-                        .filter_map(|v| v.ok().map(|v| String::from_utf8_lossy(&v).into_owned()))
-                        .collect();
-                    ids.sort_unstable_by(|a, b| b.cmp(a));
-                    Box::new(
-                        ids.into_iter()
-                            .filter_map(|id| self.get_execution(tenant, &id).transpose()),
-                    )
-                }
-                None => Box::new(
-                    self.trees
-                        .executions
-                        .scan_prefix(prefix(&[tenant]))
-                        .values()
-                        .rev()
-                        .map(|v| decode::<ExecutionRecord>(&v?)),
-                ),
-            };
+        let candidates: Box<dyn Iterator<Item = StoreResult<ExecutionRecord>>> = match &filter
+            .event_id
+        {
+            // The (event, rule) claims index the executions of one event.
+            Some(event) => {
+                let mut ids: Vec<String> = self
+                    .trees
+                    .execution_keys
+                    .scan_prefix(prefix(&[tenant, event]))
+                    .values()
+                    .filter_map(|v| v.ok().map(|v| String::from_utf8_lossy(&v).into_owned()))
+                    .collect();
+                ids.sort_unstable_by(|a, b| b.cmp(a));
+                Box::new(ids.into_iter().filter_map(|id| {
+                    get::<ExecutionRecord>(&self.trees.executions, &key(&[tenant, &id])).transpose()
+                }))
+            }
+            None => Box::new(
+                self.trees
+                    .executions
+                    .scan_prefix(prefix(&[tenant]))
+                    .values()
+                    .rev()
+                    .map(|v| decode::<ExecutionRecord>(&v?)),
+            ),
+        };
         let mut executions = Vec::new();
         let mut more = false;
         for record in candidates {
@@ -222,8 +184,68 @@ impl Store {
         })
     }
 
+    async fn prune(&self, retention: &Retention) -> StoreResult<Pruned> {
+        // A long scan of sled: off the async runtime's threads.
+        let (this, retention) = (self.clone(), *retention);
+        tokio::task::spawn_blocking(move || this.prune_now(&retention))
+            .await
+            .map_err(|e| StoreError::Backend(format!("retention pass panicked: {e}")))?
+    }
+
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    async fn executions_to_resume(&self) -> StoreResult<Vec<(String, String)>> {
+        self.pending_executions().await
+    }
+
+    // One process owns a sled directory: leases always hold.
+
+    async fn claim_execution(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> StoreResult<Option<(ExecutionRecord, Lease)>> {
+        let record: Option<ExecutionRecord> = get(&self.trees.executions, &key(&[tenant, id]))?;
+        Ok(record
+            .filter(|r| !r.is_terminal())
+            .map(|r| (r, Lease { token: 0 })))
+    }
+
+    async fn update_leased(&self, record: &ExecutionRecord, _lease: Lease) -> StoreResult<bool> {
+        self.update_execution(record).await.map(|()| true)
+    }
+
+    async fn finish_leased(&self, record: &ExecutionRecord, _lease: Lease) -> StoreResult<bool> {
+        self.finish_execution(record).await.map(|()| true)
+    }
+
+    async fn renew_leases(&self) -> StoreResult<u64> {
+        Ok(0)
+    }
+
+    async fn rescue_expired(&self, _limit: usize) -> StoreResult<Vec<Rescued>> {
+        Ok(Vec::new())
+    }
+
+    async fn commit(&self) -> StoreResult<()> {
+        self.committer.commit().await.map_err(StoreError::Commit)
+    }
+
+    fn commit_soon(&self) {
+        self.committer.request();
+    }
+
+    async fn flush(&self) -> StoreResult<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+impl SledStore {
     /// Removes events and terminal executions past the retention policy.
-    pub fn prune(&self, retention: &Retention) -> StoreResult<Pruned> {
+    fn prune_now(&self, retention: &Retention) -> StoreResult<Pruned> {
         let cutoff_ms = SystemTime::now()
             .checked_sub(retention.max_age)
             .unwrap_or(UNIX_EPOCH)
@@ -271,7 +293,8 @@ impl Store {
                 if !old && excess == 0 {
                     break;
                 }
-                if let Some(record) = self.get_execution(&tenant, &id)?
+                if let Some(record) =
+                    get::<ExecutionRecord>(&self.trees.executions, &key(&[&tenant, &id]))?
                     && let (Some(event), Some(rule)) = (&record.event_id, &record.rule)
                 {
                     self.trees

@@ -1,0 +1,222 @@
+//! The store's interface: the domain's own operations, grouped by area. A
+//! backend implements every group ([`Backend`]); callers hold a
+//! [`Store`](super::Store) and import the groups they use.
+//!
+//! Every operation is one atomic write (a sled batch or one PostgreSQL
+//! transaction). Writes may be durable only after [`ExecutionStore::commit`]
+//! (sled's group commit); on PostgreSQL each operation is durable when it
+//! returns and `commit` has nothing left to do.
+
+use super::StoreResult;
+use super::model::{
+    AuditEntry, AuditRecord, ConnectorRecord, ExecutionFilter, ExecutionPage, IngestOutcome, Lease,
+    Pruned, PutOutcome, RejectedMessage, Rescued, Retention, SecretRecord,
+};
+use crate::dispatch::record::ExecutionRecord;
+use crate::ingest::event::Event;
+use crate::ingest::source::Source;
+use crate::registry::{Deployment, Environment, RunbookVersion};
+use crate::rules::Rule;
+use crate::tenancy::{Tenant, TokenRecord};
+use async_trait::async_trait;
+
+/// The server admin token's hash, tenants and their API tokens.
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    async fn admin_token_hash(&self) -> StoreResult<Option<String>>;
+    async fn set_admin_token_hash(&self, hash: &str) -> StoreResult<()>;
+    /// Fails with `Conflict` when the name is taken.
+    async fn create_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
+    /// Replaces an existing tenant's record (its quota).
+    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+    async fn get_tenant(&self, name: &str) -> StoreResult<Option<Tenant>>;
+    async fn put_token(&self, hash: &str, record: &TokenRecord) -> StoreResult<()>;
+    async fn get_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>>;
+}
+
+/// Runbook versions (immutable, with their component bytes) and deployments.
+#[async_trait]
+pub trait RegistryStore: Send + Sync {
+    /// Stores an immutable version: the same bytes again is a no-op, other
+    /// bytes under the same version are a `Conflict`.
+    async fn put_version(
+        &self,
+        tenant: &str,
+        version: &RunbookVersion,
+        component: &[u8],
+    ) -> StoreResult<PutOutcome>;
+    async fn get_version(
+        &self,
+        tenant: &str,
+        name: &str,
+        version: &str,
+    ) -> StoreResult<Option<RunbookVersion>>;
+    async fn list_versions(&self, tenant: &str, name: &str) -> StoreResult<Vec<RunbookVersion>>;
+    /// Every version of every runbook in the tenant.
+    async fn list_all_versions(&self, tenant: &str) -> StoreResult<Vec<RunbookVersion>>;
+    /// A component's bytes by their sha256.
+    async fn get_component(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>>;
+    async fn put_deployment(&self, tenant: &str, deployment: &Deployment) -> StoreResult<()>;
+    async fn get_deployment(
+        &self,
+        tenant: &str,
+        runbook: &str,
+        env: Environment,
+    ) -> StoreResult<Option<Deployment>>;
+    async fn list_deployments(&self, tenant: &str, runbook: &str) -> StoreResult<Vec<Deployment>>;
+}
+
+/// Sources, rules, and the SQS messages a source could not parse.
+#[async_trait]
+pub trait TriggerStore: Send + Sync {
+    async fn put_source(&self, tenant: &str, source: &Source) -> StoreResult<()>;
+    async fn get_source(&self, tenant: &str, name: &str) -> StoreResult<Option<Source>>;
+    /// Whether there was one to delete.
+    async fn delete_source(&self, tenant: &str, name: &str) -> StoreResult<bool>;
+    async fn list_sources(&self, tenant: &str) -> StoreResult<Vec<Source>>;
+    /// Records (or updates) a rejected message, keeping the newest
+    /// [`MAX_REJECTED_PER_SOURCE`](super::model::MAX_REJECTED_PER_SOURCE)
+    /// per source.
+    async fn record_rejected(&self, tenant: &str, message: &RejectedMessage) -> StoreResult<()>;
+    /// Newest first.
+    async fn list_rejected(&self, tenant: &str, source: &str) -> StoreResult<Vec<RejectedMessage>>;
+    async fn put_rule(&self, tenant: &str, rule: &Rule) -> StoreResult<()>;
+    async fn get_rule(&self, tenant: &str, name: &str) -> StoreResult<Option<Rule>>;
+    async fn delete_rule(&self, tenant: &str, name: &str) -> StoreResult<bool>;
+    async fn list_rules(&self, tenant: &str) -> StoreResult<Vec<Rule>>;
+}
+
+/// The event log and the executions it fires.
+#[async_trait]
+pub trait ExecutionStore: Send + Sync {
+    /// Stores the event unless one with its id exists; returns the stored one.
+    async fn put_event_if_absent(&self, event: &Event) -> StoreResult<IngestOutcome>;
+    async fn get_event(&self, tenant: &str, id: &str) -> StoreResult<Option<Event>>;
+    /// Creates an execution (queued, or already terminal when it failed
+    /// before it could run). For an (event, rule) pair that already has one,
+    /// returns `None`: a redelivered or re-posted event never runs a rule
+    /// twice. Safe to repeat after a crash at any point.
+    async fn create_execution(
+        &self,
+        record: &ExecutionRecord,
+    ) -> StoreResult<Option<ExecutionRecord>>;
+    async fn get_execution(&self, tenant: &str, id: &str) -> StoreResult<Option<ExecutionRecord>>;
+    /// Saves a queued or running execution's new state.
+    async fn update_execution(&self, record: &ExecutionRecord) -> StoreResult<()>;
+    /// Saves a terminal execution and takes it off the pending set.
+    async fn finish_execution(&self, record: &ExecutionRecord) -> StoreResult<()>;
+    /// Every execution that is not terminal: (tenant, id), oldest first.
+    async fn pending_executions(&self) -> StoreResult<Vec<(String, String)>>;
+
+    /// Whether several hosts share this store: then executions are leased,
+    /// and caches of the store must follow changes other hosts make.
+    fn is_shared(&self) -> bool;
+    /// The pending executions this host should queue at start: every one
+    /// on an embedded store; on a shared one only those this host held
+    /// before it was restarted, since other hosts may be running the rest (a
+    /// dead host's work comes back through
+    /// [`rescue_expired`](Self::rescue_expired)).
+    async fn executions_to_resume(&self) -> StoreResult<Vec<(String, String)>>;
+    /// Takes the lease on a pending execution for this host, to run it.
+    /// `None` when it is terminal or leased to another live host.
+    async fn claim_execution(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> StoreResult<Option<(ExecutionRecord, Lease)>>;
+    /// Saves a leased execution's state; `false` when the lease was lost
+    /// (nothing is written).
+    async fn update_leased(&self, record: &ExecutionRecord, lease: Lease) -> StoreResult<bool>;
+    /// Records a leased execution's end; `false` when the lease was lost —
+    /// another host took the execution over, and this completion is refused.
+    async fn finish_leased(&self, record: &ExecutionRecord, lease: Lease) -> StoreResult<bool>;
+    /// Renews the lease of every execution this host holds (its heartbeat).
+    async fn renew_leases(&self) -> StoreResult<u64>;
+    /// Leases to this host up to `limit` executions whose lease expired.
+    async fn rescue_expired(&self, limit: usize) -> StoreResult<Vec<Rescued>>;
+    /// Newest first, filtered, one page at a time.
+    async fn list_executions(
+        &self,
+        tenant: &str,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<ExecutionPage>;
+    /// Removes events and terminal executions past the retention policy.
+    async fn prune(&self, retention: &Retention) -> StoreResult<Pruned>;
+
+    /// Waits until every write made before the call is durable.
+    async fn commit(&self) -> StoreResult<()>;
+    /// Makes everything written so far durable soon, without waiting: for
+    /// writes that are safe to lose in a crash (they are redone after it).
+    fn commit_soon(&self);
+    /// Makes everything durable now (shutdown, a command about to exit).
+    async fn flush(&self) -> StoreResult<()>;
+}
+
+/// Sealed tenant secrets and connector configurations.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    async fn put_secret(&self, tenant: &str, record: &SecretRecord) -> StoreResult<()>;
+    async fn get_secret(&self, tenant: &str, name: &str) -> StoreResult<Option<SecretRecord>>;
+    async fn list_secrets(&self, tenant: &str) -> StoreResult<Vec<SecretRecord>>;
+    /// Every tenant's secrets, for a key rotation: (tenant, record).
+    async fn all_secrets(&self) -> StoreResult<Vec<(String, SecretRecord)>>;
+    /// Whether a secret was there to delete.
+    async fn delete_secret(&self, tenant: &str, name: &str) -> StoreResult<bool>;
+    async fn put_connector(&self, tenant: &str, record: &ConnectorRecord) -> StoreResult<()>;
+    async fn get_connector(&self, tenant: &str, name: &str)
+    -> StoreResult<Option<ConnectorRecord>>;
+    async fn list_connectors(&self, tenant: &str) -> StoreResult<Vec<ConnectorRecord>>;
+    async fn delete_connector(&self, tenant: &str, name: &str) -> StoreResult<bool>;
+}
+
+/// The hash-chained audit log, one chain per tenant.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends an entry after the tenant's last one: the backend serialises
+    /// appends per tenant so the chain stays linear whoever writes.
+    async fn append_audit(
+        &self,
+        tenant: &str,
+        record: AuditRecord,
+        at: String,
+    ) -> StoreResult<AuditEntry>;
+    /// Entries oldest first, starting after `after_seq`, at most `limit`.
+    async fn list_audit(
+        &self,
+        tenant: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<AuditEntry>>;
+    /// The whole chain as stored: (the sequence number it is stored under,
+    /// its JSON), in stored order, for verification — an unreadable entry
+    /// must reach the verifier, not fail the read.
+    async fn audit_chain(&self, tenant: &str) -> StoreResult<Vec<(u64, Vec<u8>)>>;
+    /// Test support: overwrite or delete (`None`) a stored entry, as an
+    /// attacker with access to the data would.
+    #[doc(hidden)]
+    async fn tamper_audit_entry(
+        &self,
+        tenant: &str,
+        seq: u64,
+        entry: Option<&AuditEntry>,
+    ) -> StoreResult<()>;
+}
+
+/// Runbook kv data: one namespace per (tenant, runbook).
+#[async_trait]
+pub trait KvStore: Send + Sync {
+    async fn kv_get(&self, tenant: &str, runbook: &str, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    async fn kv_set(&self, tenant: &str, runbook: &str, key: &str, value: &[u8])
+    -> StoreResult<()>;
+    async fn kv_delete(&self, tenant: &str, runbook: &str, key: &str) -> StoreResult<()>;
+}
+
+/// Everything a backend provides.
+pub trait Backend:
+    TenantStore + RegistryStore + TriggerStore + ExecutionStore + SecretStore + AuditStore + KvStore
+{
+    /// What the backend is, for start-up messages: `sled at DIR`,
+    /// `postgres at HOST:PORT/DB`.
+    fn describe(&self) -> String;
+}

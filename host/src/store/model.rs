@@ -1,0 +1,170 @@
+//! The records the store keeps and the shapes its operations take and
+//! return, shared by every backend.
+
+use crate::capabilities::connectors::ConnectorSpec;
+use crate::dispatch::record::ExecutionRecord;
+use crate::ingest::event::Event;
+use crate::sandbox::report::ExecutionStatus;
+use crate::secrets::vault::Sealed;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Which event was stored for a posted one.
+#[derive(Debug, Clone)]
+pub struct IngestOutcome {
+    /// The stored event: the original one when this was a re-post.
+    pub event: Event,
+    pub duplicate: bool,
+}
+
+/// Filters of `GET /executions`.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionFilter {
+    pub runbook: Option<String>,
+    pub status: Option<ExecutionStatus>,
+    pub event_id: Option<String>,
+    /// `Some(true)`: only executions with at least one denied capability
+    /// call; `Some(false)`: only those with none.
+    pub denied: Option<bool>,
+    /// Return executions older than this id (the previous page's cursor).
+    pub cursor: Option<String>,
+    pub limit: usize,
+}
+
+pub struct ExecutionPage {
+    pub executions: Vec<ExecutionRecord>,
+    /// Pass as `cursor` for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Retention settings, applied by [`ExecutionStore::prune`](super::ExecutionStore::prune).
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub max_age: Duration,
+    pub max_executions_per_tenant: usize,
+    pub max_events: usize,
+}
+
+/// What a pruning pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub events: usize,
+    pub executions: usize,
+}
+
+/// What storing a runbook version did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    Created,
+    /// The same version with the same bytes was already stored.
+    Unchanged,
+}
+
+/// An SQS message that could not be parsed, as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RejectedMessage {
+    pub message_id: String,
+    pub source: String,
+    pub reason: String,
+    /// SQS's receive count at the last rejection: it reaches the queue's
+    /// `maxReceiveCount`, then the message moves to the dead-letter queue.
+    pub receive_count: u64,
+    /// The first 512 characters of the body.
+    pub body_excerpt: String,
+    pub last_seen: String,
+}
+
+/// One secret of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretRecord {
+    pub name: String,
+    pub sealed: Sealed,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorRecord {
+    pub name: String,
+    pub spec: ConnectorSpec,
+    pub updated_at: String,
+}
+
+/// One administrative action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// 1, 2, 3, … per tenant.
+    pub seq: u64,
+    pub at: String,
+    /// The public id of the token used, and its role (`server-admin` for the
+    /// server admin token).
+    pub actor: AuditActor,
+    /// What was done: `runbook.upload`, `runbook.deploy`, `secret.put`, …
+    pub action: String,
+    /// What it was done to: a runbook name and version, a rule, a secret name.
+    pub target: String,
+    /// The record before the change (None when it did not exist); never a
+    /// secret value.
+    pub before: Option<Value>,
+    /// The record after the change (None when it was deleted).
+    pub after: Option<Value>,
+    /// Hash of the previous entry ([`GENESIS`] for the first).
+    pub prev_hash: String,
+    /// sha256 over `prev_hash` and this entry's other fields.
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditActor {
+    pub token_id: String,
+    pub role: String,
+}
+
+/// What is recorded: an entry before its place in the chain is known.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub actor: AuditActor,
+    pub action: &'static str,
+    pub target: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// The result of checking a tenant's chain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditVerification {
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: u64,
+    /// The first sequence number whose entry does not fit the chain.
+    pub broken_at: Option<u64>,
+    pub reason: Option<String>,
+    /// Hash of the last entry: keep it elsewhere to detect a truncated tail.
+    pub head: String,
+}
+
+/// Rejected messages kept per source; older ones are dropped first.
+pub const MAX_REJECTED_PER_SOURCE: usize = 1_000;
+
+/// A host's hold on an execution it runs (PostgreSQL: owner, expiry and a
+/// fencing token). Its state is saved, and its completion recorded, only
+/// while the lease is still this one: a host that paused past its lease and
+/// woke up late cannot record a second completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    pub token: i64,
+}
+
+/// An execution whose host stopped renewing its lease, now leased to this
+/// host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rescued {
+    pub tenant: String,
+    pub id: String,
+    /// How many hosts have lost it so far, this time included.
+    pub lost_leases: u32,
+}
+
+/// After this many lost leases an execution ends `failed` with kind `lost`.
+pub const MAX_LOST_LEASES: u32 = 3;

@@ -1,0 +1,386 @@
+//! The event log and the executions it fires. The unique index on
+//! (tenant, event, rule) makes "one execution per pair, ever" a constraint
+//! that holds whichever host inserts; the partial index on `pending` keeps
+//! the set of work still to do small however many executions are kept.
+
+use super::{LEASE_TTL, PostgresStore, docs, from_doc, to_doc};
+use crate::dispatch::record::ExecutionRecord;
+use crate::ingest::event::Event;
+use crate::store::model::{
+    ExecutionFilter, ExecutionPage, IngestOutcome, Lease, Pruned, Rescued, Retention,
+};
+use crate::store::{ExecutionStore, StoreResult};
+use async_trait::async_trait;
+
+/// The advisory lock a retention pass holds ("wolfe-retention" folded).
+const RETENTION_LOCK: i64 = 0x776f_6c66_6572;
+
+/// Whether the record shows a denied capability call (a filter column).
+fn has_denied_call(record: &ExecutionRecord) -> bool {
+    record.capability_calls.iter().any(|c| !c.allowed)
+}
+
+#[async_trait]
+impl ExecutionStore for PostgresStore {
+    async fn put_event_if_absent(&self, event: &Event) -> StoreResult<IngestOutcome> {
+        let c = self.client().await?;
+        let insert = c
+            .prepare_cached(
+                "INSERT INTO events (tenant, id, doc) VALUES ($1, $2, $3)
+                 ON CONFLICT (tenant, id) DO NOTHING",
+            )
+            .await?;
+        if c.execute(&insert, &[&event.tenant, &event.id, &to_doc(event)?])
+            .await?
+            == 1
+        {
+            return Ok(IngestOutcome {
+                event: event.clone(),
+                duplicate: false,
+            });
+        }
+        let stored = c
+            .query_one(
+                "SELECT doc FROM events WHERE tenant = $1 AND id = $2",
+                &[&event.tenant, &event.id],
+            )
+            .await?;
+        Ok(IngestOutcome {
+            event: from_doc(&stored, 0)?,
+            duplicate: true,
+        })
+    }
+
+    async fn get_event(&self, tenant: &str, id: &str) -> StoreResult<Option<Event>> {
+        let c = self.client().await?;
+        c.query_opt(
+            "SELECT doc FROM events WHERE tenant = $1 AND id = $2",
+            &[&tenant, &id],
+        )
+        .await?
+        .map(|r| from_doc(&r, 0))
+        .transpose()
+    }
+
+    async fn create_execution(
+        &self,
+        record: &ExecutionRecord,
+    ) -> StoreResult<Option<ExecutionRecord>> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "INSERT INTO executions
+                    (tenant, id, event_id, rule, runbook, status, pending, denied, doc,
+                     lease_owner, lease_expires, lease_token)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                         -- A queued execution is leased to the host that
+                         -- queued it from the start: if it dies, another
+                         -- host takes the execution over.
+                         CASE WHEN $7 THEN $10::text END,
+                         CASE WHEN $7 THEN now() + make_interval(secs => $11) END,
+                         CASE WHEN $7 THEN nextval('lease_tokens') END)
+                 ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        let inserted = c
+            .execute(
+                &stmt,
+                &[
+                    &record.tenant,
+                    &record.id,
+                    &record.event_id,
+                    &record.rule,
+                    &record.runbook,
+                    &record.status.as_str(),
+                    &!record.is_terminal(),
+                    &has_denied_call(record),
+                    &to_doc(record)?,
+                    &self.host_id,
+                    &LEASE_TTL.as_secs_f64(),
+                ],
+            )
+            .await?;
+        Ok((inserted == 1).then(|| record.clone()))
+    }
+
+    async fn get_execution(&self, tenant: &str, id: &str) -> StoreResult<Option<ExecutionRecord>> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached("SELECT doc FROM executions WHERE tenant = $1 AND id = $2")
+            .await?;
+        c.query_opt(&stmt, &[&tenant, &id])
+            .await?
+            .map(|r| from_doc(&r, 0))
+            .transpose()
+    }
+
+    async fn update_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
+        self.save_execution(record).await
+    }
+
+    async fn finish_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
+        self.save_execution(record).await
+    }
+
+    async fn pending_executions(&self) -> StoreResult<Vec<(String, String)>> {
+        let c = self.client().await?;
+        c.query(
+            "SELECT tenant, id FROM executions WHERE pending ORDER BY id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+    }
+
+    async fn list_executions(
+        &self,
+        tenant: &str,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<ExecutionPage> {
+        let limit = filter.limit.max(1);
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "SELECT doc FROM executions
+                 WHERE tenant = $1
+                   AND ($2::text IS NULL OR runbook = $2)
+                   AND ($3::text IS NULL OR status = $3)
+                   AND ($4::text IS NULL OR event_id = $4)
+                   AND ($5::bool IS NULL OR denied = $5)
+                   AND ($6::text IS NULL OR id < $6)
+                 ORDER BY id DESC
+                 LIMIT $7",
+            )
+            .await?;
+        let rows = c
+            .query(
+                &stmt,
+                &[
+                    &tenant,
+                    &filter.runbook,
+                    &filter.status.map(|s| s.as_str()),
+                    &filter.event_id,
+                    &filter.denied,
+                    &filter.cursor,
+                    &(limit as i64 + 1),
+                ],
+            )
+            .await?;
+        let mut executions: Vec<ExecutionRecord> = docs(&rows)?;
+        let next_cursor = if executions.len() > limit {
+            executions.truncate(limit);
+            executions.last().map(|r| r.id.clone())
+        } else {
+            None
+        };
+        Ok(ExecutionPage {
+            executions,
+            next_cursor,
+        })
+    }
+
+    async fn prune(&self, retention: &Retention) -> StoreResult<Pruned> {
+        let max_age = retention.max_age.as_secs_f64();
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        // One host at a time: the others find the lock taken and skip.
+        let leader: bool = tx
+            .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&RETENTION_LOCK])
+            .await?
+            .try_get(0)?;
+        if !leader {
+            return Ok(Pruned::default());
+        }
+        let events = tx
+            .execute(
+                "DELETE FROM events WHERE received_at < now() - make_interval(secs => $1)
+                    OR seq IN (SELECT seq FROM events ORDER BY seq DESC OFFSET $2)",
+                &[&max_age, &(retention.max_events as i64)],
+            )
+            .await?;
+        // Oldest first per tenant, never pending.
+        let executions = tx
+            .execute(
+                "DELETE FROM executions e USING (
+                    SELECT tenant, id, row_number() OVER (PARTITION BY tenant ORDER BY id DESC) AS n
+                    FROM executions
+                 ) ranked
+                 WHERE e.tenant = ranked.tenant AND e.id = ranked.id AND NOT e.pending
+                   AND (ranked.n > $2 OR e.created_at < now() - make_interval(secs => $1))",
+                &[&max_age, &(retention.max_executions_per_tenant as i64)],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Pruned {
+            events: events as usize,
+            executions: executions as usize,
+        })
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    async fn executions_to_resume(&self) -> StoreResult<Vec<(String, String)>> {
+        // Only this host's own (it was restarted): other hosts may be
+        // running the rest, and a dead host's come back as its leases expire.
+        let c = self.client().await?;
+        c.query(
+            "SELECT tenant, id FROM executions WHERE pending AND lease_owner = $1 ORDER BY id",
+            &[&self.host_id],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+    }
+
+    async fn claim_execution(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> StoreResult<Option<(ExecutionRecord, Lease)>> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "UPDATE executions
+                 SET lease_owner = $3, lease_expires = now() + make_interval(secs => $4),
+                     lease_token = nextval('lease_tokens')
+                 WHERE tenant = $1 AND id = $2 AND pending
+                   AND (lease_owner = $3 OR lease_owner IS NULL OR lease_expires < now())
+                 RETURNING doc, lease_token",
+            )
+            .await?;
+        let row = c
+            .query_opt(
+                &stmt,
+                &[&tenant, &id, &self.host_id, &LEASE_TTL.as_secs_f64()],
+            )
+            .await?;
+        row.map(|r| {
+            Ok((
+                from_doc(&r, 0)?,
+                Lease {
+                    token: r.try_get(1)?,
+                },
+            ))
+        })
+        .transpose()
+    }
+
+    async fn update_leased(&self, record: &ExecutionRecord, lease: Lease) -> StoreResult<bool> {
+        self.save_leased(record, lease).await
+    }
+
+    async fn finish_leased(&self, record: &ExecutionRecord, lease: Lease) -> StoreResult<bool> {
+        self.save_leased(record, lease).await
+    }
+
+    async fn renew_leases(&self) -> StoreResult<u64> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "UPDATE executions SET lease_expires = now() + make_interval(secs => $2)
+                 WHERE pending AND lease_owner = $1",
+            )
+            .await?;
+        Ok(c.execute(&stmt, &[&self.host_id, &LEASE_TTL.as_secs_f64()])
+            .await?)
+    }
+
+    async fn rescue_expired(&self, limit: usize) -> StoreResult<Vec<Rescued>> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "UPDATE executions e
+                 SET lease_owner = $1, lease_expires = now() + make_interval(secs => $2),
+                     lease_token = nextval('lease_tokens'), lost_leases = e.lost_leases + 1
+                 FROM (SELECT tenant, id FROM executions
+                       WHERE pending AND lease_expires < now()
+                       ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) expired
+                 WHERE e.tenant = expired.tenant AND e.id = expired.id
+                 RETURNING e.tenant, e.id, e.lost_leases",
+            )
+            .await?;
+        c.query(
+            &stmt,
+            &[&self.host_id, &LEASE_TTL.as_secs_f64(), &(limit as i64)],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let lost: i32 = r.try_get(2)?;
+            Ok(Rescued {
+                tenant: r.try_get(0)?,
+                id: r.try_get(1)?,
+                lost_leases: lost.max(0) as u32,
+            })
+        })
+        .collect()
+    }
+
+    async fn commit(&self) -> StoreResult<()> {
+        // Every operation committed its own transaction before returning.
+        Ok(())
+    }
+
+    fn commit_soon(&self) {}
+
+    async fn flush(&self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+impl PostgresStore {
+    /// Saves the record only while `lease` is its current lease.
+    async fn save_leased(&self, record: &ExecutionRecord, lease: Lease) -> StoreResult<bool> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "UPDATE executions SET status = $3, pending = $4, denied = $5, doc = $6,
+                     lease_owner = CASE WHEN $4 THEN lease_owner END
+                 WHERE tenant = $1 AND id = $2 AND lease_token = $7",
+            )
+            .await?;
+        let saved = c
+            .execute(
+                &stmt,
+                &[
+                    &record.tenant,
+                    &record.id,
+                    &record.status.as_str(),
+                    &!record.is_terminal(),
+                    &has_denied_call(record),
+                    &to_doc(record)?,
+                    &lease.token,
+                ],
+            )
+            .await?;
+        Ok(saved == 1)
+    }
+
+    async fn save_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "UPDATE executions SET status = $3, pending = $4, denied = $5, doc = $6
+                 WHERE tenant = $1 AND id = $2",
+            )
+            .await?;
+        c.execute(
+            &stmt,
+            &[
+                &record.tenant,
+                &record.id,
+                &record.status.as_str(),
+                &!record.is_terminal(),
+                &has_denied_call(record),
+                &to_doc(record)?,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+}

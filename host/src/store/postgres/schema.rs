@@ -1,0 +1,143 @@
+//! Versioned schema migrations, applied at start. Hosts starting together
+//! take a session advisory lock first, so exactly one applies each
+//! migration and the others see it done; a database migrated by a newer
+//! Wolfe is refused rather than misread.
+
+use crate::store::{StoreError, StoreResult};
+use deadpool_postgres::Object;
+
+/// The advisory lock every host takes while it migrates ("wolfe" in ASCII).
+const MIGRATION_LOCK: i64 = 0x776f_6c66_65;
+
+/// Migrations in order; the version of each is its position, from 1. Never
+/// edit one that has shipped: add the next.
+const MIGRATIONS: &[&str] = &[
+    // 1: everything the single-host store kept, as tables.
+    r#"
+    CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+    CREATE TABLE tenants (name text PRIMARY KEY, doc text NOT NULL);
+    CREATE TABLE tokens (hash text PRIMARY KEY, doc text NOT NULL);
+    CREATE TABLE components (sha256 text PRIMARY KEY, bytes bytea NOT NULL);
+    CREATE TABLE runbook_versions (
+        tenant text NOT NULL, name text NOT NULL, version text NOT NULL,
+        sha256 text NOT NULL, doc text NOT NULL,
+        PRIMARY KEY (tenant, name, version)
+    );
+    CREATE TABLE deployments (
+        tenant text NOT NULL, runbook text NOT NULL, environment text NOT NULL,
+        doc text NOT NULL,
+        PRIMARY KEY (tenant, runbook, environment)
+    );
+    CREATE TABLE sources (
+        tenant text NOT NULL, name text NOT NULL, doc text NOT NULL,
+        PRIMARY KEY (tenant, name)
+    );
+    CREATE TABLE rules (
+        tenant text NOT NULL, name text NOT NULL, doc text NOT NULL,
+        PRIMARY KEY (tenant, name)
+    );
+    CREATE TABLE rejected_messages (
+        tenant text NOT NULL, source text NOT NULL, message_id text NOT NULL,
+        last_seen text NOT NULL, doc text NOT NULL,
+        PRIMARY KEY (tenant, source, message_id)
+    );
+    CREATE TABLE events (
+        tenant text NOT NULL, id text NOT NULL,
+        seq bigserial NOT NULL UNIQUE,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        doc text NOT NULL,
+        PRIMARY KEY (tenant, id)
+    );
+    CREATE TABLE executions (
+        tenant text NOT NULL, id text NOT NULL,
+        event_id text, rule text,
+        runbook text NOT NULL, status text NOT NULL,
+        pending boolean NOT NULL, denied boolean NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        -- The lease of the host running it (or holding it queued).
+        lease_owner text, lease_expires timestamptz, lease_token bigint,
+        lost_leases integer NOT NULL DEFAULT 0,
+        doc text NOT NULL,
+        PRIMARY KEY (tenant, id)
+    );
+    CREATE SEQUENCE lease_tokens;
+    CREATE INDEX executions_lease_expiry ON executions (lease_expires) WHERE pending;
+    -- One execution per (event, rule), ever: a constraint, not a check.
+    CREATE UNIQUE INDEX executions_event_rule ON executions (tenant, event_id, rule)
+        WHERE event_id IS NOT NULL AND rule IS NOT NULL;
+    -- The pending set stays small: finished executions leave it.
+    CREATE INDEX executions_pending ON executions (id) WHERE pending;
+    CREATE TABLE secrets (
+        tenant text NOT NULL, name text NOT NULL, doc text NOT NULL,
+        PRIMARY KEY (tenant, name)
+    );
+    CREATE TABLE connectors (
+        tenant text NOT NULL, name text NOT NULL, doc text NOT NULL,
+        PRIMARY KEY (tenant, name)
+    );
+    CREATE TABLE audit (
+        tenant text NOT NULL, seq bigint NOT NULL, doc text NOT NULL,
+        PRIMARY KEY (tenant, seq)
+    );
+    CREATE TABLE kv (
+        tenant text NOT NULL, runbook text NOT NULL, key text NOT NULL,
+        value bytea NOT NULL,
+        PRIMARY KEY (tenant, runbook, key)
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings the database to [`current_version`].
+pub async fn migrate(client: &mut Object) -> StoreResult<()> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let result = migrate_locked(client).await;
+    // Unlock whatever happened; a lost connection releases it anyway.
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await;
+    result
+}
+
+async fn migrate_locked(client: &mut Object) -> StoreResult<()> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version bigint PRIMARY KEY,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )",
+        )
+        .await?;
+    let applied: i64 = client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    if applied > current_version() {
+        return Err(StoreError::Backend(format!(
+            "the database schema is version {applied}, newer than this Wolfe's {}: upgrade Wolfe",
+            current_version()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        let version = i as i64 + 1;
+        let tx = client.transaction().await?;
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[&version],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(version, "applied a store schema migration");
+    }
+    Ok(())
+}
