@@ -253,7 +253,10 @@ crate::on_every_store! {
         let store = wolfe::store::Store::open(&location, data.path())
             .await
             .unwrap();
-        let mut entry = store.list_audit("acme", 2, 1).await.unwrap().remove(0);
+        let listed = store.list_audit("acme", 2, 1).await.unwrap();
+        let chain = store.audit_chain("acme").await.unwrap();
+        assert!(!listed.is_empty(), "chain {}: {:?}", chain.len(), chain.first().map(|c| String::from_utf8_lossy(&c.1).to_string()));
+        let mut entry = listed.into_iter().next().unwrap();
         entry.actor.role = "auditor".into();
         store
             .tamper_audit_entry("acme", 3, Some(&entry))

@@ -100,6 +100,7 @@ impl Default for RetentionConfig {
 const ENV_KEYS: &[&str] = &[
     "listen",
     "data_dir",
+    "store",
     "workers",
     "queue_capacity",
     "max_body_bytes",
