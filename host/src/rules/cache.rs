@@ -13,9 +13,12 @@ use std::time::{Duration, Instant};
 /// another host takes effect here within this time.
 pub const SHARED_STORE_TTL: Duration = Duration::from_millis(500);
 
+/// A tenant's compiled rules and when they were loaded.
+type Loaded = (Instant, Arc<Vec<CompiledRule>>);
+
 pub struct RuleCache {
     store: Store,
-    compiled: Mutex<HashMap<String, (Instant, Arc<Vec<CompiledRule>>)>>,
+    compiled: Mutex<HashMap<String, Loaded>>,
 }
 
 impl RuleCache {

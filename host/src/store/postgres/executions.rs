@@ -12,8 +12,8 @@ use crate::store::model::{
 use crate::store::{ExecutionStore, StoreResult};
 use async_trait::async_trait;
 
-/// The advisory lock a retention pass holds ("wolfe-retention" folded).
-const RETENTION_LOCK: i64 = 0x776f_6c66_6572;
+/// The advisory lock a retention pass holds (any constant unlike the others).
+const RETENTION_LOCK: i64 = 0x7765_7265_7465;
 
 /// Whether the record shows a denied capability call (a filter column).
 fn has_denied_call(record: &ExecutionRecord) -> bool {

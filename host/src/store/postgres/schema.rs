@@ -7,7 +7,7 @@ use crate::store::{StoreError, StoreResult};
 use deadpool_postgres::Object;
 
 /// The advisory lock every host takes while it migrates ("wolfe" in ASCII).
-const MIGRATION_LOCK: i64 = 0x776f_6c66_65;
+const MIGRATION_LOCK: i64 = 0x0077_6f6c_6665;
 
 /// Migrations in order; the version of each is its position, from 1. Never
 /// edit one that has shipped: add the next.
