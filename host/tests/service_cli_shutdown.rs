@@ -179,15 +179,13 @@ crate::on_every_store! {
     use wolfe::dispatch::record::ExecutionRecord;
     use wolfe::ingest::event::{Event, new_event_id};
     use wolfe::registry::Environment;
-    use wolfe::store::{Retention, Store, StoreLocation};
+    use wolfe::store::{Retention, Store};
     use wolfe::tenancy::Tenant;
 
     let dir = tempfile::tempdir().unwrap();
-    let location = match &test_store {
-        common::server::TestStore::Sled => StoreLocation::Sled,
-        common::server::TestStore::Postgres(url) => StoreLocation::Postgres(url.clone()),
-    };
-    let store = Store::open(&location, dir.path()).await.unwrap();
+    let store = Store::open(&test_store.location(), dir.path())
+        .await
+        .unwrap();
     store
         .create_tenant(&Tenant {
             name: "acme".into(),

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::server::{Api, Server, TestStore};
+use common::server::{Api, Server, TestStore, Tokens};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -19,8 +19,8 @@ fn hosts(store: &TestStore, n: usize, env: &[(&str, &str)]) -> Vec<(tempfile::Te
         .collect()
 }
 
-/// Uploads and deploys the conformance guest through `api`, without the
-/// deploy (so a second host can do that).
+/// Uploads the conformance guest through `api` without deploying it (so
+/// another host can).
 async fn upload_conformance(api: &Api, token: &str) {
     let text = std::fs::read_to_string(common::server::guest_manifest_path("conformance")).unwrap();
     let (_, wasm) = common::guest("conformance");
@@ -40,6 +40,28 @@ async fn put_rule(api: &Api, token: &str, case: &str) {
         })),
     )
     .await;
+}
+
+async fn put_source(api: &Api, token: &str) {
+    api.expect(
+        200,
+        "PUT",
+        "/v1/tenants/acme/sources/am",
+        Some(token),
+        Some(json!({"auth": {"type": "bearer"}})),
+    )
+    .await;
+}
+
+/// Tenant `acme` with the conformance guest in dev, a webhook source `am`
+/// and a rule that runs `sleep_ms` for every alert.
+async fn sleeping_tenant(api: &Api) -> Tokens {
+    let t = api.tenant("acme").await;
+    api.deploy_guest("acme", &t.author, "conformance", "dev")
+        .await;
+    put_source(api, &t.author).await;
+    put_rule(api, &t.author, "sleep_ms").await;
+    t
 }
 
 async fn post_alert(api: &Api, token: &str, body: Value) -> Value {
@@ -65,15 +87,7 @@ async fn any_host_serves_and_changes_reach_every_host() {
             Some(json!({"version": "0.1.0"})),
         )
         .await;
-    apis[1]
-        .expect(
-            200,
-            "PUT",
-            "/v1/tenants/acme/sources/am",
-            Some(&t.author),
-            Some(json!({"auth": {"type": "bearer"}})),
-        )
-        .await;
+    put_source(&apis[1], &t.author).await;
     put_rule(&apis[1], &t.author, "echo").await;
     let accepted = post_alert(&apis[2], &t.sender, json!({"n": 1})).await;
     let id = accepted["executions"][0].as_str().unwrap().to_string();
@@ -107,18 +121,7 @@ async fn a_paused_hosts_execution_is_taken_over_and_its_late_completion_refused(
     let mut hosts = hosts(&store, 2, &[]);
     let a = hosts[0].1.api();
     let b = hosts[1].1.api();
-    let t = a.tenant("acme").await;
-    a.deploy_guest("acme", &t.author, "conformance", "dev")
-        .await;
-    a.expect(
-        200,
-        "PUT",
-        "/v1/tenants/acme/sources/am",
-        Some(&t.author),
-        Some(json!({"auth": {"type": "bearer"}})),
-    )
-    .await;
-    put_rule(&a, &t.author, "sleep_ms").await;
+    let t = sleeping_tenant(&a).await;
 
     // Host A takes a 3 s execution, then stops answering mid-run.
     let accepted = post_alert(&a, &t.sender, json!({"n": 7, "ms": 3000})).await;
@@ -174,20 +177,7 @@ async fn acknowledged_events_survive_a_killed_host() {
     let store = TestStore::postgres();
     let mut hosts = hosts(&store, 3, &[]);
     let apis: Vec<Api> = hosts.iter().map(|(_, s)| s.api()).collect();
-    let t = apis[0].tenant("acme").await;
-    apis[0]
-        .deploy_guest("acme", &t.author, "conformance", "dev")
-        .await;
-    apis[0]
-        .expect(
-            200,
-            "PUT",
-            "/v1/tenants/acme/sources/am",
-            Some(&t.author),
-            Some(json!({"auth": {"type": "bearer"}})),
-        )
-        .await;
-    put_rule(&apis[0], &t.author, "sleep_ms").await;
+    let t = sleeping_tenant(&apis[0]).await;
 
     // Load on every host, then SIGKILL host 1 in the middle of it.
     let mut acknowledged = Vec::new();

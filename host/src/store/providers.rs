@@ -72,3 +72,22 @@ impl ConnectorProvider for TenantConnectors {
             .map_err(|e| format!("connector {name:?} cannot be read: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn kv_namespaces_do_not_see_each_other() {
+        let store = Store::temporary().unwrap();
+        let a = RunbookKv::new(store.clone(), "t1", "flap");
+        let b = RunbookKv::new(store.clone(), "t1", "flap2");
+        let c = RunbookKv::new(store.clone(), "t2", "flap");
+        a.set("k", b"1").await.unwrap();
+        assert_eq!(a.get("k").await.unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(b.get("k").await.unwrap(), None);
+        assert_eq!(c.get("k").await.unwrap(), None);
+        a.delete("k").await.unwrap();
+        assert_eq!(a.get("k").await.unwrap(), None);
+    }
+}

@@ -311,6 +311,14 @@ impl TestStore {
         Self::Postgres(super::postgres::fresh_database())
     }
 
+    /// Where a test opens this store itself (to look behind a server's back).
+    pub fn location(&self) -> wolfe::store::StoreLocation {
+        match self {
+            Self::Sled => wolfe::store::StoreLocation::Sled,
+            Self::Postgres(url) => wolfe::store::StoreLocation::Postgres(url.clone()),
+        }
+    }
+
     /// The `WOLFE_STORE` setting for a server on this store.
     pub fn env(&self) -> Option<(&'static str, &str)> {
         match self {

@@ -115,23 +115,22 @@ impl ExecutionStore for PostgresStore {
     }
 
     async fn update_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
-        self.save_execution(record).await
+        self.save_execution(record, None).await.map(|_| ())
     }
 
     async fn finish_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
-        self.save_execution(record).await
+        self.save_execution(record, None).await.map(|_| ())
     }
 
     async fn pending_executions(&self) -> StoreResult<Vec<(String, String)>> {
         let c = self.client().await?;
-        c.query(
-            "SELECT tenant, id FROM executions WHERE pending ORDER BY id",
-            &[],
+        execution_refs(
+            &c.query(
+                "SELECT tenant, id FROM executions WHERE pending ORDER BY id",
+                &[],
+            )
+            .await?,
         )
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
     }
 
     async fn list_executions(
@@ -227,14 +226,13 @@ impl ExecutionStore for PostgresStore {
         // Only this host's own (it was restarted): other hosts may be
         // running the rest, and a dead host's come back as its leases expire.
         let c = self.client().await?;
-        c.query(
-            "SELECT tenant, id FROM executions WHERE pending AND lease_owner = $1 ORDER BY id",
-            &[&self.host_id],
+        execution_refs(
+            &c.query(
+                "SELECT tenant, id FROM executions WHERE pending AND lease_owner = $1 ORDER BY id",
+                &[&self.host_id],
+            )
+            .await?,
         )
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
     }
 
     async fn claim_execution(
@@ -271,11 +269,11 @@ impl ExecutionStore for PostgresStore {
     }
 
     async fn update_leased(&self, record: &ExecutionRecord, lease: Lease) -> StoreResult<bool> {
-        self.save_leased(record, lease).await
+        self.save_execution(record, Some(lease)).await
     }
 
     async fn finish_leased(&self, record: &ExecutionRecord, lease: Lease) -> StoreResult<bool> {
-        self.save_leased(record, lease).await
+        self.save_execution(record, Some(lease)).await
     }
 
     async fn renew_leases(&self) -> StoreResult<u64> {
@@ -334,14 +332,21 @@ impl ExecutionStore for PostgresStore {
 }
 
 impl PostgresStore {
-    /// Saves the record only while `lease` is its current lease.
-    async fn save_leased(&self, record: &ExecutionRecord, lease: Lease) -> StoreResult<bool> {
+    /// Saves the record — when `lease` is given, only while it is the
+    /// execution's current lease (`false`: lost, nothing written). A
+    /// terminal record leaves the pending set and lets go of its lease.
+    async fn save_execution(
+        &self,
+        record: &ExecutionRecord,
+        lease: Option<Lease>,
+    ) -> StoreResult<bool> {
         let c = self.client().await?;
         let stmt = c
             .prepare_cached(
                 "UPDATE executions SET status = $3, pending = $4, denied = $5, doc = $6,
                      lease_owner = CASE WHEN $4 THEN lease_owner END
-                 WHERE tenant = $1 AND id = $2 AND lease_token = $7",
+                 WHERE tenant = $1 AND id = $2
+                   AND ($7::bigint IS NULL OR lease_token = $7)",
             )
             .await?;
         let saved = c
@@ -354,33 +359,17 @@ impl PostgresStore {
                     &!record.is_terminal(),
                     &has_denied_call(record),
                     &to_doc(record)?,
-                    &lease.token,
+                    &lease.map(|l| l.token),
                 ],
             )
             .await?;
         Ok(saved == 1)
     }
+}
 
-    async fn save_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
-        let c = self.client().await?;
-        let stmt = c
-            .prepare_cached(
-                "UPDATE executions SET status = $3, pending = $4, denied = $5, doc = $6
-                 WHERE tenant = $1 AND id = $2",
-            )
-            .await?;
-        c.execute(
-            &stmt,
-            &[
-                &record.tenant,
-                &record.id,
-                &record.status.as_str(),
-                &!record.is_terminal(),
-                &has_denied_call(record),
-                &to_doc(record)?,
-            ],
-        )
-        .await?;
-        Ok(())
-    }
+/// (tenant, id) of each row.
+fn execution_refs(rows: &[tokio_postgres::Row]) -> StoreResult<Vec<(String, String)>> {
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
