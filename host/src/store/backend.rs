@@ -132,7 +132,7 @@ pub trait ExecutionStore: Send + Sync {
     /// another host took the execution over, and this completion is refused.
     async fn finish_leased(&self, record: &ExecutionRecord, lease: Lease) -> StoreResult<bool>;
     /// Renews the lease of every execution this host holds (its heartbeat).
-    async fn renew_leases(&self) -> StoreResult<u64>;
+    async fn renew_leases(&self) -> StoreResult<()>;
     /// Leases to this host up to `limit` executions whose lease expired.
     async fn rescue_expired(&self, limit: usize) -> StoreResult<Vec<Rescued>>;
     /// Newest first, filtered, one page at a time.

@@ -3,7 +3,7 @@
 //! that holds whichever host inserts; the partial index on `pending` keeps
 //! the set of work still to do small however many executions are kept.
 
-use super::{LEASE_TTL, PostgresStore, docs, from_doc, to_doc};
+use super::{PostgresStore, docs, from_doc, to_doc};
 use crate::dispatch::record::ExecutionRecord;
 use crate::ingest::event::Event;
 use crate::store::model::{
@@ -71,14 +71,12 @@ impl ExecutionStore for PostgresStore {
             .prepare_cached(
                 "INSERT INTO executions
                     (tenant, id, event_id, rule, runbook, status, pending, denied, doc,
-                     lease_owner, lease_expires, lease_token)
+                     lease_owner)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                         -- A queued execution is leased to the host that
+                         -- A queued execution belongs to the host that
                          -- queued it from the start: if it dies, another
                          -- host takes the execution over.
-                         CASE WHEN $7 THEN $10::text END,
-                         CASE WHEN $7 THEN now() + make_interval(secs => $11) END,
-                         CASE WHEN $7 THEN nextval('lease_tokens') END)
+                         CASE WHEN $7 THEN $10::text END)
                  ON CONFLICT DO NOTHING",
             )
             .await?;
@@ -96,7 +94,6 @@ impl ExecutionStore for PostgresStore {
                     &has_denied_call(record),
                     &to_doc(record)?,
                     &self.host_id,
-                    &LEASE_TTL.as_secs_f64(),
                 ],
             )
             .await?;
@@ -243,20 +240,15 @@ impl ExecutionStore for PostgresStore {
         let c = self.client().await?;
         let stmt = c
             .prepare_cached(
-                "UPDATE executions
-                 SET lease_owner = $3, lease_expires = now() + make_interval(secs => $4),
-                     lease_token = nextval('lease_tokens')
+                "UPDATE executions e
+                 SET lease_owner = $3, lease_token = nextval('lease_tokens')
                  WHERE tenant = $1 AND id = $2 AND pending
-                   AND (lease_owner = $3 OR lease_owner IS NULL OR lease_expires < now())
+                   AND (lease_owner = $3 OR lease_owner IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM hosts h WHERE h.id = e.lease_owner AND h.expires > now()))
                  RETURNING doc, lease_token",
             )
             .await?;
-        let row = c
-            .query_opt(
-                &stmt,
-                &[&tenant, &id, &self.host_id, &LEASE_TTL.as_secs_f64()],
-            )
-            .await?;
+        let row = c.query_opt(&stmt, &[&tenant, &id, &self.host_id]).await?;
         row.map(|r| {
             Ok((
                 from_doc(&r, 0)?,
@@ -276,16 +268,9 @@ impl ExecutionStore for PostgresStore {
         self.save_execution(record, Some(lease)).await
     }
 
-    async fn renew_leases(&self) -> StoreResult<u64> {
+    async fn renew_leases(&self) -> StoreResult<()> {
         let c = self.client().await?;
-        let stmt = c
-            .prepare_cached(
-                "UPDATE executions SET lease_expires = now() + make_interval(secs => $2)
-                 WHERE pending AND lease_owner = $1",
-            )
-            .await?;
-        Ok(c.execute(&stmt, &[&self.host_id, &LEASE_TTL.as_secs_f64()])
-            .await?)
+        self.heartbeat(&c).await
     }
 
     async fn rescue_expired(&self, limit: usize) -> StoreResult<Vec<Rescued>> {
@@ -293,30 +278,29 @@ impl ExecutionStore for PostgresStore {
         let stmt = c
             .prepare_cached(
                 "UPDATE executions e
-                 SET lease_owner = $1, lease_expires = now() + make_interval(secs => $2),
-                     lease_token = nextval('lease_tokens'), lost_leases = e.lost_leases + 1
-                 FROM (SELECT tenant, id FROM executions
-                       WHERE pending AND lease_expires < now()
-                       ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) expired
+                 SET lease_owner = $1, lease_token = nextval('lease_tokens'),
+                     lost_leases = e.lost_leases + 1
+                 FROM (SELECT x.tenant, x.id FROM executions x
+                       LEFT JOIN hosts h ON h.id = x.lease_owner
+                       WHERE x.pending AND x.lease_owner IS DISTINCT FROM $1
+                         AND (h.id IS NULL OR h.expires < now())
+                       ORDER BY x.id LIMIT $2 FOR UPDATE OF x SKIP LOCKED) expired
                  WHERE e.tenant = expired.tenant AND e.id = expired.id
                  RETURNING e.tenant, e.id, e.lost_leases",
             )
             .await?;
-        c.query(
-            &stmt,
-            &[&self.host_id, &LEASE_TTL.as_secs_f64(), &(limit as i64)],
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            let lost: i32 = r.try_get(2)?;
-            Ok(Rescued {
-                tenant: r.try_get(0)?,
-                id: r.try_get(1)?,
-                lost_leases: lost.max(0) as u32,
+        c.query(&stmt, &[&self.host_id, &(limit as i64)])
+            .await?
+            .iter()
+            .map(|r| {
+                let lost: i32 = r.try_get(2)?;
+                Ok(Rescued {
+                    tenant: r.try_get(0)?,
+                    id: r.try_get(1)?,
+                    lost_leases: lost.max(0) as u32,
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     async fn commit(&self) -> StoreResult<()> {

@@ -51,9 +51,9 @@ impl From<deadpool_postgres::PoolError> for StoreError {
     }
 }
 
-/// How long a host's lease on an execution lasts without a heartbeat: a
-/// dead host's executions are taken over by another after this long. The
-/// heartbeat renews every third of it.
+/// How long a host's leases last without a heartbeat: a dead host's
+/// executions are taken over by another after this long. The heartbeat
+/// renews every third of it.
 pub const LEASE_TTL: Duration = Duration::from_secs(10);
 
 /// The store on PostgreSQL.
@@ -167,11 +167,27 @@ impl PostgresStore {
             StoreError::Unavailable(format!("cannot connect to {}: {e}", store.target))
         })?;
         schema::migrate(&mut client).await?;
+        store.heartbeat(&client).await?;
         Ok(store)
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         Ok(self.pool.get().await?)
+    }
+
+    /// Extends this host's leases — every execution it holds — by
+    /// [`LEASE_TTL`] from now.
+    async fn heartbeat(&self, client: &deadpool_postgres::Object) -> StoreResult<()> {
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO hosts (id, expires) VALUES ($1, now() + make_interval(secs => $2))
+                 ON CONFLICT (id) DO UPDATE SET expires = EXCLUDED.expires",
+            )
+            .await?;
+        client
+            .execute(&stmt, &[&self.host_id, &LEASE_TTL.as_secs_f64()])
+            .await?;
+        Ok(())
     }
 }
 

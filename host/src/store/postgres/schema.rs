@@ -54,14 +54,19 @@ const MIGRATIONS: &[&str] = &[
         runbook text NOT NULL, status text NOT NULL,
         pending boolean NOT NULL, denied boolean NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
-        -- The lease of the host running it (or holding it queued).
-        lease_owner text, lease_expires timestamptz, lease_token bigint,
+        -- The host running it (or holding it queued), and the fencing token
+        -- of that host's claim; the lease lasts while the host's heartbeat
+        -- in `hosts` does.
+        lease_owner text, lease_token bigint,
         lost_leases integer NOT NULL DEFAULT 0,
         doc text NOT NULL,
         PRIMARY KEY (tenant, id)
     );
     CREATE SEQUENCE lease_tokens;
-    CREATE INDEX executions_lease_expiry ON executions (lease_expires) WHERE pending;
+    CREATE INDEX executions_lease_owner ON executions (lease_owner) WHERE pending;
+    -- One heartbeat per host, not per execution: renewing costs one row
+    -- however many executions the host holds.
+    CREATE TABLE hosts (id text PRIMARY KEY, expires timestamptz NOT NULL);
     -- One execution per (event, rule), ever: a constraint, not a check.
     CREATE UNIQUE INDEX executions_event_rule ON executions (tenant, event_id, rule)
         WHERE event_id IS NOT NULL AND rule IS NOT NULL;

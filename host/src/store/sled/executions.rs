@@ -221,8 +221,8 @@ impl ExecutionStore for SledStore {
         self.finish_execution(record).await.map(|()| true)
     }
 
-    async fn renew_leases(&self) -> StoreResult<u64> {
-        Ok(0)
+    async fn renew_leases(&self) -> StoreResult<()> {
+        Ok(())
     }
 
     async fn rescue_expired(&self, _limit: usize) -> StoreResult<Vec<Rescued>> {
