@@ -9,9 +9,9 @@ use crate::dispatch::{Dispatcher, ExecutionRef};
 use crate::ingest::event::{Event, now_rfc3339};
 use crate::registry::Environment;
 use crate::rules::cache::RuleCache;
-use crate::rules::match_rules;
+use crate::rules::{CompiledRule, match_rules};
 use crate::sandbox::report::ErrorKind;
-use crate::store::{Store, StoreError};
+use crate::store::{Ingested, NewEvent, Store, StoreError};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -39,53 +39,6 @@ pub struct Pipeline {
     store: Store,
     rules: Arc<RuleCache>,
     dispatcher: Dispatcher,
-    rates: Arc<RateWindows>,
-}
-
-/// Executions created per tenant in the current minute, against each
-/// tenant's `max_executions_per_minute`. In memory: a restart starts a fresh
-/// window. Checked before a request and counted after it, so one webhook that
-/// fans out to many rules may overshoot by its own executions.
-#[derive(Default)]
-struct RateWindows {
-    windows: std::sync::Mutex<std::collections::HashMap<String, (u64, u32)>>,
-}
-
-impl RateWindows {
-    /// The current minute, and the seconds left in it.
-    fn now() -> (u64, u32) {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        (secs / 60, (60 - secs % 60) as u32)
-    }
-
-    /// Refuses when the tenant has used up its minute.
-    fn check(&self, tenant: &str, limit: Option<u32>) -> Result<(), PipelineError> {
-        let Some(limit) = limit else { return Ok(()) };
-        let (minute, left) = Self::now();
-        let windows = self.windows.lock().expect("rate windows poisoned");
-        match windows.get(tenant) {
-            Some((m, used)) if *m == minute && *used >= limit => {
-                Err(PipelineError::QuotaExceeded {
-                    limit,
-                    retry_after_secs: left.max(1),
-                })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn count(&self, tenant: &str, executions: usize) {
-        let (minute, _) = Self::now();
-        let mut windows = self.windows.lock().expect("rate windows poisoned");
-        let entry = windows.entry(tenant.to_string()).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
-        }
-        entry.1 = entry.1.saturating_add(executions as u32);
-    }
 }
 
 impl Pipeline {
@@ -94,7 +47,6 @@ impl Pipeline {
             store,
             rules,
             dispatcher,
-            rates: Arc::default(),
         }
     }
 
@@ -113,7 +65,6 @@ impl Pipeline {
         tenant: &str,
         events: Vec<Event>,
     ) -> Result<Vec<AcceptedEvent>, PipelineError> {
-        self.check_rate(tenant).await?;
         let rules = self.rules.rules(tenant).await?;
         // Backpressure before writing anything: refuse what cannot be held.
         // Capped at the capacity so a large request is still accepted by an
@@ -122,72 +73,54 @@ impl Pipeline {
         if !self.dispatcher.has_room_for(worst_case) {
             return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
         }
-        let mut accepted = Vec::with_capacity(events.len());
-        let mut to_queue = Vec::new();
+        let mut batch = Vec::with_capacity(events.len());
         for event in events {
-            let stored = self.store.put_event_if_absent(&event).await?;
-            let envelope = stored.event.envelope();
-            let mut created = Vec::new();
-            for rule in match_rules(
-                &rules,
-                &stored.event.source,
-                &stored.event.event_type,
-                &envelope,
-            ) {
-                let spec = &rule.rule.spec;
-                let input = rule.render_input(&envelope);
-                let record = self
-                    .new_execution(
-                        tenant,
-                        Some(&rule.rule.name),
-                        Some(&stored.event.id),
-                        &spec.runbook,
-                        spec.environment,
-                        input.as_ref().cloned().unwrap_or(Value::Null),
-                    )
-                    .await?;
-                let Some(record) = self.store.create_execution(&record).await? else {
-                    continue; // this (event, rule) already has its execution
-                };
-                match (input, &record.version) {
-                    (Err(e), _) => {
-                        self.fail_now(
-                            record.clone(),
-                            ErrorKind::InvalidInput,
-                            format!("rule {}: {e}", rule.rule.name),
-                        )
-                        .await?
-                    }
-                    (Ok(_), None) => {
-                        self.fail_now(
-                            record.clone(),
-                            ErrorKind::RunbookUnavailable,
-                            format!(
-                                "no version of {} is deployed to {}",
-                                spec.runbook, spec.environment
-                            ),
-                        )
-                        .await?
-                    }
-                    (Ok(_), Some(_)) => to_queue.push(record.id.clone()),
+            let executions = self.executions_for(tenant, &rules, &event).await?;
+            batch.push(NewEvent { event, executions });
+        }
+        let fired = batch.iter().map(|n| n.executions.len()).sum::<usize>();
+        self.spend_rate_quota(tenant, fired).await?;
+
+        let mut accepted = Vec::with_capacity(batch.len());
+        let mut to_queue = Vec::new();
+        let outcomes = self.store.ingest(&batch).await?;
+        for (new, outcome) in batch.into_iter().zip(outcomes) {
+            let (event_id, duplicate, created) = match outcome {
+                Ingested::New { created } => {
+                    let created: Vec<ExecutionRecord> = new
+                        .executions
+                        .into_iter()
+                        .zip(created)
+                        .filter_map(|(record, made)| made.then_some(record))
+                        .collect();
+                    (new.event.id, false, created)
                 }
-                created.push(record.id);
-            }
+                // Rules match the event as first stored: a re-post after a
+                // new rule was added fires only that rule.
+                Ingested::Duplicate(stored) => {
+                    let mut created = Vec::new();
+                    for record in self.executions_for(tenant, &rules, &stored).await? {
+                        if let Some(record) = self.create_one(&record).await? {
+                            created.push(record);
+                        }
+                    }
+                    (stored.id, true, created)
+                }
+            };
+            to_queue.extend(
+                created
+                    .iter()
+                    .filter(|r| !r.is_terminal())
+                    .map(|r| r.id.clone()),
+            );
             accepted.push(AcceptedEvent {
-                event_id: stored.event.id,
-                duplicate: stored.duplicate,
-                executions: created,
+                event_id,
+                duplicate,
+                executions: created.into_iter().map(|r| r.id).collect(),
             });
         }
         self.store.commit().await?;
-        self.rates
-            .count(tenant, accepted.iter().map(|a| a.executions.len()).sum());
-        for id in to_queue {
-            self.dispatcher.enqueue(ExecutionRef {
-                tenant: tenant.to_string(),
-                id,
-            });
-        }
+        self.queue(tenant, to_queue);
         Ok(accepted)
     }
 
@@ -199,10 +132,10 @@ impl Pipeline {
         environment: Environment,
         input: Value,
     ) -> Result<ExecutionRecord, PipelineError> {
-        self.check_rate(tenant).await?;
         if !self.dispatcher.has_room_for(1) {
             return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
         }
+        self.spend_rate_quota(tenant, 1).await?;
         let record = self
             .new_execution(tenant, None, None, runbook, environment, input)
             .await?;
@@ -212,22 +145,107 @@ impl Pipeline {
             .await?
             .expect("manual runs have no (event, rule) key");
         self.store.commit().await?;
-        self.rates.count(tenant, 1);
-        self.dispatcher.enqueue(ExecutionRef {
-            tenant: tenant.to_string(),
-            id: record.id.clone(),
-        });
+        self.queue(tenant, vec![record.id.clone()]);
         Ok(record)
     }
 
-    async fn check_rate(&self, tenant: &str) -> Result<(), PipelineError> {
+    /// Hands durable executions to the dispatcher; when this host has more
+    /// than its workers can take, tells the other hosts.
+    fn queue(&self, tenant: &str, ids: Vec<String>) {
+        for id in ids {
+            self.dispatcher.enqueue(ExecutionRef {
+                tenant: tenant.to_string(),
+                id,
+            });
+        }
+        if self.dispatcher.wants_help() {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.announce_work().await {
+                    tracing::debug!(error = %e, "cannot announce queued work");
+                }
+            });
+        }
+    }
+
+    /// The tenant's `max_executions_per_minute`, across every host.
+    async fn spend_rate_quota(&self, tenant: &str, executions: usize) -> Result<(), PipelineError> {
         let quota = self
             .store
             .get_tenant(tenant)
             .await?
             .map(|t| t.quota)
             .unwrap_or_default();
-        self.rates.check(tenant, quota.max_executions_per_minute)
+        let Some(limit) = quota.max_executions_per_minute else {
+            return Ok(());
+        };
+        let executions = u32::try_from(executions).unwrap_or(u32::MAX);
+        self.store
+            .spend_rate_quota(tenant, executions, limit)
+            .await?
+            .map_err(|retry_after_secs| PipelineError::QuotaExceeded {
+                limit,
+                retry_after_secs,
+            })
+    }
+
+    /// One execution per rule that matches `event`: queued, or already
+    /// failed when its input cannot be rendered or nothing is deployed.
+    async fn executions_for(
+        &self,
+        tenant: &str,
+        rules: &[CompiledRule],
+        event: &Event,
+    ) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let envelope = event.envelope();
+        let mut records = Vec::new();
+        for rule in match_rules(rules, &event.source, &event.event_type, &envelope) {
+            let spec = &rule.rule.spec;
+            let input = rule.render_input(&envelope);
+            let mut record = self
+                .new_execution(
+                    tenant,
+                    Some(&rule.rule.name),
+                    Some(&event.id),
+                    &spec.runbook,
+                    spec.environment,
+                    input.as_ref().cloned().unwrap_or(Value::Null),
+                )
+                .await?;
+            let failure = match (input, &record.version) {
+                (Err(e), _) => Some((
+                    ErrorKind::InvalidInput,
+                    format!("rule {}: {e}", rule.rule.name),
+                )),
+                (Ok(_), None) => Some((
+                    ErrorKind::RunbookUnavailable,
+                    format!(
+                        "no version of {} is deployed to {}",
+                        spec.runbook, spec.environment
+                    ),
+                )),
+                (Ok(_), Some(_)) => None,
+            };
+            if let Some((kind, message)) = failure {
+                record.fail_before_run(kind, message, now_rfc3339());
+            }
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    /// Creates one execution unless its (event, rule) pair has one.
+    async fn create_one(
+        &self,
+        record: &ExecutionRecord,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        let Some(record) = self.store.create_execution(record).await? else {
+            return Ok(None);
+        };
+        if record.is_terminal() {
+            self.store.finish_execution(&record).await?;
+        }
+        Ok(Some(record))
     }
 
     async fn new_execution(
@@ -253,15 +271,5 @@ impl Pipeline {
             environment,
             input,
         ))
-    }
-
-    async fn fail_now(
-        &self,
-        mut record: ExecutionRecord,
-        kind: ErrorKind,
-        message: String,
-    ) -> Result<(), StoreError> {
-        record.fail_before_run(kind, message, now_rfc3339());
-        self.store.finish_execution(&record).await
     }
 }

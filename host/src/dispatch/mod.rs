@@ -18,13 +18,13 @@ use crate::sandbox::report::{ErrorKind, ExecutionStatus};
 use crate::sandbox::{ExecutionRequest, Sandbox};
 use crate::secrets::TenantSecrets;
 use crate::secrets::vault::Vault;
-use crate::store::{MAX_LOST_LEASES, Rescued, RunbookKv, Store, TenantConnectors};
+use crate::store::{Claim, MAX_LOST_LEASES, Rescued, RunbookKv, Store, TenantConnectors};
 use crate::tenancy::TenantQuota;
 use record::ExecutionRecord;
 use runbooks::RunbookCache;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +42,10 @@ pub struct Dispatcher {
     /// Executions queued or running: the backpressure gauge.
     in_flight: Arc<AtomicUsize>,
     capacity: usize,
+    workers: usize,
+    /// When this host last asked other hosts for help (ms since start).
+    last_announce: Arc<AtomicU64>,
+    started: std::time::Instant,
 }
 
 impl Dispatcher {
@@ -58,6 +62,27 @@ impl Dispatcher {
         self.in_flight.load(Ordering::Relaxed)
     }
 
+    /// Workers with nothing to run.
+    pub fn idle_workers(&self) -> usize {
+        self.workers.saturating_sub(self.in_flight())
+    }
+
+    /// Whether this host has more queued than its workers can take and has
+    /// not said so in the last [`ANNOUNCE_EVERY`]: then other hosts are told
+    /// (on a shared store).
+    pub fn wants_help(&self) -> bool {
+        if self.in_flight() <= self.workers {
+            return false;
+        }
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.last_announce.load(Ordering::Relaxed);
+        now.saturating_sub(last) >= ANNOUNCE_EVERY.as_millis() as u64
+            && self
+                .last_announce
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
     /// Queues an execution that is already durable in the store.
     pub fn enqueue(&self, execution: ExecutionRef) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -68,6 +93,21 @@ impl Dispatcher {
         }
     }
 }
+
+/// How often a busy host tells the others at most.
+const ANNOUNCE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// How often an idle host looks for unclaimed work when nobody announced
+/// any (the fallback for lost notifications).
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long an execution whose tenant is at its `max_concurrent` (on other
+/// hosts) waits before asking again.
+const BUSY_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How long an execution that could not be recorded (the store is
+/// unavailable) waits before it is tried again.
+const STORE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What the workers need.
 pub struct WorkerContext {
@@ -121,7 +161,11 @@ pub fn start(
         tx,
         in_flight: in_flight.clone(),
         capacity,
+        workers,
+        last_announce: Arc::default(),
+        started: std::time::Instant::now(),
     };
+    let requeue = dispatcher.clone();
     let ctx = Arc::new(ctx);
     let slots = Arc::new(Semaphore::new(workers));
     let threads = Arc::new(threads::ExecutionThreads::start(workers)?);
@@ -134,9 +178,17 @@ pub fn start(
             let Some(execution) = next else { break };
             let (ctx, in_flight) = (ctx.clone(), in_flight.clone());
             let (slots, shutdown, threads) = (slots.clone(), shutdown.clone(), threads.clone());
+            let requeue = requeue.clone();
             tokio::spawn(async move {
-                run_when_admitted(ctx, execution, slots, &threads, &shutdown).await;
+                let retry = run_when_admitted(ctx, &execution, slots, &threads, &shutdown).await;
                 in_flight.fetch_sub(1, Ordering::Relaxed);
+                if retry && !shutdown.is_cancelled() {
+                    // The store was unavailable: the execution is still
+                    // pending there; try again rather than leave it for the
+                    // next start.
+                    tokio::time::sleep(STORE_RETRY).await;
+                    requeue.enqueue(execution);
+                }
             });
         }
         // Drain: wait for every running execution to finish and be durable.
@@ -171,37 +223,63 @@ pub async fn keep_leases(store: Store, dispatcher: Dispatcher, shutdown: Cancell
     if !store.is_shared() {
         return;
     }
-    let mut tick = tokio::time::interval(crate::store::postgres::LEASE_TTL / 3);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heartbeat = tokio::time::interval(crate::store::postgres::LEASE_TTL / 3);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut poll = tokio::time::interval(POLL_EVERY);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
+            _ = heartbeat.tick() => renew_and_rescue(&store, &dispatcher).await,
+            _ = poll.tick() => take_unclaimed(&store, &dispatcher).await,
+            () = store.work_announced() => take_unclaimed(&store, &dispatcher).await,
         }
-        if let Err(e) = store.renew_leases().await {
-            tracing::warn!(error = %e, "cannot renew execution leases");
+    }
+}
+
+async fn renew_and_rescue(store: &Store, dispatcher: &Dispatcher) {
+    if let Err(e) = store.renew_leases().await {
+        tracing::warn!(error = %e, "cannot renew execution leases");
+        return;
+    }
+    let rescued = match store.rescue_expired(RESCUE_BATCH).await {
+        Ok(rescued) => rescued,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look for expired leases");
+            return;
+        }
+    };
+    for execution in rescued {
+        tracing::warn!(tenant = %execution.tenant, id = %execution.id, lost_leases = execution.lost_leases, "taking over an execution whose host stopped renewing its lease");
+        if execution.lost_leases >= MAX_LOST_LEASES {
+            if let Err(e) = fail_lost(store, &execution).await {
+                tracing::error!(tenant = %execution.tenant, id = %execution.id, error = %e, "cannot record a lost execution");
+            }
             continue;
         }
-        let rescued = match store.rescue_expired(RESCUE_BATCH).await {
-            Ok(rescued) => rescued,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot look for expired leases");
-                continue;
+        dispatcher.enqueue(ExecutionRef {
+            tenant: execution.tenant,
+            id: execution.id,
+        });
+    }
+}
+
+/// Queues unclaimed executions, as many as this host has idle workers —
+/// work another host accepted and has no worker for yet, or whose host
+/// died before claiming it. Queuing is not claiming: whichever host's
+/// worker claims an execution first runs it, the others skip it.
+async fn take_unclaimed(store: &Store, dispatcher: &Dispatcher) {
+    let idle = dispatcher.idle_workers();
+    if idle == 0 {
+        return;
+    }
+    match store.unclaimed_executions(idle).await {
+        Ok(found) => {
+            for (tenant, id) in found {
+                dispatcher.enqueue(ExecutionRef { tenant, id });
             }
-        };
-        for execution in rescued {
-            tracing::warn!(tenant = %execution.tenant, id = %execution.id, lost_leases = execution.lost_leases, "taking over an execution whose host stopped renewing its lease");
-            if execution.lost_leases >= MAX_LOST_LEASES {
-                if let Err(e) = fail_lost(&store, &execution).await {
-                    tracing::error!(tenant = %execution.tenant, id = %execution.id, error = %e, "cannot record a lost execution");
-                }
-                continue;
-            }
-            dispatcher.enqueue(ExecutionRef {
-                tenant: execution.tenant,
-                id: execution.id,
-            });
         }
+        Err(e) => tracing::debug!(error = %e, "cannot look for unclaimed executions"),
     }
 }
 
@@ -209,13 +287,14 @@ pub async fn keep_leases(store: Store, dispatcher: Dispatcher, shutdown: Cancell
 const RESCUE_BATCH: usize = 100;
 
 async fn fail_lost(store: &Store, execution: &Rescued) -> Result<(), String> {
-    let Some((mut record, lease)) = store
-        .claim_execution(&execution.tenant, &execution.id)
+    let Claim::Claimed(record, lease) = store
+        .claim_execution(&execution.tenant, &execution.id, None)
         .await
         .map_err(|e| e.to_string())?
     else {
         return Ok(());
     };
+    let mut record = *record;
     record.fail_before_run(
         ErrorKind::Lost,
         format!(
@@ -232,54 +311,68 @@ async fn fail_lost(store: &Store, execution: &Rescued) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Waits for the tenant's turn (its `max_concurrent` quota), then for a
-/// worker, then runs the execution. A tenant at its quota waits without
-/// holding a worker, so other tenants' executions keep running. At shutdown
-/// a waiting execution stays pending in the store for the next start.
+/// Waits for the tenant's turn (its `max_concurrent` quota, on every host
+/// sharing the store), then for a worker, then runs the execution. A tenant
+/// at its quota waits without holding a worker, so other tenants'
+/// executions keep running. At shutdown a waiting execution stays pending
+/// in the store for the next start. `true` when the store failed and the
+/// execution should be tried again.
 async fn run_when_admitted(
     ctx: Arc<WorkerContext>,
-    execution: ExecutionRef,
+    execution: &ExecutionRef,
     slots: Arc<Semaphore>,
     threads: &threads::ExecutionThreads,
     shutdown: &CancellationToken,
-) {
+) -> bool {
     let quota = match ctx.store.get_tenant(&execution.tenant).await {
         Ok(tenant) => tenant.map(|t| t.quota).unwrap_or_default(),
         Err(e) => {
             tracing::error!(tenant = %execution.tenant, error = %e, "cannot read the tenant's quota");
-            return;
+            return true;
         }
     };
-    let _turn = match ctx
-        .tenant_gates
-        .gate(&execution.tenant, quota.max_concurrent)
-    {
-        Some(gate) => tokio::select! {
-            _ = shutdown.cancelled() => return,
-            turn = gate.acquire_owned() => Some(turn.expect("gates are never closed")),
-        },
-        None => None,
-    };
-    let _worker = tokio::select! {
-        _ = shutdown.cancelled() => return,
-        worker = slots.acquire_owned() => worker.expect("semaphore never closed"),
-    };
-    if shutdown.is_cancelled() {
-        return;
+    loop {
+        let _turn = match ctx
+            .tenant_gates
+            .gate(&execution.tenant, quota.max_concurrent)
+        {
+            Some(gate) => tokio::select! {
+                _ = shutdown.cancelled() => return false,
+                turn = gate.acquire_owned() => Some(turn.expect("gates are never closed")),
+            },
+            None => None,
+        };
+        let _worker = tokio::select! {
+            _ = shutdown.cancelled() => return false,
+            worker = slots.clone().acquire_owned() => worker.expect("semaphore never closed"),
+        };
+        if shutdown.is_cancelled() {
+            return false;
+        }
+        match try_run_one(&ctx, execution, &quota, threads).await {
+            Ok(Ran::Done) => return false,
+            Ok(Ran::Busy) => {}
+            Err(e) => {
+                tracing::error!(tenant = %execution.tenant, id = %execution.id, error = %e, "execution could not be recorded; it stays pending and is tried again");
+                return true;
+            }
+        }
+        // The tenant's quota is taken on other hosts: wait without holding
+        // a turn or a worker.
+        drop((_turn, _worker));
+        tokio::select! {
+            _ = shutdown.cancelled() => return false,
+            _ = tokio::time::sleep(BUSY_RETRY) => {}
+        }
     }
-    run_one(&ctx, &execution, &quota, threads).await;
 }
 
-async fn run_one(
-    ctx: &WorkerContext,
-    execution: &ExecutionRef,
-    quota: &TenantQuota,
-    threads: &threads::ExecutionThreads,
-) {
-    if let Err(e) = try_run_one(ctx, execution, quota, threads).await {
-        // The execution stays pending and is retried at the next start.
-        tracing::error!(tenant = %execution.tenant, id = %execution.id, error = %e, "execution could not be recorded");
-    }
+/// How an attempt to run an execution ended.
+enum Ran {
+    /// Run and recorded, or nothing to do (another host has it).
+    Done,
+    /// The tenant is at its `max_concurrent` on other hosts.
+    Busy,
 }
 
 async fn try_run_one(
@@ -287,15 +380,17 @@ async fn try_run_one(
     execution: &ExecutionRef,
     quota: &TenantQuota,
     threads: &threads::ExecutionThreads,
-) -> Result<(), String> {
+) -> Result<Ran, String> {
     let store = &ctx.store;
     // The lease: on a shared store another host may hold this execution.
-    let Some((mut record, lease)) = store
-        .claim_execution(&execution.tenant, &execution.id)
+    let (mut record, lease) = match store
+        .claim_execution(&execution.tenant, &execution.id, quota.max_concurrent)
         .await
         .map_err(|e| e.to_string())?
-    else {
-        return Ok(());
+    {
+        Claim::Claimed(record, lease) => (*record, lease),
+        Claim::Gone => return Ok(Ran::Done),
+        Claim::Busy => return Ok(Ran::Busy),
     };
     record.status = ExecutionStatus::Running;
     record.attempt += 1;
@@ -305,7 +400,7 @@ async fn try_run_one(
         .await
         .map_err(|e| e.to_string())?
     {
-        return Ok(()); // taken over by another host meanwhile
+        return Ok(Ran::Done); // taken over by another host meanwhile
     }
 
     match prepare_and_run(ctx, &mut record, quota, threads).await {
@@ -318,13 +413,13 @@ async fn try_run_one(
         .map_err(|e| e.to_string())?
     {
         tracing::warn!(tenant = %record.tenant, id = %record.id, status = record.status.as_str(), "late completion refused: this host lost the execution's lease, another host ran it");
-        return Ok(());
+        return Ok(Ran::Done);
     }
     // No need to hold a worker until the result is on disk: until it is, the
     // execution is still pending there, and a crash re-runs it.
     store.commit_soon();
     tracing::info!(tenant = %record.tenant, id = %record.id, runbook = %record.runbook, status = record.status.as_str(), "execution finished");
-    Ok(())
+    Ok(Ran::Done)
 }
 
 async fn prepare_and_run(

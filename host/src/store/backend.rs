@@ -9,8 +9,9 @@
 
 use super::StoreResult;
 use super::model::{
-    AuditEntry, AuditRecord, ConnectorRecord, ExecutionFilter, ExecutionPage, IngestOutcome, Lease,
-    Pruned, PutOutcome, RejectedMessage, Rescued, Retention, SecretRecord,
+    AuditEntry, AuditRecord, Claim, ConnectorRecord, ExecutionFilter, ExecutionPage, IngestOutcome,
+    Ingested, Lease, NewEvent, Pruned, PutOutcome, RejectedMessage, Rescued, Retention,
+    SecretRecord,
 };
 use crate::dispatch::record::ExecutionRecord;
 use crate::ingest::event::Event;
@@ -92,6 +93,31 @@ pub trait TriggerStore: Send + Sync {
 pub trait ExecutionStore: Send + Sync {
     /// Stores the event unless one with its id exists; returns the stored one.
     async fn put_event_if_absent(&self, event: &Event) -> StoreResult<IngestOutcome>;
+    /// Records new events with the executions they fire, all or nothing
+    /// (one transaction on PostgreSQL). An event whose id is already
+    /// stored is left as it is, its executions not written.
+    async fn ingest(&self, batch: &[NewEvent]) -> StoreResult<Vec<Ingested>> {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for new in batch {
+            let stored = self.put_event_if_absent(&new.event).await?;
+            if stored.duplicate {
+                outcomes.push(Ingested::Duplicate(stored.event));
+                continue;
+            }
+            let mut created = Vec::with_capacity(new.executions.len());
+            for record in &new.executions {
+                let made = self.create_execution(record).await?;
+                if let Some(made) = &made
+                    && made.is_terminal()
+                {
+                    self.finish_execution(made).await?;
+                }
+                created.push(made.is_some());
+            }
+            outcomes.push(Ingested::New { created });
+        }
+        Ok(outcomes)
+    }
     async fn get_event(&self, tenant: &str, id: &str) -> StoreResult<Option<Event>>;
     /// Creates an execution (queued, or already terminal when it failed
     /// before it could run). For an (event, rule) pair that already has one,
@@ -118,13 +144,35 @@ pub trait ExecutionStore: Send + Sync {
     /// dead host's work comes back through
     /// [`rescue_expired`](Self::rescue_expired)).
     async fn executions_to_resume(&self) -> StoreResult<Vec<(String, String)>>;
-    /// Takes the lease on a pending execution for this host, to run it.
-    /// `None` when it is terminal or leased to another live host.
+    /// Takes the lease on a pending execution for this host, to run it —
+    /// unless its tenant already runs `max_concurrent` executions (counted
+    /// across every host sharing the store).
     async fn claim_execution(
         &self,
         tenant: &str,
         id: &str,
-    ) -> StoreResult<Option<(ExecutionRecord, Lease)>>;
+        max_concurrent: Option<u32>,
+    ) -> StoreResult<Claim>;
+    /// Pending executions no host has claimed yet, oldest first (a shared
+    /// store's idle hosts take work from busy ones this way).
+    async fn unclaimed_executions(&self, limit: usize) -> StoreResult<Vec<(String, String)>>;
+    /// Tells the other hosts that this one has more queued work than
+    /// workers. Best effort: polling is the fallback.
+    async fn announce_work(&self) -> StoreResult<()>;
+    /// Completes when another host announced work (never on an embedded
+    /// store).
+    async fn work_announced(&self);
+    /// Counts `executions` against the tenant's `per_minute` quota for the
+    /// current minute, across every host. `Err(retry_after_secs)` when the
+    /// minute was already used up (nothing counted); like the quota's
+    /// definition, one request that fans out may overshoot by its own
+    /// executions.
+    async fn spend_rate_quota(
+        &self,
+        tenant: &str,
+        executions: u32,
+        per_minute: u32,
+    ) -> StoreResult<Result<(), u32>>;
     /// Saves a leased execution's state; `false` when the lease was lost
     /// (nothing is written).
     async fn update_leased(&self, record: &ExecutionRecord, lease: Lease) -> StoreResult<bool>;
@@ -214,7 +262,13 @@ pub trait KvStore: Send + Sync {
 
 /// Everything a backend provides.
 pub trait Backend:
-    TenantStore + RegistryStore + TriggerStore + ExecutionStore + SecretStore + AuditStore + KvStore
+    TenantStore
+    + RegistryStore
+    + TriggerStore
+    + ExecutionStore
+    + SecretStore
+    + AuditStore
+    + KvStore
 {
     /// What the backend is, for start-up messages: `sled at DIR`,
     /// `postgres at HOST:PORT/DB`.

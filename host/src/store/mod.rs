@@ -19,9 +19,9 @@ pub use backend::{
     TriggerStore,
 };
 pub use model::{
-    AuditActor, AuditEntry, AuditRecord, AuditVerification, ConnectorRecord, ExecutionFilter,
-    ExecutionPage, IngestOutcome, Lease, MAX_LOST_LEASES, Pruned, PutOutcome, RejectedMessage,
-    Rescued, Retention, SecretRecord,
+    AuditActor, AuditEntry, AuditRecord, AuditVerification, Claim, ConnectorRecord,
+    ExecutionFilter, ExecutionPage, IngestOutcome, Ingested, Lease, MAX_LOST_LEASES, NewEvent,
+    Pruned, PutOutcome, RejectedMessage, Rescued, Retention, SecretRecord,
 };
 pub use providers::{RunbookKv, TenantConnectors};
 

@@ -18,6 +18,38 @@ pub struct IngestOutcome {
     pub duplicate: bool,
 }
 
+/// A new event and the executions it fires, to be made durable together.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event: Event,
+    /// Queued, or already terminal when they failed before they could run.
+    pub executions: Vec<ExecutionRecord>,
+}
+
+/// What [`ingest`](crate::store::ExecutionStore::ingest) did with one
+/// [`NewEvent`].
+#[derive(Debug, Clone)]
+pub enum Ingested {
+    /// The event is new; per execution, whether it was created (`false`:
+    /// its (event, rule) pair already had one).
+    New { created: Vec<bool> },
+    /// An event with this id was already stored: nothing was written, and
+    /// the caller matches rules on the stored event instead.
+    Duplicate(Event),
+}
+
+/// The answer to a claim on a pending execution.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    /// This host holds the execution now.
+    Claimed(Box<ExecutionRecord>, Lease),
+    /// Terminal, or leased to another live host: nothing to do.
+    Gone,
+    /// The tenant runs `max_concurrent` executions already (on any host):
+    /// try again later.
+    Busy,
+}
+
 /// Filters of `GET /executions`.
 #[derive(Debug, Clone, Default)]
 pub struct ExecutionFilter {
@@ -168,3 +200,13 @@ pub struct Rescued {
 
 /// After this many lost leases an execution ends `failed` with kind `lost`.
 pub const MAX_LOST_LEASES: u32 = 3;
+
+/// The current minute (of the Unix epoch), and the seconds left in it: the
+/// window of `max_executions_per_minute`.
+pub fn current_minute() -> (u64, u32) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    (secs / 60, (60 - secs % 60) as u32)
+}

@@ -7,7 +7,8 @@ use super::{PostgresStore, docs, from_doc, to_doc};
 use crate::dispatch::record::ExecutionRecord;
 use crate::ingest::event::Event;
 use crate::store::model::{
-    ExecutionFilter, ExecutionPage, IngestOutcome, Lease, Pruned, Rescued, Retention,
+    Claim, ExecutionFilter, ExecutionPage, IngestOutcome, Ingested, Lease, NewEvent, Pruned,
+    Rescued, Retention,
 };
 use crate::store::{ExecutionStore, StoreResult};
 use async_trait::async_trait;
@@ -66,38 +67,49 @@ impl ExecutionStore for PostgresStore {
         &self,
         record: &ExecutionRecord,
     ) -> StoreResult<Option<ExecutionRecord>> {
-        let c = self.client().await?;
-        let stmt = c
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let inserted = insert_execution(&tx, record).await?;
+        tx.commit().await?;
+        Ok(inserted.then(|| record.clone()))
+    }
+
+    async fn ingest(&self, batch: &[NewEvent]) -> StoreResult<Vec<Ingested>> {
+        // One transaction for the request's events and their executions:
+        // the 202 waits for exactly one commit.
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let insert_event = tx
             .prepare_cached(
-                "INSERT INTO executions
-                    (tenant, id, event_id, rule, runbook, status, pending, denied, doc,
-                     lease_owner)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                         -- A queued execution belongs to the host that
-                         -- queued it from the start: if it dies, another
-                         -- host takes the execution over.
-                         CASE WHEN $7 THEN $10::text END)
-                 ON CONFLICT DO NOTHING",
+                "INSERT INTO events (tenant, id, doc) VALUES ($1, $2, $3)
+                 ON CONFLICT (tenant, id) DO NOTHING",
             )
             .await?;
-        let inserted = c
-            .execute(
-                &stmt,
-                &[
-                    &record.tenant,
-                    &record.id,
-                    &record.event_id,
-                    &record.rule,
-                    &record.runbook,
-                    &record.status.as_str(),
-                    &!record.is_terminal(),
-                    &has_denied_call(record),
-                    &to_doc(record)?,
-                    &self.host_id,
-                ],
-            )
-            .await?;
-        Ok((inserted == 1).then(|| record.clone()))
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for new in batch {
+            let event = &new.event;
+            if tx
+                .execute(&insert_event, &[&event.tenant, &event.id, &to_doc(event)?])
+                .await?
+                == 0
+            {
+                let stored = tx
+                    .query_one(
+                        "SELECT doc FROM events WHERE tenant = $1 AND id = $2",
+                        &[&event.tenant, &event.id],
+                    )
+                    .await?;
+                outcomes.push(Ingested::Duplicate(from_doc(&stored, 0)?));
+                continue;
+            }
+            let mut created = Vec::with_capacity(new.executions.len());
+            for record in &new.executions {
+                created.push(insert_execution(&tx, record).await?);
+            }
+            outcomes.push(Ingested::New { created });
+        }
+        tx.commit().await?;
+        Ok(outcomes)
     }
 
     async fn get_execution(&self, tenant: &str, id: &str) -> StoreResult<Option<ExecutionRecord>> {
@@ -220,12 +232,14 @@ impl ExecutionStore for PostgresStore {
     }
 
     async fn executions_to_resume(&self) -> StoreResult<Vec<(String, String)>> {
-        // Only this host's own (it was restarted): other hosts may be
-        // running the rest, and a dead host's come back as its leases expire.
+        // This host's own (it was restarted) and the unclaimed: other hosts
+        // may be running the rest, and a dead host's come back as its
+        // leases expire.
         let c = self.client().await?;
         execution_refs(
             &c.query(
-                "SELECT tenant, id FROM executions WHERE pending AND lease_owner = $1 ORDER BY id",
+                "SELECT tenant, id FROM executions
+                 WHERE pending AND (lease_owner = $1 OR lease_owner IS NULL) ORDER BY id",
                 &[&self.host_id],
             )
             .await?,
@@ -236,9 +250,32 @@ impl ExecutionStore for PostgresStore {
         &self,
         tenant: &str,
         id: &str,
-    ) -> StoreResult<Option<(ExecutionRecord, Lease)>> {
-        let c = self.client().await?;
-        let stmt = c
+        max_concurrent: Option<u32>,
+    ) -> StoreResult<Claim> {
+        let mut c = self.progress_client().await?;
+        let tx = c.transaction().await?;
+        if let Some(max) = max_concurrent {
+            // Claims of one tenant take turns, so two hosts cannot both
+            // take its last slot.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('wolfe.claims.' || $1, 0))",
+                &[&tenant],
+            )
+            .await?;
+            let running = tx
+                .prepare_cached(
+                    "SELECT count(*) FROM executions e
+                     WHERE e.tenant = $1 AND e.pending AND e.id <> $2
+                       AND EXISTS (SELECT 1 FROM hosts h
+                                   WHERE h.id = e.lease_owner AND h.expires > now())",
+                )
+                .await?;
+            let running: i64 = tx.query_one(&running, &[&tenant, &id]).await?.try_get(0)?;
+            if running >= i64::from(max) {
+                return Ok(Claim::Busy);
+            }
+        }
+        let stmt = tx
             .prepare_cached(
                 "UPDATE executions e
                  SET lease_owner = $3, lease_token = nextval('lease_tokens')
@@ -248,16 +285,78 @@ impl ExecutionStore for PostgresStore {
                  RETURNING doc, lease_token",
             )
             .await?;
-        let row = c.query_opt(&stmt, &[&tenant, &id, &self.host_id]).await?;
-        row.map(|r| {
-            Ok((
-                from_doc(&r, 0)?,
+        let claim = match tx.query_opt(&stmt, &[&tenant, &id, &self.host_id]).await? {
+            Some(r) => Claim::Claimed(
+                Box::new(from_doc(&r, 0)?),
                 Lease {
                     token: r.try_get(1)?,
                 },
-            ))
+            ),
+            None => Claim::Gone,
+        };
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    async fn unclaimed_executions(&self, limit: usize) -> StoreResult<Vec<(String, String)>> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "SELECT tenant, id FROM executions
+                 WHERE pending AND lease_owner IS NULL ORDER BY id LIMIT $1",
+            )
+            .await?;
+        execution_refs(&c.query(&stmt, &[&(limit as i64)]).await?)
+    }
+
+    async fn announce_work(&self) -> StoreResult<()> {
+        let c = self.progress_client().await?;
+        c.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&super::notify::WORK_CHANNEL, &self.host_id],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn work_announced(&self) {
+        self.work.notified().await
+    }
+
+    async fn spend_rate_quota(
+        &self,
+        tenant: &str,
+        executions: u32,
+        per_minute: u32,
+    ) -> StoreResult<Result<(), u32>> {
+        let (minute, left) = crate::store::model::current_minute();
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "INSERT INTO rate_windows AS w (tenant, minute, used) VALUES ($1, $2, $3)
+                 ON CONFLICT (tenant) DO UPDATE SET
+                     minute = EXCLUDED.minute,
+                     used = CASE WHEN w.minute = EXCLUDED.minute THEN w.used + EXCLUDED.used
+                                 ELSE EXCLUDED.used END
+                 WHERE w.minute <> EXCLUDED.minute OR w.used < $4
+                 RETURNING used",
+            )
+            .await?;
+        let counted = c
+            .query_opt(
+                &stmt,
+                &[
+                    &tenant,
+                    &(minute as i64),
+                    &i64::from(executions),
+                    &i64::from(per_minute),
+                ],
+            )
+            .await?;
+        Ok(match counted {
+            Some(_) => Ok(()),
+            None => Err(left.max(1)),
         })
-        .transpose()
     }
 
     async fn update_leased(&self, record: &ExecutionRecord, lease: Lease) -> StoreResult<bool> {
@@ -269,12 +368,12 @@ impl ExecutionStore for PostgresStore {
     }
 
     async fn renew_leases(&self) -> StoreResult<()> {
-        let c = self.client().await?;
+        let c = self.progress_client().await?;
         self.heartbeat(&c).await
     }
 
     async fn rescue_expired(&self, limit: usize) -> StoreResult<Vec<Rescued>> {
-        let c = self.client().await?;
+        let c = self.progress_client().await?;
         let stmt = c
             .prepare_cached(
                 "UPDATE executions e
@@ -282,7 +381,7 @@ impl ExecutionStore for PostgresStore {
                      lost_leases = e.lost_leases + 1
                  FROM (SELECT x.tenant, x.id FROM executions x
                        LEFT JOIN hosts h ON h.id = x.lease_owner
-                       WHERE x.pending AND x.lease_owner IS DISTINCT FROM $1
+                       WHERE x.pending AND x.lease_owner IS NOT NULL AND x.lease_owner <> $1
                          AND (h.id IS NULL OR h.expires < now())
                        ORDER BY x.id LIMIT $2 FOR UPDATE OF x SKIP LOCKED) expired
                  WHERE e.tenant = expired.tenant AND e.id = expired.id
@@ -324,7 +423,13 @@ impl PostgresStore {
         record: &ExecutionRecord,
         lease: Option<Lease>,
     ) -> StoreResult<bool> {
-        let c = self.client().await?;
+        // A leased execution's progress needs no fsync before the worker
+        // moves on, like sled's group commit: if the database loses the
+        // last moments, the execution is pending again and runs again.
+        let c = match lease {
+            Some(_) => self.progress_client().await?,
+            None => self.client().await?,
+        };
         let stmt = c
             .prepare_cached(
                 "UPDATE executions SET status = $3, pending = $4, denied = $5, doc = $6,
@@ -356,4 +461,38 @@ fn execution_refs(rows: &[tokio_postgres::Row]) -> StoreResult<Vec<(String, Stri
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
+}
+
+/// Inserts a queued (or already failed) execution unless its (event, rule)
+/// pair has one; whether it was inserted. It has no owner until a worker
+/// claims it.
+async fn insert_execution(
+    tx: &deadpool_postgres::Transaction<'_>,
+    record: &ExecutionRecord,
+) -> StoreResult<bool> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO executions
+                (tenant, id, event_id, rule, runbook, status, pending, denied, doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    let inserted = tx
+        .execute(
+            &stmt,
+            &[
+                &record.tenant,
+                &record.id,
+                &record.event_id,
+                &record.rule,
+                &record.runbook,
+                &record.status.as_str(),
+                &!record.is_terminal(),
+                &has_denied_call(record),
+                &to_doc(record)?,
+            ],
+        )
+        .await?;
+    Ok(inserted == 1)
 }

@@ -8,7 +8,9 @@
 //! 503 and nothing is acknowledged); the pool reconnects by itself.
 
 mod audit;
+mod cache;
 mod executions;
+mod notify;
 mod registry;
 mod schema;
 mod secrets;
@@ -27,6 +29,10 @@ use tokio_postgres::{NoTls, Row};
 /// Connections each host keeps at most: every worker, webhook and API call
 /// needs one only for the length of one operation.
 const POOL_SIZE: usize = 16;
+
+/// Connections for executions' progress (claims, state, completion,
+/// heartbeats), which commit without waiting for the fsync.
+const PROGRESS_POOL_SIZE: usize = 8;
 
 /// How long an operation waits for a connection (or to make one) before the
 /// store counts as unavailable.
@@ -59,6 +65,12 @@ pub const LEASE_TTL: Duration = Duration::from_secs(10);
 /// The store on PostgreSQL.
 pub struct PostgresStore {
     pool: Pool,
+    /// Sessions with `synchronous_commit = off`, for writes a crash may
+    /// lose without losing anything acknowledged (see `save_execution`).
+    progress: Pool,
+    caches: cache::ReadCaches,
+    /// Woken when another host announces queued work.
+    work: Arc<tokio::sync::Notify>,
     /// `HOST:PORT/DB`, for messages (never the password).
     target: String,
     /// This host's name in leases (see [`host_id`]).
@@ -143,23 +155,14 @@ impl PostgresStore {
         config.connect_timeout(CONNECT_TIMEOUT);
         config.application_name("wolfe");
         let target = describe_target(&config);
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(CONNECT_TIMEOUT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .recycle_timeout(Some(CONNECT_TIMEOUT))
-            .build()
-            .map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))?;
+        let mut progress_config = config.clone();
+        progress_config.options("-c synchronous_commit=off");
+        let work = Arc::new(tokio::sync::Notify::new());
         let store = Self {
-            pool,
+            pool: pool(config.clone(), POOL_SIZE)?,
+            progress: pool(progress_config, PROGRESS_POOL_SIZE)?,
+            caches: cache::ReadCaches::new(),
+            work: work.clone(),
             target,
             host_id: host_id.to_string(),
         };
@@ -168,11 +171,17 @@ impl PostgresStore {
         })?;
         schema::migrate(&mut client).await?;
         store.heartbeat(&client).await?;
+        notify::listen(config, store.host_id.clone(), work);
         Ok(store)
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         Ok(self.pool.get().await?)
+    }
+
+    /// A connection whose commits do not wait for the fsync.
+    async fn progress_client(&self) -> StoreResult<deadpool_postgres::Object> {
+        Ok(self.progress.get().await?)
     }
 
     /// Extends this host's leases — every execution it holds — by
@@ -189,6 +198,24 @@ impl PostgresStore {
             .await?;
         Ok(())
     }
+}
+
+fn pool(config: tokio_postgres::Config, size: usize) -> StoreResult<Pool> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(CONNECT_TIMEOUT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .recycle_timeout(Some(CONNECT_TIMEOUT))
+        .build()
+        .map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))
 }
 
 impl Backend for PostgresStore {

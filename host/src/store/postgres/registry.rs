@@ -123,6 +123,11 @@ impl RegistryStore for PostgresStore {
             ],
         )
         .await?;
+        self.caches.deployments.forget(&(
+            tenant.to_string(),
+            deployment.runbook.clone(),
+            deployment.environment,
+        ));
         Ok(())
     }
 
@@ -132,16 +137,22 @@ impl RegistryStore for PostgresStore {
         runbook: &str,
         env: Environment,
     ) -> StoreResult<Option<Deployment>> {
-        let c = self.client().await?;
-        let stmt = c
-            .prepare_cached(
-                "SELECT doc FROM deployments WHERE tenant = $1 AND runbook = $2 AND environment = $3",
-            )
-            .await?;
-        c.query_opt(&stmt, &[&tenant, &runbook, &env.as_str()])
-            .await?
-            .map(|r| from_doc(&r, 0))
-            .transpose()
+        let read = async {
+            let c = self.client().await?;
+            let stmt = c
+                .prepare_cached(
+                    "SELECT doc FROM deployments WHERE tenant = $1 AND runbook = $2 AND environment = $3",
+                )
+                .await?;
+            c.query_opt(&stmt, &[&tenant, &runbook, &env.as_str()])
+                .await?
+                .map(|r| from_doc(&r, 0))
+                .transpose()
+        };
+        self.caches
+            .deployments
+            .get_or_load((tenant.to_string(), runbook.to_string(), env), read)
+            .await
     }
 
     async fn list_deployments(&self, tenant: &str, runbook: &str) -> StoreResult<Vec<Deployment>> {

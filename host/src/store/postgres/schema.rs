@@ -90,6 +90,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant, runbook, key)
     );
     "#,
+    // 2: work sharing and quotas across hosts.
+    r#"
+    -- A queued execution has no owner until a worker claims it; idle hosts
+    -- find unclaimed work here.
+    CREATE INDEX executions_unclaimed ON executions (id) WHERE pending AND lease_owner IS NULL;
+    -- Executions created per tenant in the current minute, against
+    -- `max_executions_per_minute`, counted by every host.
+    CREATE TABLE rate_windows (
+        tenant text PRIMARY KEY, minute bigint NOT NULL, used bigint NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

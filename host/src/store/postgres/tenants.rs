@@ -10,14 +10,10 @@ const ADMIN_TOKEN_KEY: &str = "admin_token_sha256";
 #[async_trait]
 impl TenantStore for PostgresStore {
     async fn admin_token_hash(&self) -> StoreResult<Option<String>> {
-        let c = self.client().await?;
-        let row = c
-            .query_opt("SELECT value FROM meta WHERE key = $1", &[&ADMIN_TOKEN_KEY])
-            .await?;
-        Ok(match row {
-            Some(r) => Some(r.try_get(0)?),
-            None => None,
-        })
+        self.caches
+            .admin_token
+            .get_or_load((), self.read_admin_token_hash())
+            .await
     }
 
     async fn set_admin_token_hash(&self, hash: &str) -> StoreResult<()> {
@@ -28,6 +24,7 @@ impl TenantStore for PostgresStore {
             &[&ADMIN_TOKEN_KEY, &hash],
         )
         .await?;
+        self.caches.admin_token.forget(&());
         Ok(())
     }
 
@@ -39,6 +36,7 @@ impl TenantStore for PostgresStore {
                 &[&tenant.name, &to_doc(tenant)?],
             )
             .await?;
+        self.caches.tenants.forget(&tenant.name);
         if inserted == 0 {
             return Err(StoreError::Conflict(format!(
                 "tenant {:?} already exists",
@@ -64,18 +62,15 @@ impl TenantStore for PostgresStore {
             &[&tenant.name, &to_doc(tenant)?],
         )
         .await?;
+        self.caches.tenants.forget(&tenant.name);
         Ok(())
     }
 
     async fn get_tenant(&self, name: &str) -> StoreResult<Option<Tenant>> {
-        let c = self.client().await?;
-        let stmt = c
-            .prepare_cached("SELECT doc FROM tenants WHERE name = $1")
-            .await?;
-        c.query_opt(&stmt, &[&name])
-            .await?
-            .map(|r| from_doc(&r, 0))
-            .transpose()
+        self.caches
+            .tenants
+            .get_or_load(name.to_string(), self.read_tenant(name))
+            .await
     }
 
     async fn put_token(&self, hash: &str, record: &TokenRecord) -> StoreResult<()> {
@@ -86,10 +81,42 @@ impl TenantStore for PostgresStore {
             &[&hash, &to_doc(record)?],
         )
         .await?;
+        self.caches.tokens.forget(&hash.to_string());
         Ok(())
     }
 
     async fn get_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
+        self.caches
+            .tokens
+            .get_or_load(hash.to_string(), self.read_token(hash))
+            .await
+    }
+}
+
+impl PostgresStore {
+    async fn read_admin_token_hash(&self) -> StoreResult<Option<String>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&ADMIN_TOKEN_KEY])
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    async fn read_tenant(&self, name: &str) -> StoreResult<Option<Tenant>> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached("SELECT doc FROM tenants WHERE name = $1")
+            .await?;
+        c.query_opt(&stmt, &[&name])
+            .await?
+            .map(|r| from_doc(&r, 0))
+            .transpose()
+    }
+
+    async fn read_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
         let c = self.client().await?;
         let stmt = c
             .prepare_cached("SELECT doc FROM tokens WHERE hash = $1")

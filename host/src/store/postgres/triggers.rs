@@ -17,18 +17,27 @@ impl TriggerStore for PostgresStore {
             &[&tenant, &source.name, &to_doc(source)?],
         )
         .await?;
+        self.caches
+            .sources
+            .forget(&(tenant.to_string(), source.name.clone()));
         Ok(())
     }
 
     async fn get_source(&self, tenant: &str, name: &str) -> StoreResult<Option<Source>> {
-        let c = self.client().await?;
-        let stmt = c
-            .prepare_cached("SELECT doc FROM sources WHERE tenant = $1 AND name = $2")
-            .await?;
-        c.query_opt(&stmt, &[&tenant, &name])
-            .await?
-            .map(|r| from_doc(&r, 0))
-            .transpose()
+        let read = async {
+            let c = self.client().await?;
+            let stmt = c
+                .prepare_cached("SELECT doc FROM sources WHERE tenant = $1 AND name = $2")
+                .await?;
+            c.query_opt(&stmt, &[&tenant, &name])
+                .await?
+                .map(|r| from_doc(&r, 0))
+                .transpose()
+        };
+        self.caches
+            .sources
+            .get_or_load((tenant.to_string(), name.to_string()), read)
+            .await
     }
 
     async fn delete_source(&self, tenant: &str, name: &str) -> StoreResult<bool> {
@@ -39,6 +48,9 @@ impl TriggerStore for PostgresStore {
                 &[&tenant, &name],
             )
             .await?;
+        self.caches
+            .sources
+            .forget(&(tenant.to_string(), name.to_string()));
         Ok(n > 0)
     }
 

@@ -7,7 +7,7 @@ use super::{SledStore, decode, encode, get};
 use crate::dispatch::record::ExecutionRecord;
 use crate::ingest::event::Event;
 use crate::store::model::{
-    ExecutionFilter, ExecutionPage, IngestOutcome, Lease, Pruned, Rescued, Retention,
+    Claim, ExecutionFilter, ExecutionPage, IngestOutcome, Lease, Pruned, Rescued, Retention,
 };
 use crate::store::{ExecutionStore, StoreError, StoreResult};
 use async_trait::async_trait;
@@ -206,11 +206,35 @@ impl ExecutionStore for SledStore {
         &self,
         tenant: &str,
         id: &str,
-    ) -> StoreResult<Option<(ExecutionRecord, Lease)>> {
+        // One host: the dispatcher's per-tenant gate holds the quota.
+        _max_concurrent: Option<u32>,
+    ) -> StoreResult<Claim> {
         let record: Option<ExecutionRecord> = get(&self.trees.executions, &key(&[tenant, id]))?;
-        Ok(record
-            .filter(|r| !r.is_terminal())
-            .map(|r| (r, Lease { token: 0 })))
+        Ok(match record.filter(|r| !r.is_terminal()) {
+            Some(r) => Claim::Claimed(Box::new(r), Lease { token: 0 }),
+            None => Claim::Gone,
+        })
+    }
+
+    async fn unclaimed_executions(&self, _limit: usize) -> StoreResult<Vec<(String, String)>> {
+        Ok(Vec::new()) // one host: it queued all of them itself
+    }
+
+    async fn announce_work(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn work_announced(&self) {
+        std::future::pending().await
+    }
+
+    async fn spend_rate_quota(
+        &self,
+        tenant: &str,
+        executions: u32,
+        per_minute: u32,
+    ) -> StoreResult<Result<(), u32>> {
+        Ok(self.rate_windows.spend(tenant, executions, per_minute))
     }
 
     async fn update_leased(&self, record: &ExecutionRecord, _lease: Lease) -> StoreResult<bool> {

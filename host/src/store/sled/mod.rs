@@ -7,6 +7,7 @@ mod audit;
 mod commit;
 mod executions;
 mod keys;
+mod rates;
 mod registry;
 mod secrets;
 mod tenants;
@@ -33,6 +34,7 @@ pub struct SledStore {
     committer: GroupCommit,
     /// Serialises audit appends: each entry needs its predecessor's hash.
     audit_lock: std::sync::Arc<std::sync::Mutex<()>>,
+    rate_windows: std::sync::Arc<rates::RateWindows>,
     path: String,
 }
 
@@ -129,6 +131,7 @@ impl SledStore {
             db,
             trees,
             audit_lock: Default::default(),
+            rate_windows: Default::default(),
             path,
         })
     }
