@@ -1,6 +1,6 @@
 //! End-to-end service benchmark: webhook POST → durable 202 → execution run
-//! and persisted, with the trivial `hello` runbook, against a `wolfe serve`
-//! child process (this build's binary) on loopback.
+//! and persisted, with the trivial `hello` runbook, against `wolfe serve`
+//! child processes (this build's binary) on loopback.
 //!
 //! 1. Sustained: `CONCURRENCY` senders post as fast as acks come back;
 //!    reports acknowledged events/s and events/s until every execution is
@@ -9,7 +9,12 @@
 //!    its scheduled time, not when the previous ack arrived), reporting ack
 //!    latency p50/p99.
 //!
-//! Run: `cargo bench -p wolfe --bench service` (`-- --quick` for a short run).
+//! Each is run, side by side in one run, on sled with one host, and on
+//! PostgreSQL (a server the bench starts, fsync on) with one and with two
+//! hosts, the senders spread over the hosts round-robin.
+//!
+//! Run: `cargo bench -p wolfe --bench service` (`-- --quick` for a short run;
+//! `-- --store sled|postgres` and `-- --hosts N` for one configuration).
 //! Results are printed and written to target/bench-results/service.json.
 
 use serde_json::{Value, json};
@@ -18,51 +23,139 @@ use std::time::{Duration, Instant};
 
 mod support;
 
+#[allow(dead_code)]
+#[path = "../tests/common/postgres.rs"]
+mod postgres;
+
 use support::{ADMIN, call};
 const CONCURRENCY: usize = 64;
 const RATE: u64 = 1_000;
 
+/// One configuration of the comparison.
+#[derive(Clone, Copy)]
+struct Config {
+    postgres: bool,
+    hosts: usize,
+}
+
+impl Config {
+    fn label(&self) -> String {
+        let store = if self.postgres { "postgres" } else { "sled" };
+        let hosts = if self.hosts == 1 { "host" } else { "hosts" };
+        format!("{store}, {} {hosts}", self.hosts)
+    }
+}
+
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let (sustained_events, rate_seconds) = if quick { (5_000, 3) } else { (30_000, 10) };
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let option = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    let hosts: Option<usize> = option("--hosts").map(|h| h.parse().expect("--hosts N"));
+    let configs: Vec<Config> = match option("--store").as_deref() {
+        Some("sled") => vec![Config {
+            postgres: false,
+            hosts: 1,
+        }],
+        Some("postgres") => vec![Config {
+            postgres: true,
+            hosts: hosts.unwrap_or(1),
+        }],
+        Some(other) => panic!("--store {other}: sled or postgres"),
+        None => vec![
+            Config {
+                postgres: false,
+                hosts: 1,
+            },
+            Config {
+                postgres: true,
+                hosts: 1,
+            },
+            Config {
+                postgres: true,
+                hosts: 2,
+            },
+        ],
+    };
     let built = support::build_hello();
-    let data = tempfile::tempdir().unwrap();
-    let server = support::ServeProcess::start(data.path(), &[("WOLFE_QUEUE_CAPACITY", "1000000")]);
-    let base = server.base.clone();
+    let server = configs
+        .iter()
+        .any(|c| c.postgres)
+        .then(postgres::Postgres::start_durable);
+    let mut results = Vec::new();
+    for (i, config) in configs.iter().enumerate() {
+        let url = server
+            .as_ref()
+            .filter(|_| config.postgres)
+            .map(|s| s.create_database(&format!("bench_{i}")));
+        let result = run(*config, url.as_deref(), quick, &built);
+        print(config, &result);
+        results.push(json!({"store": if config.postgres { "postgres" } else { "sled" }, "hosts": config.hosts, "results": result}));
+    }
+    support::write_results("service", &Value::Array(results));
+}
+
+/// Both phases against `config.hosts` fresh hosts.
+fn run(
+    config: Config,
+    url: Option<&str>,
+    quick: bool,
+    built: &wolfe::build::BuiltComponent,
+) -> Value {
+    let (sustained_events, rate_seconds) = if quick { (5_000, 3) } else { (30_000, 10) };
+    let mut env = vec![("WOLFE_QUEUE_CAPACITY", "1000000")];
+    if let Some(url) = url {
+        env.push(("WOLFE_STORE", url));
+    }
+    let dirs: Vec<tempfile::TempDir> = (0..config.hosts)
+        .map(|_| tempfile::tempdir().unwrap())
+        .collect();
+    let servers: Vec<support::ServeProcess> = dirs
+        .iter()
+        .map(|d| support::ServeProcess::start(d.path(), &env))
+        .collect();
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
-    let results = runtime.block_on(async move {
+    let wasm = std::fs::read(&built.path).unwrap();
+    let version = built.manifest.version.clone();
+    let result = runtime.block_on(async move {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(CONCURRENCY)
             .build()
             .unwrap();
-        let sender = setup(
-            &http,
-            &base,
-            &built.manifest.version,
-            &std::fs::read(&built.path).unwrap(),
-        )
-        .await;
-        let hook = Arc::new(format!("{base}/v1/hooks/bench/am"));
+        let sender = setup(&http, &bases[0], &version, &wasm).await;
+        let hooks: Arc<Vec<String>> = Arc::new(
+            bases
+                .iter()
+                .map(|b| format!("{b}/v1/hooks/bench/am"))
+                .collect(),
+        );
+        // Caches and rule reloads of the other hosts follow within 1 s.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
 
         // 1. Sustained.
         let started = Instant::now();
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = Vec::new();
-        for _ in 0..CONCURRENCY {
-            let (http, hook, sender, next) =
-                (http.clone(), hook.clone(), sender.clone(), next.clone());
+        for task in 0..CONCURRENCY {
+            let (http, hooks, sender, next) =
+                (http.clone(), hooks.clone(), sender.clone(), next.clone());
             tasks.push(tokio::spawn(async move {
+                let hook = &hooks[task % hooks.len()];
                 loop {
                     let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if n >= sustained_events {
                         break;
                     }
-                    post(&http, &hook, &sender, n).await;
+                    post(&http, hook, &sender, n).await;
                 }
             }));
         }
@@ -70,7 +163,7 @@ fn main() {
             t.await.unwrap();
         }
         let acked_in = started.elapsed();
-        wait_drained(&http, &base).await;
+        wait_drained(&http, &bases).await;
         let persisted_in = started.elapsed();
 
         // 2. Fixed rate, open loop.
@@ -81,10 +174,11 @@ fn main() {
         for i in 0..total {
             let at = begin + interval * i as u32;
             tokio::time::sleep_until(at.into()).await;
-            let (http, hook, sender) = (http.clone(), hook.clone(), sender.clone());
+            let (http, hooks, sender) = (http.clone(), hooks.clone(), sender.clone());
             tasks.push(tokio::spawn(async move {
                 let sent = Instant::now();
-                post(&http, &hook, &sender, sustained_events + i as usize).await;
+                let hook = &hooks[i as usize % hooks.len()];
+                post(&http, hook, &sender, sustained_events + i as usize).await;
                 sent.elapsed()
             }));
         }
@@ -92,7 +186,7 @@ fn main() {
         for t in tasks {
             latencies.push(t.await.unwrap());
         }
-        wait_drained(&http, &base).await;
+        wait_drained(&http, &bases).await;
         latencies.sort_unstable();
         let pick =
             |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
@@ -112,10 +206,17 @@ fn main() {
             },
         })
     });
-    drop(server);
-    println!("webhook -> durable 202 -> execution persisted (runbook hello, one rule)");
+    drop(servers);
+    result
+}
+
+fn print(config: &Config, results: &Value) {
     println!(
-        "sustained ({} events, {} senders): {:.0} events/s acknowledged, {:.0} events/s with every execution persisted",
+        "[{}] webhook -> durable 202 -> execution persisted (runbook hello, one rule)",
+        config.label()
+    );
+    println!(
+        "  sustained ({} events, {} senders): {:.0} events/s acknowledged, {:.0} events/s with every execution persisted",
         results["sustained"]["events"],
         CONCURRENCY,
         results["sustained"]["acked_per_second"].as_f64().unwrap(),
@@ -124,14 +225,13 @@ fn main() {
             .unwrap()
     );
     println!(
-        "fixed rate {} events/s for {} events: ack p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "  fixed rate {} events/s for {} events: ack p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         RATE,
         results["fixed_rate"]["events"],
         results["fixed_rate"]["ack_p50_ms"].as_f64().unwrap(),
         results["fixed_rate"]["ack_p99_ms"].as_f64().unwrap(),
         results["fixed_rate"]["ack_max_ms"].as_f64().unwrap()
     );
-    support::write_results("service", &results);
 }
 
 async fn post(http: &reqwest::Client, hook: &str, sender: &str, n: usize) {
@@ -205,18 +305,23 @@ async fn setup(http: &reqwest::Client, base: &str, version: &str, wasm: &[u8]) -
     Arc::new(sender["token"].as_str().unwrap().to_string())
 }
 
-/// Waits until no execution is queued or running.
-async fn wait_drained(http: &reqwest::Client, base: &str) {
+/// Waits until no execution is queued or running on any host (all seen
+/// idle in one pass: an idle host may still take work from a busy one).
+async fn wait_drained(http: &reqwest::Client, bases: &[String]) {
     loop {
-        let r: Value = http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if r["in_flight"] == 0 {
+        let mut idle = true;
+        for base in bases {
+            let r: Value = http
+                .get(format!("{base}/readyz"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            idle &= r["in_flight"] == 0;
+        }
+        if idle {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

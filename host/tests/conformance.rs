@@ -154,6 +154,33 @@ fn cases(base: &str) -> Vec<Case> {
             },
         },
         Case {
+            name: "kv compare-and-swap and increment",
+            event: json!({"case": "kv_atomic"}),
+            status: Succeeded,
+            kind: None,
+            message: None,
+            trail: vec![
+                ("kv", "compare-and-swap", true),
+                ("kv", "compare-and-swap", true),
+                ("kv", "compare-and-swap", true),
+                ("kv", "get", true),
+                ("kv", "increment", true),
+                ("kv", "increment", true),
+                ("kv", "increment", true),
+            ],
+            check: |r| {
+                assert_eq!(
+                    r.output.as_ref().unwrap(),
+                    &json!({
+                        "swaps": [true, false, true],
+                        "value": "c",
+                        "counts": [2, 5],
+                        "not_a_counter": "invalid: the value of \"atomic\" is not a counter (decimal integer text)",
+                    })
+                )
+            },
+        },
+        Case {
             name: "guest error",
             event: json!({"case": "guest_error", "broker": "b7"}),
             status: Failed,

@@ -4,6 +4,10 @@
 //! late completion is refused.
 
 mod common;
+// A test binary's root looks for `mod x;` beside itself (tests/x.rs, which
+// cargo would build as a test binary of its own): hence the path.
+#[path = "service_many_hosts/store_copy.rs"]
+mod store_copy;
 
 use common::server::{Api, Server, TestStore, Tokens};
 use serde_json::{Value, json};

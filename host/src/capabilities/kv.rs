@@ -19,19 +19,38 @@ pub trait KvProvider: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
     async fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
     async fn delete(&self, key: &str) -> Result<(), String>;
+    /// Sets `key` to `new` only if it holds `expected` (`None`: absent),
+    /// atomically — also against executions on other hosts.
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, String>;
 }
+
+/// How many times `increment` retries when other executions keep changing
+/// the counter between its read and its swap.
+const MAX_INCREMENT_ATTEMPTS: usize = 100;
 
 /// What a kv operation does, run after the checks.
 enum KvOp {
     Get,
     Set(Vec<u8>),
     Delete,
+    CompareAndSwap {
+        expected: Option<Vec<u8>>,
+        new: Vec<u8>,
+    },
+    Increment(i64),
 }
 
 /// What a kv operation answered.
 enum KvAnswer {
     Value(Option<Vec<u8>>),
     Done,
+    Swapped(bool),
+    Counter(i64),
 }
 
 impl ExecutionState {
@@ -43,6 +62,9 @@ impl ExecutionState {
             KvOp::Get => ("get", None),
             KvOp::Set(value) => ("set", Some(value.len())),
             KvOp::Delete => ("delete", Some(0)),
+            KvOp::CompareAndSwap { new, .. } => ("compare-and-swap", Some(new.len())),
+            // An i64 in decimal: at most 20 bytes.
+            KvOp::Increment(_) => ("increment", Some(20)),
         };
         let (allowed, result) = match (self.kv.clone(), self.grants.kv) {
             (Some(kv), true) => {
@@ -51,9 +73,7 @@ impl ExecutionState {
                     None => Ok(()),
                 });
                 let result = match checked {
-                    Ok(()) => run_op(&*kv, key, op)
-                        .await
-                        .map_err(|e| GuestError::Failed(format!("kv storage error: {e}"))),
+                    Ok(()) => run_op(&*kv, key, op).await,
                     Err(e) => Err(e),
                 };
                 (true, result)
@@ -97,18 +117,61 @@ impl ExecutionState {
     }
 }
 
-async fn run_op(kv: &dyn KvProvider, key: &str, op: KvOp) -> Result<KvAnswer, String> {
+async fn run_op(kv: &dyn KvProvider, key: &str, op: KvOp) -> Result<KvAnswer, GuestError> {
+    let storage = |e: String| GuestError::Failed(format!("kv storage error: {e}"));
     Ok(match op {
-        KvOp::Get => KvAnswer::Value(kv.get(key).await?),
+        KvOp::Get => KvAnswer::Value(kv.get(key).await.map_err(storage)?),
         KvOp::Set(value) => {
-            kv.set(key, &value).await?;
+            kv.set(key, &value).await.map_err(storage)?;
             KvAnswer::Done
         }
         KvOp::Delete => {
-            kv.delete(key).await?;
+            kv.delete(key).await.map_err(storage)?;
             KvAnswer::Done
         }
+        KvOp::CompareAndSwap { expected, new } => KvAnswer::Swapped(
+            kv.compare_and_swap(key, expected.as_deref(), &new)
+                .await
+                .map_err(storage)?,
+        ),
+        KvOp::Increment(delta) => KvAnswer::Counter(increment(kv, key, delta).await?),
     })
+}
+
+/// Read, add, swap — again if another execution changed the counter in
+/// between. The swap makes it atomic on every backend.
+async fn increment(kv: &dyn KvProvider, key: &str, delta: i64) -> Result<i64, GuestError> {
+    let storage = |e: String| GuestError::Failed(format!("kv storage error: {e}"));
+    for _ in 0..MAX_INCREMENT_ATTEMPTS {
+        let current = kv.get(key).await.map_err(storage)?;
+        let value = match &current {
+            None => 0,
+            Some(bytes) => parse_counter(bytes).ok_or_else(|| {
+                GuestError::Invalid(format!(
+                    "the value of {key:?} is not a counter (decimal integer text)"
+                ))
+            })?,
+        };
+        let next = value.checked_add(delta).ok_or_else(|| {
+            GuestError::Invalid(format!(
+                "{key:?}: {value} + {delta} overflows a signed 64-bit integer"
+            ))
+        })?;
+        if kv
+            .compare_and_swap(key, current.as_deref(), next.to_string().as_bytes())
+            .await
+            .map_err(storage)?
+        {
+            return Ok(next);
+        }
+    }
+    Err(GuestError::Limited(format!(
+        "{key:?} changed under {MAX_INCREMENT_ATTEMPTS} increments in a row; try again"
+    )))
+}
+
+fn parse_counter(bytes: &[u8]) -> Option<i64> {
+    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
 }
 
 fn check_key(key: &str, value_len: usize) -> Result<(), GuestError> {
@@ -132,7 +195,7 @@ impl Host for ExecutionState {
             .await
             .map(|answer| match answer {
                 KvAnswer::Value(v) => v,
-                KvAnswer::Done => None,
+                _ => None,
             }))
     }
 
@@ -146,5 +209,34 @@ impl Host for ExecutionState {
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), GuestError>> {
         Ok(self.kv_call(&key, KvOp::Delete).await.map(|_| ()))
+    }
+
+    async fn compare_and_swap(
+        &mut self,
+        key: String,
+        expected: Option<Vec<u8>>,
+        new: Vec<u8>,
+    ) -> wasmtime::Result<Result<bool, GuestError>> {
+        let op = KvOp::CompareAndSwap { expected, new };
+        Ok(self
+            .kv_call(&key, op)
+            .await
+            .map(|answer| matches!(answer, KvAnswer::Swapped(true))))
+    }
+
+    async fn increment(
+        &mut self,
+        key: String,
+        delta: i64,
+    ) -> wasmtime::Result<Result<i64, GuestError>> {
+        Ok(self
+            .kv_call(&key, KvOp::Increment(delta))
+            .await
+            .and_then(|answer| match answer {
+                KvAnswer::Counter(n) => Ok(n),
+                _ => Err(GuestError::Failed(
+                    "kv increment answered no counter".into(),
+                )),
+            }))
     }
 }

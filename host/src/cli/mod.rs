@@ -5,6 +5,7 @@
 mod client;
 mod run;
 mod serve;
+mod store;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -145,6 +146,12 @@ enum Command {
         #[arg(long)]
         key_file: Option<PathBuf>,
     },
+    /// The store itself, offline (stop `wolfe serve` first):
+    /// `wolfe store copy --from DATA_DIR --to postgres://USER@HOST:PORT/DB`.
+    Store {
+        #[command(subcommand)]
+        command: store::StoreCommand,
+    },
     /// Executions (client).
     Exec {
         #[command(flatten)]
@@ -207,6 +214,7 @@ pub fn main() -> ExitCode {
             new_key_file,
             key_file,
         } => rotate_secrets_key(&data, store.as_deref(), &new_key_file, key_file),
+        Command::Store { command } => store::store(command),
     };
     match result {
         Ok(Outcome::Succeeded) => ExitCode::SUCCESS,

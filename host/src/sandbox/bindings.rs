@@ -13,6 +13,8 @@ wasmtime::component::bindgen!({
         "wolfe:runbook/kv.get": async | trappable,
         "wolfe:runbook/kv.set": async | trappable,
         "wolfe:runbook/kv.delete": async | trappable,
+        "wolfe:runbook/kv.compare-and-swap": async | trappable,
+        "wolfe:runbook/kv.increment": async | trappable,
         "wolfe:runbook/secrets.get": async | trappable,
         default: trappable,
     },

@@ -258,6 +258,16 @@ pub trait KvStore: Send + Sync {
     async fn kv_set(&self, tenant: &str, runbook: &str, key: &str, value: &[u8])
     -> StoreResult<()>;
     async fn kv_delete(&self, tenant: &str, runbook: &str, key: &str) -> StoreResult<()>;
+    /// Sets `key` to `new` only if it holds `expected` (`None`: absent),
+    /// atomically against every host; whether it was set.
+    async fn kv_compare_and_swap(
+        &self,
+        tenant: &str,
+        runbook: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> StoreResult<bool>;
 }
 
 /// Everything a backend provides.
@@ -269,6 +279,7 @@ pub trait Backend:
     + SecretStore
     + AuditStore
     + KvStore
+    + super::copy::CopyStore
 {
     /// What the backend is, for start-up messages: `sled at DIR`,
     /// `postgres at HOST:PORT/DB`.

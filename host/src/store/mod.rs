@@ -9,6 +9,7 @@
 
 pub mod audit;
 mod backend;
+pub mod copy;
 pub mod model;
 pub mod postgres;
 mod providers;

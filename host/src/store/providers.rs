@@ -45,6 +45,18 @@ impl KvProvider for RunbookKv {
             .await
             .map_err(|e| e.to_string())
     }
+
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, String> {
+        self.store
+            .kv_compare_and_swap(&self.tenant, &self.runbook, key, expected, new)
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// One tenant's connectors, as its executions see them.

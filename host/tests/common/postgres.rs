@@ -23,12 +23,25 @@ pub struct Postgres {
     child: Option<Child>,
     bin: PathBuf,
     as_postgres_user: bool,
+    /// fsync on, as in production (benchmarks); tests run without it.
+    durable: bool,
 }
 
 impl Postgres {
     /// Starts a server: initdb into a temp dir, then the postmaster as a
     /// direct child; returns once it accepts connections.
     pub fn start() -> Postgres {
+        Self::start_with(false)
+    }
+
+    /// A server that syncs its commits to disk as a production one does,
+    /// for benchmarks.
+    #[allow(dead_code)]
+    pub fn start_durable() -> Postgres {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Postgres {
         let bin = bin_dir();
         let as_postgres_user = unsafe { libc::geteuid() } == 0;
         // Under /tmp rather than the target dir: the `postgres` user must be
@@ -47,6 +60,7 @@ impl Postgres {
             child: None,
             bin,
             as_postgres_user,
+            durable,
         };
         let mut initdb = server.server_command("initdb");
         initdb.arg("-D").arg(server.data_dir()).args([
@@ -112,6 +126,18 @@ impl Postgres {
     /// runs), for restart tests.
     pub fn restart(&mut self) {
         self.stop();
+        self.start_again();
+    }
+
+    /// Starts a [stopped](Self::stop) server again on the same data dir and
+    /// port, for tests that keep it down a while in between; returns once it
+    /// accepts connections.
+    pub fn start_again(&mut self) {
+        assert!(
+            self.child.is_none(),
+            "postgres on port {} still runs",
+            self.port
+        );
         self.spawn();
     }
 
@@ -166,18 +192,20 @@ impl Postgres {
             .args(["-p", &self.port.to_string()])
             .arg("-k")
             .arg(self.dir.path())
-            .args([
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "max_connections=200",
-            ])
+            .args(["-c", "listen_addresses=127.0.0.1"])
+            .args(["-c", "max_connections=200"])
+            .args(if self.durable {
+                &[][..]
+            } else {
+                &[
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                ][..]
+            })
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("open the PostgreSQL log"))
             .stderr(log)

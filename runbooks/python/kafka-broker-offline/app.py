@@ -4,7 +4,9 @@ restart it only when that is safe; otherwise escalate with the reasons.
 Safe means: it is the only broker down (restarting into a wider outage helps
 nobody), it is not the controller, under-replicated partitions are below
 the threshold, and it has not been restarted within the cooldown (kept in
-kv, so repeated alerts cannot turn into a restart loop)."""
+kv, so repeated alerts cannot turn into a restart loop). The cooldown is
+taken with compare-and-swap before restarting, so two alerts handled at the
+same moment (on two hosts) restart the broker once."""
 
 import time
 
@@ -35,7 +37,8 @@ def run(event):
     diagnostics = http.get(f"{api}/brokers/{broker}/diagnostics", timeout_ms=3000).json()
     others_down = sorted(b for b, s in status.items() if s != "online" and b != broker)
     key = f"restarts/{cluster}/{broker}"
-    last_restart = kv.get_json(key, 0)
+    stored = kv.get(key)
+    last_restart = 0 if stored is None else int(stored)
     now = int(time.time())
 
     reasons = []
@@ -53,6 +56,12 @@ def run(event):
         log.warn(f"not restarting broker {broker}: {'; '.join(reasons)}")
         return {**result, "action": "escalate"}
 
+    # Take the cooldown: only if nobody else took it since we read it.
+    if not kv.compare_and_swap(key, stored, str(now)):
+        reason = "another execution is restarting this broker right now"
+        log.warn(f"not restarting broker {broker}: {reason}")
+        return {**result, "reasons": [reason], "action": "escalate"}
+
     headers = {}
     try:
         headers["Authorization"] = "Bearer " + secrets.get("KAFKA_ADMIN_TOKEN")
@@ -60,7 +69,10 @@ def run(event):
         log.warn(f"restarting without a token: {e}")
     restart = http.request("POST", f"{api}/brokers/{broker}/restart", headers=headers, timeout_ms=10000)
     if not restart.ok:
+        # Give the cooldown back (unless someone took it meanwhile): the
+        # broker was not restarted.
+        kv.compare_and_swap(key, str(now), stored if stored is not None else "0")
         raise RuntimeError(f"restart of broker {broker} refused: HTTP {restart.status} {restart.text[:200]}")
-    kv.set_json(key, now)
-    log.info(f"restart of broker {broker} requested")
-    return {**result, "action": "restarted"}
+    total = kv.increment(f"restarts-total/{cluster}/{broker}")
+    log.info(f"restart of broker {broker} requested (restart {total} of this broker)")
+    return {**result, "action": "restarted", "restarts_total": total}

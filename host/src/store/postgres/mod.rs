@@ -9,6 +9,7 @@
 
 mod audit;
 mod cache;
+mod copy;
 mod executions;
 mod notify;
 mod registry;
@@ -278,5 +279,40 @@ impl KvStore for PostgresStore {
             .await?;
         c.execute(&stmt, &[&tenant, &runbook, &key]).await?;
         Ok(())
+    }
+
+    async fn kv_compare_and_swap(
+        &self,
+        tenant: &str,
+        runbook: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> StoreResult<bool> {
+        let c = self.client().await?;
+        // One statement either way, so the check and the write are atomic
+        // against every other host's.
+        let changed = match expected {
+            None => {
+                let stmt = c
+                    .prepare_cached(
+                        "INSERT INTO kv (tenant, runbook, key, value) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (tenant, runbook, key) DO NOTHING",
+                    )
+                    .await?;
+                c.execute(&stmt, &[&tenant, &runbook, &key, &new]).await?
+            }
+            Some(expected) => {
+                let stmt = c
+                    .prepare_cached(
+                        "UPDATE kv SET value = $4
+                         WHERE tenant = $1 AND runbook = $2 AND key = $3 AND value = $5",
+                    )
+                    .await?;
+                c.execute(&stmt, &[&tenant, &runbook, &key, &new, &expected])
+                    .await?
+            }
+        };
+        Ok(changed == 1)
     }
 }

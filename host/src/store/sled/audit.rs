@@ -10,7 +10,7 @@ use crate::store::model::{AuditEntry, AuditRecord};
 use crate::store::{AuditStore, StoreResult};
 use async_trait::async_trait;
 
-fn seq_key(tenant: &str, seq: u64) -> Vec<u8> {
+pub(super) fn seq_key(tenant: &str, seq: u64) -> Vec<u8> {
     key(&[tenant, &format!("{seq:020}")])
 }
 
@@ -85,7 +85,7 @@ impl AuditStore for SledStore {
 }
 
 /// The first key after every key of `tenant`.
-fn prefix_end(tenant: &str) -> Vec<u8> {
+pub(super) fn prefix_end(tenant: &str) -> Vec<u8> {
     let mut end = prefix(&[tenant]);
     *end.last_mut().expect("a prefix ends in NUL") = 1;
     end

@@ -5,6 +5,7 @@
 
 mod audit;
 mod commit;
+mod copy;
 mod executions;
 mod keys;
 mod rates;
@@ -173,6 +174,21 @@ impl KvStore for SledStore {
     async fn kv_delete(&self, tenant: &str, runbook: &str, key: &str) -> StoreResult<()> {
         self.trees.kv.remove(kv_key(tenant, runbook, key))?;
         Ok(())
+    }
+
+    async fn kv_compare_and_swap(
+        &self,
+        tenant: &str,
+        runbook: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> StoreResult<bool> {
+        Ok(self
+            .trees
+            .kv
+            .compare_and_swap(kv_key(tenant, runbook, key), expected, Some(new))?
+            .is_ok())
     }
 }
 

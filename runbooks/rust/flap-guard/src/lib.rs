@@ -2,7 +2,9 @@
 //! several checks in a row — but never more often than a restart budget
 //! allows: a service that keeps failing after restarts is flapping, and a
 //! human must look at it. State (consecutive failures, recent restarts) lives
-//! in the runbook's kv store, so successive alerts build on each other.
+//! in the runbook's kv store, so successive alerts build on each other; it is
+//! updated with compare-and-swap, so two alerts handled at the same moment (on
+//! two hosts) cannot both take the last restart of the budget.
 
 use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -68,32 +70,26 @@ struct Outcome {
 fn run(input: Input) -> wolfe_sdk::Result<Outcome> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let key = format!("service/{}", input.service);
-    let mut state: ServiceState = kv::get_json(&key)?.unwrap_or_default();
-    state
-        .restarts
-        .retain(|t| now.saturating_sub(*t) < input.window_secs);
-
     let (healthy, health_detail) = check_health(&input.health_url);
-    let action = if healthy {
-        state.consecutive_failures = 0;
-        Action::None
-    } else {
-        state.consecutive_failures += 1;
-        if state.consecutive_failures < input.failures_before_restart {
-            Action::Wait
-        } else if state.restarts.len() >= input.max_restarts {
-            log::warn(&format!(
-                "{}: {} restarts in the last {} s; escalating instead of restarting",
-                input.service,
-                state.restarts.len(),
-                input.window_secs
-            ));
-            Action::Escalate
-        } else {
-            restart(&input, &mut state, now)
-        }
+
+    // Decide on the state as stored, and store the decision — a restart
+    // counted against the budget before it is made — only if no other
+    // execution changed the state meanwhile; otherwise decide again.
+    let (state, decision) = kv::update_json(&key, |stored: Option<ServiceState>| {
+        let mut state = stored.unwrap_or_default();
+        state
+            .restarts
+            .retain(|t| now.saturating_sub(*t) < input.window_secs);
+        let decision = decide(&input, &mut state, healthy, now);
+        (state, decision)
+    })?;
+    let action = match decision {
+        Decision::Restart => restart(&input),
+        Decision::Act(action) => action,
     };
-    kv::set_json(&key, &state)?;
+    if matches!(action, Action::Restarted) {
+        kv::increment(&format!("restarts-total/{}", input.service), 1)?;
+    }
     Ok(Outcome {
         service: input.service,
         healthy,
@@ -102,6 +98,38 @@ fn run(input: Input) -> wolfe_sdk::Result<Outcome> {
         restarts_in_window: state.restarts.len(),
         action,
     })
+}
+
+/// What the state allows.
+enum Decision {
+    /// Restart: already counted in the stored state.
+    Restart,
+    Act(Action),
+}
+
+fn decide(input: &Input, state: &mut ServiceState, healthy: bool, now: u64) -> Decision {
+    if healthy {
+        state.consecutive_failures = 0;
+        return Decision::Act(Action::None);
+    }
+    state.consecutive_failures += 1;
+    if state.consecutive_failures < input.failures_before_restart {
+        Decision::Act(Action::Wait)
+    } else if state.restarts.len() >= input.max_restarts {
+        log::warn(&format!(
+            "{}: {} restarts in the last {} s; escalating instead of restarting",
+            input.service,
+            state.restarts.len(),
+            input.window_secs
+        ));
+        Decision::Act(Action::Escalate)
+    } else {
+        // Counted when decided, not when done: a concurrent execution must
+        // see this restart as taken.
+        state.restarts.push(now);
+        state.consecutive_failures = 0;
+        Decision::Restart
+    }
 }
 
 /// A check that cannot reach the service counts as unhealthy: that is
@@ -114,7 +142,7 @@ fn check_health(url: &str) -> (bool, String) {
     }
 }
 
-fn restart(input: &Input, state: &mut ServiceState, now: u64) -> Action {
+fn restart(input: &Input) -> Action {
     let mut request = http::Request::new("POST", &input.restart_url).timeout_ms(5_000);
     // The token is optional so the runbook also works against an
     // unauthenticated local agent; the host redacts it from the record.
@@ -127,8 +155,6 @@ fn restart(input: &Input, state: &mut ServiceState, now: u64) -> Action {
                 "{}: restart requested (HTTP {})",
                 input.service, r.status
             ));
-            state.restarts.push(now);
-            state.consecutive_failures = 0;
             Action::Restarted
         }
         Ok(r) => {

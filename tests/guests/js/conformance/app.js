@@ -66,6 +66,22 @@ export async function run(event) {
       const after = kv.getText(event.key) ?? null;
       return { before, after };
     }
+    case 'kv_atomic': {
+      const swaps = [
+        kv.compareAndSwap('atomic', null, 'a'),
+        kv.compareAndSwap('atomic', null, 'b'),
+        kv.compareAndSwap('atomic', 'a', 'c'),
+      ];
+      const value = kv.getText('atomic');
+      const counts = [kv.increment('hits', 2), kv.increment('hits', 3)];
+      let notACounter = null;
+      try {
+        kv.increment('atomic', 1);
+      } catch (e) {
+        notACounter = e.toString();
+      }
+      return { swaps, value, counts, not_a_counter: notACounter };
+    }
     case 'kv_counter': {
       const counter = kv.getJson('counter', 0) + 1;
       kv.setJson('counter', counter);

@@ -60,6 +60,20 @@ def run(event):
             "before": before.decode() if before is not None else None,
             "after": after.decode() if after is not None else None,
         }
+    if case == "kv_atomic":
+        swaps = [
+            kv.compare_and_swap("atomic", None, "a"),
+            kv.compare_and_swap("atomic", None, "b"),
+            kv.compare_and_swap("atomic", "a", "c"),
+        ]
+        value = kv.get("atomic").decode()
+        counts = [kv.increment("hits", 2), kv.increment("hits", 3)]
+        try:
+            kv.increment("atomic", 1)
+            not_a_counter = None
+        except CapabilityError as e:
+            not_a_counter = str(e)
+        return {"swaps": swaps, "value": value, "counts": counts, "not_a_counter": not_a_counter}
     if case == "kv_counter":
         n = kv.get_json("counter", 0) + 1
         kv.set_json("counter", n)

@@ -69,6 +69,17 @@ fn run(event: Value) -> wolfe_sdk::Result<Value> {
             let after = kv::get(&key)?.map(|v| String::from_utf8_lossy(&v).into_owned());
             Ok(json!({"before": before, "after": after}))
         }
+        "kv_atomic" => {
+            let swaps = [
+                kv::compare_and_swap("atomic", None, b"a")?,
+                kv::compare_and_swap("atomic", None, b"b")?,
+                kv::compare_and_swap("atomic", Some(&b"a"[..]), b"c")?,
+            ];
+            let value = kv::get("atomic")?.map(|v| String::from_utf8_lossy(&v).into_owned());
+            let counts = [kv::increment("hits", 2)?, kv::increment("hits", 3)?];
+            let not_a_counter = kv::increment("atomic", 1).err().map(|e| e.to_string());
+            Ok(json!({"swaps": swaps, "value": value, "counts": counts, "not_a_counter": not_a_counter}))
+        }
         "kv_counter" => {
             let n: u64 = kv::get_json("counter")?.unwrap_or(0) + 1;
             kv::set_json("counter", &n)?;
