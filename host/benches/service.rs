@@ -142,6 +142,10 @@ fn run(
         tokio::time::sleep(Duration::from_millis(1_500)).await;
 
         // 1. Sustained.
+        let commits_before = match url {
+            Some(url) => Some(pg_counters(url).await),
+            None => None,
+        };
         let started = Instant::now();
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = Vec::new();
@@ -165,6 +169,20 @@ fn run(
         let acked_in = started.elapsed();
         wait_drained(&http, &bases).await;
         let persisted_in = started.elapsed();
+        // Where the PostgreSQL path spends its time: transactions and
+        // statements per event over the sustained phase.
+        let database = match (url, commits_before) {
+            (Some(url), Some(before)) => {
+                let after = pg_counters(url).await;
+                let per_event = |i: usize| (after[i] - before[i]) as f64 / sustained_events as f64;
+                json!({
+                    "commits_per_event": per_event(0),
+                    "commits_per_second": (after[0] - before[0]) as f64 / persisted_in.as_secs_f64(),
+                    "wal_syncs_per_event": per_event(1),
+                })
+            }
+            _ => Value::Null,
+        };
 
         // 2. Fixed rate, open loop.
         let interval = Duration::from_nanos(1_000_000_000 / RATE);
@@ -191,6 +209,7 @@ fn run(
         let pick =
             |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
         json!({
+            "database": database,
             "sustained": {
                 "events": sustained_events,
                 "concurrency": CONCURRENCY,
@@ -208,6 +227,28 @@ fn run(
     });
     drop(servers);
     result
+}
+
+/// The server's commits and WAL syncs (fsyncs of the log) so far.
+async fn pg_counters(url: &str) -> [i64; 2] {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect for statistics");
+    tokio::spawn(connection);
+    // Backends report their statistics at most once a second.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let row = client
+        .query_one(
+            "SELECT (SELECT sum(xact_commit)::bigint FROM pg_stat_database),
+                    (SELECT wal_sync::bigint FROM pg_stat_wal)",
+            &[],
+        )
+        .await
+        .expect("read statistics (PostgreSQL 14 to 17)");
+    [
+        row.get::<_, Option<i64>>(0).unwrap_or(0),
+        row.get::<_, Option<i64>>(1).unwrap_or(0),
+    ]
 }
 
 fn print(config: &Config, results: &Value) {
@@ -232,6 +273,14 @@ fn print(config: &Config, results: &Value) {
         results["fixed_rate"]["ack_p99_ms"].as_f64().unwrap(),
         results["fixed_rate"]["ack_max_ms"].as_f64().unwrap()
     );
+    if let Some(db) = results["database"].as_object() {
+        println!(
+            "  database: {:.1} commits/event ({:.0} commits/s), {:.2} WAL syncs/event",
+            db["commits_per_event"].as_f64().unwrap_or(0.0),
+            db["commits_per_second"].as_f64().unwrap_or(0.0),
+            db["wal_syncs_per_event"].as_f64().unwrap_or(0.0),
+        );
+    }
 }
 
 async fn post(http: &reqwest::Client, hook: &str, sender: &str, n: usize) {

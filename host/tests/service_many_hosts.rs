@@ -6,6 +6,8 @@
 mod common;
 // A test binary's root looks for `mod x;` beside itself (tests/x.rs, which
 // cargo would build as a test binary of its own): hence the path.
+#[path = "service_many_hosts/faults.rs"]
+mod faults;
 #[path = "service_many_hosts/store_copy.rs"]
 mod store_copy;
 

@@ -103,6 +103,9 @@ pub async fn healthz() -> Json<Value> {
 pub async fn readyz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Result<Json<Value>, ApiError> {
+    // Not ready while the store is unreachable (503 `store_unavailable`), so
+    // a load balancer sends nothing this host cannot acknowledge.
+    state.store().admin_token_hash().await?;
     let dispatcher = state.pipeline().dispatcher();
     if !dispatcher.has_room_for(1) {
         return Err(ApiError::QueueFull(format!(

@@ -105,6 +105,9 @@ const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// hosts) waits before asking again.
 const BUSY_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// How long an execution runs before its running state is written.
+const RUNNING_WRITE_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// How long an execution that could not be recorded (the store is
 /// unavailable) waits before it is tried again.
 const STORE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
@@ -395,17 +398,31 @@ async fn try_run_one(
     record.status = ExecutionStatus::Running;
     record.attempt += 1;
     record.started_at = Some(now_rfc3339());
-    if !store
-        .update_leased(&record, lease)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Ok(Ran::Done); // taken over by another host meanwhile
-    }
 
-    match prepare_and_run(ctx, &mut record, quota, threads).await {
-        Ok(()) => {}
-        Err((kind, message)) => record.fail_before_run(kind, message, now_rfc3339()),
+    // The running state is written only for an execution still running
+    // after RUNNING_WRITE_DELAY: most finish sooner, and their one write is
+    // the result (a crash before it re-runs them either way).
+    let running = record.clone();
+    let mark_running = async {
+        tokio::time::sleep(RUNNING_WRITE_DELAY).await;
+        match store.update_leased(&running, lease).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(tenant = %running.tenant, id = %running.id, "another host took this execution over while it runs here; its completion will be refused")
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %running.tenant, id = %running.id, error = %e, "cannot record that the execution is running")
+            }
+        }
+        std::future::pending::<()>().await
+    };
+    let run = prepare_and_run(ctx, &mut record, quota, threads);
+    let ran = tokio::select! {
+        ran = run => ran,
+        () = mark_running => unreachable!("mark_running never completes"),
+    };
+    if let Err((kind, message)) = ran {
+        record.fail_before_run(kind, message, now_rfc3339());
     }
     if !store
         .finish_leased(&record, lease)

@@ -1,51 +1,12 @@
-//! The execution record the service stores: the sandbox's report plus where
-//! the execution came from (tenant, rule, event) and its lifecycle.
+//! The execution record's lifecycle: created queued, then completed by the
+//! sandbox's report or failed before it ran. The record itself is defined
+//! with the store ([`crate::store::model::execution`]), which persists it.
 
-use crate::capabilities::log::LogEntry;
-use crate::capabilities::trail::CapabilityCall;
 use crate::registry::Environment;
-use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::report::{ErrorKind, ExecutionError, ExecutionReport, ExecutionStatus};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExecutionRecord {
-    pub id: String,
-    pub tenant: String,
-    /// The rule that fired it; `None` for a manual run.
-    pub rule: Option<String>,
-    /// The event that fired it; `None` for a manual run.
-    #[serde(rename = "event")]
-    pub event_id: Option<String>,
-    pub runbook: String,
-    /// The version deployed to `environment` when the execution was created.
-    pub version: Option<String>,
-    pub environment: Environment,
-    pub input: Value,
-    pub status: ExecutionStatus,
-    pub output: Option<Value>,
-    pub error: Option<ExecutionError>,
-    #[serde(default)]
-    pub logs: Vec<LogEntry>,
-    #[serde(default)]
-    pub capability_calls: Vec<CapabilityCall>,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub capability_calls_dropped: u64,
-    pub fuel_consumed: u64,
-    pub memory_peak_bytes: u64,
-    pub duration_ms: u64,
-    pub limits: Option<ExecutionLimits>,
-    /// 1 on the first run; a run interrupted by a crash is retried with 2, ...
-    pub attempt: u32,
-    pub created_at: String,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
+pub use crate::store::model::execution::ExecutionRecord;
 
 impl ExecutionRecord {
     /// A queued execution.
@@ -82,10 +43,6 @@ impl ExecutionRecord {
             started_at: None,
             finished_at: None,
         }
-    }
-
-    pub fn is_terminal(&self) -> bool {
-        self.status.is_terminal()
     }
 
     /// Records the sandbox's report as this execution's result.

@@ -1,23 +1,11 @@
 //! The event: what a source reports, as stored in the event log and seen by
-//! rules (as the envelope `{id, source, type, time, data, metadata}`).
+//! rules (as the envelope `{id, source, type, time, data, metadata}`). The
+//! record itself is defined with the store ([`crate::store::model::event`]);
+//! here are its ids, its timestamps and its envelope.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub id: String,
-    pub tenant: String,
-    pub source: String,
-    #[serde(rename = "type")]
-    pub event_type: String,
-    /// RFC 3339, when Wolfe accepted the event.
-    pub time: String,
-    pub data: Value,
-    /// Transport facts (e.g. SQS message attributes); empty for webhooks.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub metadata: Map<String, Value>,
-}
+pub use crate::store::model::event::Event;
 
 impl Event {
     /// What rules and parameter templates see.

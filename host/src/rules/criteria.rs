@@ -2,37 +2,9 @@
 //! `{id, source, type, time, data}`. All criteria of a rule must hold.
 
 use super::path;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    /// The field's value is one of `value` (an array).
-    In,
-    /// A string contains `value`, or an array contains an element equal to it.
-    Contains,
-    /// A string matches the regular expression `value`.
-    Matches,
-    /// The field is present (`value` true, the default) or absent (false).
-    Exists,
-}
-
-/// One criterion as configured.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Criterion {
-    pub path: String,
-    pub op: Op,
-    #[serde(default)]
-    pub value: Value,
-}
+pub use crate::store::model::rule::{Criterion, Op};
 
 /// A criterion checked once at configuration time (regex compiled).
 #[derive(Debug, Clone)]

@@ -1,49 +1,17 @@
 //! Rules: which events fire which runbook, and with what input. One event can
-//! fire many rules; many rules can target one runbook.
+//! fire many rules; many rules can target one runbook. The stored rule is
+//! defined with the store ([`crate::store::model::rule`]); here it is
+//! validated, compiled and matched.
 
 pub mod cache;
 pub mod criteria;
 pub mod params;
 pub mod path;
 
-use crate::registry::Environment;
-use criteria::{CompiledCriterion, Criterion};
-use serde::{Deserialize, Serialize};
+use criteria::CompiledCriterion;
 use serde_json::Value;
 
-/// A rule as configured through the API (`PUT /v1/tenants/{t}/rules/{name}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleSpec {
-    /// Only events from this source; absent matches every source.
-    #[serde(default)]
-    pub source: Option<String>,
-    /// Only events of this type; absent matches every type.
-    #[serde(default, rename = "type")]
-    pub event_type: Option<String>,
-    #[serde(default)]
-    pub criteria: Vec<Criterion>,
-    pub runbook: String,
-    pub environment: Environment,
-    /// Templates rendered into the runbook's input; absent passes `data`.
-    #[serde(default)]
-    pub params: Option<Value>,
-    #[serde(default = "enabled_by_default")]
-    pub enabled: bool,
-}
-
-fn enabled_by_default() -> bool {
-    true
-}
-
-/// A stored rule: its name and spec.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Rule {
-    pub name: String,
-    #[serde(flatten)]
-    pub spec: RuleSpec,
-    pub updated_at: String,
-}
+pub use crate::store::model::rule::{Rule, RuleSpec};
 
 /// A rule ready to match: criteria compiled once.
 #[derive(Debug, Clone)]

@@ -13,11 +13,11 @@ use super::model::{
     Ingested, Lease, NewEvent, Pruned, PutOutcome, RejectedMessage, Rescued, Retention,
     SecretRecord,
 };
-use crate::dispatch::record::ExecutionRecord;
-use crate::ingest::event::Event;
-use crate::ingest::source::Source;
 use crate::registry::{Deployment, Environment, RunbookVersion};
-use crate::rules::Rule;
+use crate::store::model::event::Event;
+use crate::store::model::execution::ExecutionRecord;
+use crate::store::model::rule::Rule;
+use crate::store::model::source::Source;
 use crate::tenancy::{Tenant, TokenRecord};
 use async_trait::async_trait;
 

@@ -8,8 +8,8 @@
 
 use super::model::RejectedMessage;
 use super::{Store, StoreError, StoreResult};
-use crate::dispatch::record::ExecutionRecord;
-use crate::ingest::event::Event;
+use crate::store::model::event::Event;
+use crate::store::model::execution::ExecutionRecord;
 use crate::tenancy::TokenRecord;
 use async_trait::async_trait;
 use serde::Serialize;

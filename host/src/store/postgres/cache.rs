@@ -4,9 +4,9 @@
 //! another host is seen here within it, and a change made through this host
 //! drops the entry at once.
 
-use crate::ingest::source::Source;
 use crate::registry::{Deployment, Environment};
 use crate::store::StoreResult;
+use crate::store::model::source::Source;
 use crate::tenancy::{Tenant, TokenRecord};
 use moka::sync::Cache;
 use std::hash::Hash;

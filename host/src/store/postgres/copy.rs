@@ -4,10 +4,10 @@
 //! themselves rather than from the moment of the copy.
 
 use super::{PostgresStore, docs, from_doc, to_doc};
-use crate::dispatch::record::ExecutionRecord;
-use crate::ingest::event::Event;
 use crate::store::copy::{CopyStore, KvEntry, Page, since_epoch};
 use crate::store::model::RejectedMessage;
+use crate::store::model::event::Event;
+use crate::store::model::execution::ExecutionRecord;
 use crate::store::{StoreError, StoreResult};
 use crate::tenancy::TokenRecord;
 use async_trait::async_trait;

@@ -4,8 +4,8 @@
 //! the set of work still to do small however many executions are kept.
 
 use super::{PostgresStore, docs, from_doc, to_doc};
-use crate::dispatch::record::ExecutionRecord;
-use crate::ingest::event::Event;
+use crate::store::model::event::Event;
+use crate::store::model::execution::ExecutionRecord;
 use crate::store::model::{
     Claim, ExecutionFilter, ExecutionPage, IngestOutcome, Ingested, Lease, NewEvent, Pruned,
     Rescued, Retention,
@@ -253,47 +253,33 @@ impl ExecutionStore for PostgresStore {
         max_concurrent: Option<u32>,
     ) -> StoreResult<Claim> {
         let mut c = self.progress_client().await?;
-        let tx = c.transaction().await?;
-        if let Some(max) = max_concurrent {
-            // Claims of one tenant take turns, so two hosts cannot both
-            // take its last slot.
-            tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended('wolfe.claims.' || $1, 0))",
-                &[&tenant],
-            )
-            .await?;
-            let running = tx
-                .prepare_cached(
-                    "SELECT count(*) FROM executions e
-                     WHERE e.tenant = $1 AND e.pending AND e.id <> $2
-                       AND EXISTS (SELECT 1 FROM hosts h
-                                   WHERE h.id = e.lease_owner AND h.expires > now())",
-                )
-                .await?;
-            let running: i64 = tx.query_one(&running, &[&tenant, &id]).await?.try_get(0)?;
-            if running >= i64::from(max) {
-                return Ok(Claim::Busy);
-            }
-        }
-        let stmt = tx
-            .prepare_cached(
-                "UPDATE executions e
-                 SET lease_owner = $3, lease_token = nextval('lease_tokens')
-                 WHERE tenant = $1 AND id = $2 AND pending
-                   AND (lease_owner = $3 OR lease_owner IS NULL OR NOT EXISTS (
-                        SELECT 1 FROM hosts h WHERE h.id = e.lease_owner AND h.expires > now()))
-                 RETURNING doc, lease_token",
-            )
-            .await?;
-        let claim = match tx.query_opt(&stmt, &[&tenant, &id, &self.host_id]).await? {
-            Some(r) => Claim::Claimed(
-                Box::new(from_doc(&r, 0)?),
-                Lease {
-                    token: r.try_get(1)?,
-                },
-            ),
-            None => Claim::Gone,
+        let Some(max) = max_concurrent else {
+            // No quota: one statement, one round trip.
+            let stmt = c.prepare_cached(CLAIM).await?;
+            return claimed(c.query_opt(&stmt, &[&tenant, &id, &self.host_id]).await?);
         };
+        let tx = c.transaction().await?;
+        // Claims of one tenant take turns, so two hosts cannot both take
+        // its last slot.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('wolfe.claims.' || $1, 0))",
+            &[&tenant],
+        )
+        .await?;
+        let running = tx
+            .prepare_cached(
+                "SELECT count(*) FROM executions e
+                 WHERE e.tenant = $1 AND e.pending AND e.id <> $2
+                   AND EXISTS (SELECT 1 FROM hosts h
+                               WHERE h.id = e.lease_owner AND h.expires > now())",
+            )
+            .await?;
+        let running: i64 = tx.query_one(&running, &[&tenant, &id]).await?.try_get(0)?;
+        if running >= i64::from(max) {
+            return Ok(Claim::Busy);
+        }
+        let stmt = tx.prepare_cached(CLAIM).await?;
+        let claim = claimed(tx.query_opt(&stmt, &[&tenant, &id, &self.host_id]).await?)?;
         tx.commit().await?;
         Ok(claim)
     }
@@ -495,4 +481,26 @@ async fn insert_execution(
         )
         .await?;
     Ok(inserted == 1)
+}
+
+/// Leases a pending execution ($1 tenant, $2 id) to host $3 unless another
+/// live host holds it.
+const CLAIM: &str = "UPDATE executions e
+     SET lease_owner = $3, lease_token = nextval('lease_tokens')
+     WHERE tenant = $1 AND id = $2 AND pending
+       AND (lease_owner = $3 OR lease_owner IS NULL OR NOT EXISTS (
+            SELECT 1 FROM hosts h WHERE h.id = e.lease_owner AND h.expires > now()))
+     RETURNING doc, lease_token";
+
+/// What [`CLAIM`] returned.
+fn claimed(row: Option<tokio_postgres::Row>) -> StoreResult<Claim> {
+    Ok(match row {
+        Some(r) => Claim::Claimed(
+            Box::new(from_doc(&r, 0)?),
+            Lease {
+                token: r.try_get(1)?,
+            },
+        ),
+        None => Claim::Gone,
+    })
 }

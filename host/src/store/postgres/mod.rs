@@ -42,11 +42,32 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.as_db_error() {
+            // The server is going away or not there yet (shutting down,
+            // restarting, out of connections): retry later, nothing failed.
+            Some(db) if is_unavailable(db.code()) => {
+                StoreError::Unavailable(format!("postgres: {}", db.message()))
+            }
             Some(db) => StoreError::Backend(format!("postgres: {}", db.message())),
             // No answer from the server: a closed connection, an I/O error.
             None => StoreError::Unavailable(format!("postgres: {e}")),
         }
     }
+}
+
+/// SQLSTATEs that mean "the server cannot serve now" rather than "this
+/// operation is wrong": connection exceptions (class 08), shutdown and
+/// start-up (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+/// connect now), too many connections (53300).
+fn is_unavailable(code: &tokio_postgres::error::SqlState) -> bool {
+    use tokio_postgres::error::SqlState;
+    code.code().starts_with("08")
+        || [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::TOO_MANY_CONNECTIONS,
+        ]
+        .contains(code)
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {

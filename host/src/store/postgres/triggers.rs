@@ -1,8 +1,8 @@
 //! Sources, rules, and the SQS messages a source could not parse.
 
 use super::{PostgresStore, docs, from_doc, to_doc};
-use crate::ingest::source::Source;
-use crate::rules::Rule;
+use crate::store::model::rule::Rule;
+use crate::store::model::source::Source;
 use crate::store::model::{MAX_REJECTED_PER_SOURCE, RejectedMessage};
 use crate::store::{StoreResult, TriggerStore};
 use async_trait::async_trait;

@@ -5,10 +5,10 @@
 use super::audit::{prefix_end, seq_key};
 use super::keys::{key, prefix};
 use super::{SledStore, decode, encode, scan};
-use crate::dispatch::record::ExecutionRecord;
-use crate::ingest::event::Event;
 use crate::store::copy::{CopyStore, KvEntry, Page, since_epoch};
 use crate::store::model::RejectedMessage;
+use crate::store::model::event::Event;
+use crate::store::model::execution::ExecutionRecord;
 use crate::store::{StoreError, StoreResult};
 use crate::tenancy::TokenRecord;
 use async_trait::async_trait;

@@ -4,8 +4,8 @@
 
 use super::keys::{key, last_part, prefix};
 use super::{SledStore, decode, encode, get};
-use crate::dispatch::record::ExecutionRecord;
-use crate::ingest::event::Event;
+use crate::store::model::event::Event;
+use crate::store::model::execution::ExecutionRecord;
 use crate::store::model::{
     Claim, ExecutionFilter, ExecutionPage, IngestOutcome, Lease, Pruned, Rescued, Retention,
 };

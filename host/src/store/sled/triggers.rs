@@ -2,8 +2,8 @@
 
 use super::keys::{key, prefix};
 use super::{SledStore, decode, encode, get, scan};
-use crate::ingest::source::Source;
-use crate::rules::Rule;
+use crate::store::model::rule::Rule;
+use crate::store::model::source::Source;
 use crate::store::model::{MAX_REJECTED_PER_SOURCE, RejectedMessage};
 use crate::store::{StoreResult, TriggerStore};
 use async_trait::async_trait;

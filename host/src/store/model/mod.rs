@@ -1,11 +1,19 @@
 //! The records the store keeps and the shapes its operations take and
-//! return, shared by every backend.
+//! return, shared by every backend. The records that other modules create
+//! (executions, events, rules, sources) are defined in the submodules, so
+//! the store depends on no module that calls it; their behaviour lives with
+//! those modules.
+
+pub mod event;
+pub mod execution;
+pub mod rule;
+pub mod source;
 
 use crate::capabilities::connectors::ConnectorSpec;
-use crate::dispatch::record::ExecutionRecord;
-use crate::ingest::event::Event;
 use crate::sandbox::report::ExecutionStatus;
 use crate::secrets::vault::Sealed;
+use event::Event;
+use execution::ExecutionRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;

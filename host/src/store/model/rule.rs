@@ -1,0 +1,71 @@
+//! The rule as stored: which events fire which runbook, and with what input.
+//! Compiling, validating and matching rules live in `rules`.
+
+use crate::registry::Environment;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A rule as configured through the API (`PUT /v1/tenants/{t}/rules/{name}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Only events from this source; absent matches every source.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Only events of this type; absent matches every type.
+    #[serde(default, rename = "type")]
+    pub event_type: Option<String>,
+    #[serde(default)]
+    pub criteria: Vec<Criterion>,
+    pub runbook: String,
+    pub environment: Environment,
+    /// Templates rendered into the runbook's input; absent passes `data`.
+    #[serde(default)]
+    pub params: Option<Value>,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// A stored rule: its name and spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    pub name: String,
+    #[serde(flatten)]
+    pub spec: RuleSpec,
+    pub updated_at: String,
+}
+
+/// How a criterion compares the field at its path with its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    /// The field's value is one of `value` (an array).
+    In,
+    /// A string contains `value`, or an array contains an element equal to it.
+    Contains,
+    /// A string matches the regular expression `value`.
+    Matches,
+    /// The field is present (`value` true, the default) or absent (false).
+    Exists,
+}
+
+/// One criterion as configured: a `{path, op, value}` test over the event
+/// envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    pub path: String,
+    pub op: Op,
+    #[serde(default)]
+    pub value: Value,
+}
