@@ -11,7 +11,8 @@ use crate::registry::Environment;
 use crate::rules::cache::RuleCache;
 use crate::rules::{CompiledRule, match_rules};
 use crate::sandbox::report::ErrorKind;
-use crate::store::{Ingested, NewEvent, Store, StoreError};
+use crate::store::{Ingested, Inserted, NewEvent, Store, StoreError};
+use crate::tenancy::TenantQuota;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -79,48 +80,65 @@ impl Pipeline {
             batch.push(NewEvent { event, executions });
         }
         let fired = batch.iter().map(|n| n.executions.len()).sum::<usize>();
-        self.spend_rate_quota(tenant, fired).await?;
+        let quota = self.quota(tenant).await?;
+        self.spend_rate_quota(tenant, &quota, fired).await?;
+        // Executions free workers can start now are leased to this host in
+        // the same transaction; the rest wait unclaimed, for any host. A
+        // tenant with `max_concurrent` is claimed one by one, under its
+        // quota.
+        let claim = match quota.max_concurrent {
+            None => self.dispatcher.idle_workers(),
+            Some(_) => 0,
+        };
 
         let mut accepted = Vec::with_capacity(batch.len());
         let mut to_queue = Vec::new();
-        let outcomes = self.store.ingest(&batch).await?;
+        let outcomes = self.store.ingest(&batch, claim).await?;
         for (new, outcome) in batch.into_iter().zip(outcomes) {
             let (event_id, duplicate, created) = match outcome {
                 Ingested::New { created } => {
-                    let created: Vec<ExecutionRecord> = new
-                        .executions
-                        .into_iter()
-                        .zip(created)
-                        .filter_map(|(record, made)| made.then_some(record))
-                        .collect();
-                    (new.event.id, false, created)
+                    let mut made = Vec::new();
+                    for (record, inserted) in new.executions.into_iter().zip(created) {
+                        let claimed = match inserted {
+                            Inserted::Existing => continue,
+                            Inserted::Queued => None,
+                            Inserted::Claimed(lease) => Some(lease),
+                        };
+                        if !record.is_terminal() {
+                            to_queue.push(ExecutionRef {
+                                tenant: tenant.to_string(),
+                                id: record.id.clone(),
+                                claimed: claimed.map(|lease| Box::new((record.clone(), lease))),
+                            });
+                        }
+                        made.push(record.id);
+                    }
+                    (new.event.id, false, made)
                 }
                 // Rules match the event as first stored: a re-post after a
                 // new rule was added fires only that rule.
                 Ingested::Duplicate(stored) => {
-                    let mut created = Vec::new();
+                    let mut made = Vec::new();
                     for record in self.executions_for(tenant, &rules, &stored).await? {
                         if let Some(record) = self.create_one(&record).await? {
-                            created.push(record);
+                            if !record.is_terminal() {
+                                to_queue
+                                    .push(ExecutionRef::new(tenant.to_string(), record.id.clone()));
+                            }
+                            made.push(record.id);
                         }
                     }
-                    (stored.id, true, created)
+                    (stored.id, true, made)
                 }
             };
-            to_queue.extend(
-                created
-                    .iter()
-                    .filter(|r| !r.is_terminal())
-                    .map(|r| r.id.clone()),
-            );
             accepted.push(AcceptedEvent {
                 event_id,
                 duplicate,
-                executions: created.into_iter().map(|r| r.id).collect(),
+                executions: created,
             });
         }
         self.store.commit().await?;
-        self.queue(tenant, to_queue);
+        self.queue(to_queue);
         Ok(accepted)
     }
 
@@ -135,7 +153,8 @@ impl Pipeline {
         if !self.dispatcher.has_room_for(1) {
             return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
         }
-        self.spend_rate_quota(tenant, 1).await?;
+        let quota = self.quota(tenant).await?;
+        self.spend_rate_quota(tenant, &quota, 1).await?;
         let record = self
             .new_execution(tenant, None, None, runbook, environment, input)
             .await?;
@@ -145,18 +164,18 @@ impl Pipeline {
             .await?
             .expect("manual runs have no (event, rule) key");
         self.store.commit().await?;
-        self.queue(tenant, vec![record.id.clone()]);
+        self.queue(vec![ExecutionRef::new(
+            tenant.to_string(),
+            record.id.clone(),
+        )]);
         Ok(record)
     }
 
     /// Hands durable executions to the dispatcher; when this host has more
     /// than its workers can take, tells the other hosts.
-    fn queue(&self, tenant: &str, ids: Vec<String>) {
-        for id in ids {
-            self.dispatcher.enqueue(ExecutionRef {
-                tenant: tenant.to_string(),
-                id,
-            });
+    fn queue(&self, executions: Vec<ExecutionRef>) {
+        for execution in executions {
+            self.dispatcher.enqueue(execution);
         }
         if self.dispatcher.wants_help() {
             let store = self.store.clone();
@@ -168,14 +187,22 @@ impl Pipeline {
         }
     }
 
-    /// The tenant's `max_executions_per_minute`, across every host.
-    async fn spend_rate_quota(&self, tenant: &str, executions: usize) -> Result<(), PipelineError> {
-        let quota = self
+    async fn quota(&self, tenant: &str) -> Result<TenantQuota, StoreError> {
+        Ok(self
             .store
             .get_tenant(tenant)
             .await?
             .map(|t| t.quota)
-            .unwrap_or_default();
+            .unwrap_or_default())
+    }
+
+    /// The tenant's `max_executions_per_minute`, across every host.
+    async fn spend_rate_quota(
+        &self,
+        tenant: &str,
+        quota: &TenantQuota,
+        executions: usize,
+    ) -> Result<(), PipelineError> {
         let Some(limit) = quota.max_executions_per_minute else {
             return Ok(());
         };

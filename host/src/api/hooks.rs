@@ -33,7 +33,13 @@ pub async fn receive(
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let body = read_body(&state, &headers, body).await?;
-    let caller = authenticate(&state, &headers).await.ok();
+    // A missing or wrong token is judged below, with the source's auth; a
+    // store that cannot be read is an outage, not a refusal.
+    let caller = match authenticate(&state, &headers).await {
+        Ok(caller) => Some(caller),
+        Err(e @ ApiError::StoreUnavailable(_)) => return Err(e),
+        Err(_) => None,
+    };
     let refuse = |why: &str| {
         tracing::info!(%tenant, source = %source_name, why, "webhook request refused");
         ApiError::Unauthorized(REFUSED.into())

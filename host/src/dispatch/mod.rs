@@ -18,14 +18,14 @@ use crate::sandbox::report::{ErrorKind, ExecutionStatus};
 use crate::sandbox::{ExecutionRequest, Sandbox};
 use crate::secrets::TenantSecrets;
 use crate::secrets::vault::Vault;
-use crate::store::{Claim, MAX_LOST_LEASES, Rescued, RunbookKv, Store, TenantConnectors};
+use crate::store::{Claim, Lease, MAX_LOST_LEASES, Rescued, RunbookKv, Store, TenantConnectors};
 use crate::tenancy::TenantQuota;
 use record::ExecutionRecord;
 use runbooks::RunbookCache;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// An execution to run, by its store key.
@@ -33,6 +33,20 @@ use tokio_util::sync::CancellationToken;
 pub struct ExecutionRef {
     pub tenant: String,
     pub id: String,
+    /// The record and its lease when the store leased it to this host as
+    /// it was queued: the worker then runs it without claiming it first.
+    pub claimed: Option<Box<(ExecutionRecord, Lease)>>,
+}
+
+impl ExecutionRef {
+    /// An execution the worker must claim before running it.
+    pub fn new(tenant: String, id: String) -> Self {
+        Self {
+            tenant,
+            id,
+            claimed: None,
+        }
+    }
 }
 
 /// The handle ingest and the API use to queue executions.
@@ -105,6 +119,16 @@ const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// hosts) waits before asking again.
 const BUSY_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// Results being recorded at once at most (beyond the workers, which are
+/// free again while their last result is written).
+const MAX_RECORDING: usize = 1024;
+
+/// The execution slots, and the results still being recorded.
+struct Workers {
+    slots: Arc<Semaphore>,
+    recording: Arc<Semaphore>,
+}
+
 /// How long an execution runs before its running state is written.
 const RUNNING_WRITE_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -171,6 +195,7 @@ pub fn start(
     let requeue = dispatcher.clone();
     let ctx = Arc::new(ctx);
     let slots = Arc::new(Semaphore::new(workers));
+    let recording = Arc::new(Semaphore::new(MAX_RECORDING));
     let threads = Arc::new(threads::ExecutionThreads::start(workers)?);
     let pool = tokio::spawn(async move {
         loop {
@@ -181,21 +206,24 @@ pub fn start(
             let Some(execution) = next else { break };
             let (ctx, in_flight) = (ctx.clone(), in_flight.clone());
             let (slots, shutdown, threads) = (slots.clone(), shutdown.clone(), threads.clone());
+            let recording = recording.clone();
             let requeue = requeue.clone();
             tokio::spawn(async move {
-                let retry = run_when_admitted(ctx, &execution, slots, &threads, &shutdown).await;
+                let workers = Workers { slots, recording };
+                let retry = run_when_admitted(ctx, &execution, workers, &threads, &shutdown).await;
                 in_flight.fetch_sub(1, Ordering::Relaxed);
                 if retry && !shutdown.is_cancelled() {
                     // The store was unavailable: the execution is still
                     // pending there; try again rather than leave it for the
-                    // next start.
+                    // next start — claiming it afresh.
                     tokio::time::sleep(STORE_RETRY).await;
-                    requeue.enqueue(execution);
+                    requeue.enqueue(ExecutionRef::new(execution.tenant, execution.id));
                 }
             });
         }
         // Drain: wait for every running execution to finish and be durable.
         let _ = slots.acquire_many(workers as u32).await;
+        let _ = recording.acquire_many(MAX_RECORDING as u32).await;
     });
     Ok((dispatcher, pool))
 }
@@ -207,7 +235,7 @@ pub async fn resume_pending(store: &Store, dispatcher: &Dispatcher) -> usize {
         Ok(pending) => {
             let n = pending.len();
             for (tenant, id) in pending {
-                dispatcher.enqueue(ExecutionRef { tenant, id });
+                dispatcher.enqueue(ExecutionRef::new(tenant, id));
             }
             n
         }
@@ -260,10 +288,7 @@ async fn renew_and_rescue(store: &Store, dispatcher: &Dispatcher) {
             }
             continue;
         }
-        dispatcher.enqueue(ExecutionRef {
-            tenant: execution.tenant,
-            id: execution.id,
-        });
+        dispatcher.enqueue(ExecutionRef::new(execution.tenant, execution.id));
     }
 }
 
@@ -279,7 +304,7 @@ async fn take_unclaimed(store: &Store, dispatcher: &Dispatcher) {
     match store.unclaimed_executions(idle).await {
         Ok(found) => {
             for (tenant, id) in found {
-                dispatcher.enqueue(ExecutionRef { tenant, id });
+                dispatcher.enqueue(ExecutionRef::new(tenant, id));
             }
         }
         Err(e) => tracing::debug!(error = %e, "cannot look for unclaimed executions"),
@@ -323,7 +348,7 @@ async fn fail_lost(store: &Store, execution: &Rescued) -> Result<(), String> {
 async fn run_when_admitted(
     ctx: Arc<WorkerContext>,
     execution: &ExecutionRef,
-    slots: Arc<Semaphore>,
+    workers: Workers,
     threads: &threads::ExecutionThreads,
     shutdown: &CancellationToken,
 ) -> bool {
@@ -345,14 +370,23 @@ async fn run_when_admitted(
             },
             None => None,
         };
-        let _worker = tokio::select! {
+        let mut worker = tokio::select! {
             _ = shutdown.cancelled() => return false,
-            worker = slots.clone().acquire_owned() => worker.expect("semaphore never closed"),
+            worker = workers.slots.clone().acquire_owned() => Some(worker.expect("semaphore never closed")),
         };
         if shutdown.is_cancelled() {
             return false;
         }
-        match try_run_one(&ctx, execution, &quota, threads).await {
+        match try_run_one(
+            &ctx,
+            execution,
+            &quota,
+            threads,
+            &mut worker,
+            &workers.recording,
+        )
+        .await
+        {
             Ok(Ran::Done) => return false,
             Ok(Ran::Busy) => {}
             Err(e) => {
@@ -362,7 +396,7 @@ async fn run_when_admitted(
         }
         // The tenant's quota is taken on other hosts: wait without holding
         // a turn or a worker.
-        drop((_turn, _worker));
+        drop((_turn, worker));
         tokio::select! {
             _ = shutdown.cancelled() => return false,
             _ = tokio::time::sleep(BUSY_RETRY) => {}
@@ -383,17 +417,22 @@ async fn try_run_one(
     execution: &ExecutionRef,
     quota: &TenantQuota,
     threads: &threads::ExecutionThreads,
+    worker: &mut Option<OwnedSemaphorePermit>,
+    recording: &Arc<Semaphore>,
 ) -> Result<Ran, String> {
     let store = &ctx.store;
     // The lease: on a shared store another host may hold this execution.
-    let (mut record, lease) = match store
-        .claim_execution(&execution.tenant, &execution.id, quota.max_concurrent)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        Claim::Claimed(record, lease) => (*record, lease),
-        Claim::Gone => return Ok(Ran::Done),
-        Claim::Busy => return Ok(Ran::Busy),
+    let (mut record, lease) = match &execution.claimed {
+        Some(claimed) => (**claimed).clone(),
+        None => match store
+            .claim_execution(&execution.tenant, &execution.id, quota.max_concurrent)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Claim::Claimed(record, lease) => (*record, lease),
+            Claim::Gone => return Ok(Ran::Done),
+            Claim::Busy => return Ok(Ran::Busy),
+        },
     };
     record.status = ExecutionStatus::Running;
     record.attempt += 1;
@@ -424,6 +463,15 @@ async fn try_run_one(
     if let Err((kind, message)) = ran {
         record.fail_before_run(kind, message, now_rfc3339());
     }
+    // The worker is free once the sandbox is; recording the result (a
+    // database round trip on a shared store) is tracked on its own, so
+    // shutdown still waits for it.
+    let _recording = recording
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("semaphore never closed");
+    worker.take();
     if !store
         .finish_leased(&record, lease)
         .await

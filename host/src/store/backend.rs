@@ -10,7 +10,7 @@
 use super::StoreResult;
 use super::model::{
     AuditEntry, AuditRecord, Claim, ConnectorRecord, ExecutionFilter, ExecutionPage, IngestOutcome,
-    Ingested, Lease, NewEvent, Pruned, PutOutcome, RejectedMessage, Rescued, Retention,
+    Ingested, Inserted, Lease, NewEvent, Pruned, PutOutcome, RejectedMessage, Rescued, Retention,
     SecretRecord,
 };
 use crate::registry::{Deployment, Environment, RunbookVersion};
@@ -95,8 +95,11 @@ pub trait ExecutionStore: Send + Sync {
     async fn put_event_if_absent(&self, event: &Event) -> StoreResult<IngestOutcome>;
     /// Records new events with the executions they fire, all or nothing
     /// (one transaction on PostgreSQL). An event whose id is already
-    /// stored is left as it is, its executions not written.
-    async fn ingest(&self, batch: &[NewEvent]) -> StoreResult<Vec<Ingested>> {
+    /// stored is left as it is, its executions not written. Up to `claim`
+    /// queued executions are leased to this host at once, for workers that
+    /// are free to run them now.
+    async fn ingest(&self, batch: &[NewEvent], claim: usize) -> StoreResult<Vec<Ingested>> {
+        let _ = claim; // an embedded store has no leases
         let mut outcomes = Vec::with_capacity(batch.len());
         for new in batch {
             let stored = self.put_event_if_absent(&new.event).await?;
@@ -112,7 +115,10 @@ pub trait ExecutionStore: Send + Sync {
                 {
                     self.finish_execution(made).await?;
                 }
-                created.push(made.is_some());
+                created.push(match made {
+                    Some(_) => Inserted::Queued,
+                    None => Inserted::Existing,
+                });
             }
             outcomes.push(Ingested::New { created });
         }

@@ -21,8 +21,8 @@ pub use backend::{
 };
 pub use model::{
     AuditActor, AuditEntry, AuditRecord, AuditVerification, Claim, ConnectorRecord,
-    ExecutionFilter, ExecutionPage, IngestOutcome, Ingested, Lease, MAX_LOST_LEASES, NewEvent,
-    Pruned, PutOutcome, RejectedMessage, Rescued, Retention, SecretRecord,
+    ExecutionFilter, ExecutionPage, IngestOutcome, Ingested, Inserted, Lease, MAX_LOST_LEASES,
+    NewEvent, Pruned, PutOutcome, RejectedMessage, Rescued, Retention, SecretRecord,
 };
 pub use providers::{RunbookKv, TenantConnectors};
 

@@ -38,12 +38,24 @@ pub struct NewEvent {
 /// [`NewEvent`].
 #[derive(Debug, Clone)]
 pub enum Ingested {
-    /// The event is new; per execution, whether it was created (`false`:
-    /// its (event, rule) pair already had one).
-    New { created: Vec<bool> },
+    /// The event is new; what became of each of its executions.
+    New { created: Vec<Inserted> },
     /// An event with this id was already stored: nothing was written, and
     /// the caller matches rules on the stored event instead.
     Duplicate(Event),
+}
+
+/// What [`ingest`](crate::store::ExecutionStore::ingest) did with one
+/// execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// Not created: its (event, rule) pair already had one.
+    Existing,
+    /// Created: queued and unclaimed, or already terminal.
+    Queued,
+    /// Created and already leased to this host, to run at once (saves the
+    /// claim's round trip).
+    Claimed(Lease),
 }
 
 /// The answer to a claim on a pending execution.

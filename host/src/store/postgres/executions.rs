@@ -7,8 +7,8 @@ use super::{PostgresStore, docs, from_doc, to_doc};
 use crate::store::model::event::Event;
 use crate::store::model::execution::ExecutionRecord;
 use crate::store::model::{
-    Claim, ExecutionFilter, ExecutionPage, IngestOutcome, Ingested, Lease, NewEvent, Pruned,
-    Rescued, Retention,
+    Claim, ExecutionFilter, ExecutionPage, IngestOutcome, Ingested, Inserted, Lease, NewEvent,
+    Pruned, Rescued, Retention,
 };
 use crate::store::{ExecutionStore, StoreResult};
 use async_trait::async_trait;
@@ -69,12 +69,12 @@ impl ExecutionStore for PostgresStore {
     ) -> StoreResult<Option<ExecutionRecord>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let inserted = insert_execution(&tx, record).await?;
+        let inserted = insert_execution(&tx, record, None).await?;
         tx.commit().await?;
-        Ok(inserted.then(|| record.clone()))
+        Ok((inserted != Inserted::Existing).then(|| record.clone()))
     }
 
-    async fn ingest(&self, batch: &[NewEvent]) -> StoreResult<Vec<Ingested>> {
+    async fn ingest(&self, batch: &[NewEvent], claim: usize) -> StoreResult<Vec<Ingested>> {
         // One transaction for the request's events and their executions:
         // the 202 waits for exactly one commit.
         let mut c = self.client().await?;
@@ -86,6 +86,7 @@ impl ExecutionStore for PostgresStore {
             )
             .await?;
         let mut outcomes = Vec::with_capacity(batch.len());
+        let mut claimed = 0;
         for new in batch {
             let event = &new.event;
             if tx
@@ -104,7 +105,10 @@ impl ExecutionStore for PostgresStore {
             }
             let mut created = Vec::with_capacity(new.executions.len());
             for record in &new.executions {
-                created.push(insert_execution(&tx, record).await?);
+                let owner = (claimed < claim && !record.is_terminal()).then_some(&*self.host_id);
+                let inserted = insert_execution(&tx, record, owner).await?;
+                claimed += usize::from(matches!(inserted, Inserted::Claimed(_)));
+                created.push(inserted);
             }
             outcomes.push(Ingested::New { created });
         }
@@ -450,22 +454,26 @@ fn execution_refs(rows: &[tokio_postgres::Row]) -> StoreResult<Vec<(String, Stri
 }
 
 /// Inserts a queued (or already failed) execution unless its (event, rule)
-/// pair has one; whether it was inserted. It has no owner until a worker
-/// claims it.
+/// pair has one. It has no owner until a worker claims it — or, with
+/// `owner`, it is leased to that host from the start.
 async fn insert_execution(
     tx: &deadpool_postgres::Transaction<'_>,
     record: &ExecutionRecord,
-) -> StoreResult<bool> {
+    owner: Option<&str>,
+) -> StoreResult<Inserted> {
     let stmt = tx
         .prepare_cached(
             "INSERT INTO executions
-                (tenant, id, event_id, rule, runbook, status, pending, denied, doc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT DO NOTHING",
+                (tenant, id, event_id, rule, runbook, status, pending, denied, doc,
+                 lease_owner, lease_token)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                     $10, CASE WHEN $10::text IS NOT NULL THEN nextval('lease_tokens') END)
+             ON CONFLICT DO NOTHING
+             RETURNING lease_token",
         )
         .await?;
-    let inserted = tx
-        .execute(
+    let row = tx
+        .query_opt(
             &stmt,
             &[
                 &record.tenant,
@@ -477,10 +485,17 @@ async fn insert_execution(
                 &!record.is_terminal(),
                 &has_denied_call(record),
                 &to_doc(record)?,
+                &owner,
             ],
         )
         .await?;
-    Ok(inserted == 1)
+    Ok(match row {
+        None => Inserted::Existing,
+        Some(row) => match row.try_get::<_, Option<i64>>(0)? {
+            Some(token) => Inserted::Claimed(Lease { token }),
+            None => Inserted::Queued,
+        },
+    })
 }
 
 /// Leases a pending execution ($1 tenant, $2 id) to host $3 unless another
