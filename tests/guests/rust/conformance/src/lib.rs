@@ -78,7 +78,9 @@ fn run(event: Value) -> wolfe_sdk::Result<Value> {
             let value = kv::get("atomic")?.map(|v| String::from_utf8_lossy(&v).into_owned());
             let counts = [kv::increment("hits", 2)?, kv::increment("hits", 3)?];
             let not_a_counter = kv::increment("atomic", 1).err().map(|e| e.to_string());
-            Ok(json!({"swaps": swaps, "value": value, "counts": counts, "not_a_counter": not_a_counter}))
+            Ok(
+                json!({"swaps": swaps, "value": value, "counts": counts, "not_a_counter": not_a_counter}),
+            )
         }
         "kv_counter" => {
             let n: u64 = kv::get_json("counter")?.unwrap_or(0) + 1;
