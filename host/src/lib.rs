@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod pipeline;
 pub mod registry;
 pub mod rules;
+pub mod safety;
 pub mod sandbox;
 pub mod secrets;
 pub mod service;

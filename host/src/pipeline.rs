@@ -10,8 +10,11 @@ use crate::ingest::event::{Event, now_rfc3339};
 use crate::registry::Environment;
 use crate::rules::cache::RuleCache;
 use crate::rules::{CompiledRule, match_rules};
+use crate::safety::gate::Gate;
+use crate::safety::policy::Policy;
+use crate::safety::settings::{self, ActiveSilences, SafetySettings};
 use crate::sandbox::report::ErrorKind;
-use crate::store::{Ingested, Inserted, NewEvent, Store, StoreError};
+use crate::store::{Ingested, Inserted, NewEvent, NewExecution, Store, StoreError};
 use crate::tenancy::TenantQuota;
 use serde_json::Value;
 use std::sync::Arc;
@@ -33,6 +36,13 @@ pub struct AcceptedEvent {
     pub duplicate: bool,
     /// Executions created now (not those a duplicate already had).
     pub executions: Vec<String>,
+}
+
+/// What holds every rule's executions back for one request: the tenant's
+/// pauses and the silences in force.
+struct Holds<'a> {
+    settings: &'a SafetySettings,
+    silences: &'a ActiveSilences,
 }
 
 #[derive(Clone)]
@@ -59,6 +69,15 @@ impl Pipeline {
         &self.rules
     }
 
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Hands durable executions (an approved one) to the dispatcher.
+    pub fn queue_now(&self, executions: Vec<ExecutionRef>) {
+        self.queue(executions);
+    }
+
     /// Makes the events and their executions durable, then queues the
     /// executions. Returns only after the durable write.
     pub async fn accept(
@@ -74,9 +93,15 @@ impl Pipeline {
         if !self.dispatcher.has_room_for(worst_case) {
             return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
         }
+        let safety = self.store.safety_settings(tenant).await?;
+        let silences = ActiveSilences::of(&safety);
+        let holds = Holds {
+            settings: &safety,
+            silences: &silences,
+        };
         let mut batch = Vec::with_capacity(events.len());
         for event in events {
-            let executions = self.executions_for(tenant, &rules, &event).await?;
+            let executions = self.executions_for(tenant, &rules, &event, &holds).await?;
             batch.push(NewEvent { event, executions });
         }
         let fired = batch.iter().map(|n| n.executions.len()).sum::<usize>();
@@ -93,18 +118,24 @@ impl Pipeline {
 
         let mut accepted = Vec::with_capacity(batch.len());
         let mut to_queue = Vec::new();
-        let outcomes = self.store.ingest(&batch, claim).await?;
+        let outcomes = self.store.ingest(&mut batch, claim).await?;
         for (new, outcome) in batch.into_iter().zip(outcomes) {
             let (event_id, duplicate, created) = match outcome {
                 Ingested::New { created } => {
                     let mut made = Vec::new();
-                    for (record, inserted) in new.executions.into_iter().zip(created) {
+                    for (execution, inserted) in new.executions.into_iter().zip(created) {
+                        let record = execution.record;
+                        if inserted != Inserted::Existing
+                            && let Some(s) = &record.suppressed
+                        {
+                            crate::safety::metrics::count(tenant, s.reason);
+                        }
                         let claimed = match inserted {
                             Inserted::Existing => continue,
                             Inserted::Queued => None,
                             Inserted::Claimed(lease) => Some(lease),
                         };
-                        if !record.is_terminal() {
+                        if record.is_pending() {
                             to_queue.push(ExecutionRef {
                                 tenant: tenant.to_string(),
                                 id: record.id.clone(),
@@ -119,9 +150,12 @@ impl Pipeline {
                 // new rule was added fires only that rule.
                 Ingested::Duplicate(stored) => {
                     let mut made = Vec::new();
-                    for record in self.executions_for(tenant, &rules, &stored).await? {
-                        if let Some(record) = self.create_one(&record).await? {
-                            if !record.is_terminal() {
+                    for execution in self.executions_for(tenant, &rules, &stored, &holds).await? {
+                        if let Some(record) = self.create_one(execution).await? {
+                            if let Some(s) = &record.suppressed {
+                                crate::safety::metrics::count(tenant, s.reason);
+                            }
+                            if record.is_pending() {
                                 to_queue
                                     .push(ExecutionRef::new(tenant.to_string(), record.id.clone()));
                             }
@@ -155,14 +189,10 @@ impl Pipeline {
         }
         let quota = self.quota(tenant).await?;
         self.spend_rate_quota(tenant, &quota, 1).await?;
-        let record = self
+        let mut record = self
             .new_execution(tenant, None, None, runbook, environment, input)
             .await?;
-        let record = self
-            .store
-            .create_execution(&record)
-            .await?
-            .expect("manual runs have no (event, rule) key");
+        self.store.create_execution(&mut record, None).await?;
         self.store.commit().await?;
         self.queue(vec![ExecutionRef::new(
             tenant.to_string(),
@@ -216,15 +246,19 @@ impl Pipeline {
             })
     }
 
-    /// One execution per rule that matches `event`: queued, or already
-    /// failed when its input cannot be rendered or nothing is deployed.
+    /// One execution per rule that matches `event`: queued (with the gate
+    /// of its rule's policy, which the store decides), already failed when
+    /// its input or key cannot be rendered or nothing is deployed, or
+    /// already suppressed by a pause or a silence.
     async fn executions_for(
         &self,
         tenant: &str,
         rules: &[CompiledRule],
         event: &Event,
-    ) -> Result<Vec<ExecutionRecord>, StoreError> {
+        holds: &Holds<'_>,
+    ) -> Result<Vec<NewExecution>, StoreError> {
         let envelope = event.envelope();
+        let silence = holds.silences.matching(&envelope);
         let mut records = Vec::new();
         for rule in match_rules(rules, &event.source, &event.event_type, &envelope) {
             let spec = &rule.rule.spec;
@@ -255,24 +289,76 @@ impl Pipeline {
             };
             if let Some((kind, message)) = failure {
                 record.fail_before_run(kind, message, now_rfc3339());
+                records.push(NewExecution { record, gate: None });
+                continue;
             }
-            records.push(record);
+            if let Some(pause) = holds.settings.pause_of(&spec.runbook) {
+                record.suppress(pause);
+            } else if let Some(name) = silence {
+                record.suppress(settings::silenced(name, holds.settings.silences.get(name)));
+            }
+            let gate = match (&spec.policy, record.is_terminal()) {
+                (Some(policy), false) => match Self::gate(rule, policy, &envelope) {
+                    Ok(gate) => gate,
+                    Err(e) => {
+                        record.fail_before_run(
+                            ErrorKind::InvalidInput,
+                            format!("rule {}: {e}", rule.rule.name),
+                            now_rfc3339(),
+                        );
+                        None
+                    }
+                },
+                _ => None,
+            };
+            records.push(NewExecution { record, gate });
         }
         Ok(records)
     }
 
-    /// Creates one execution unless its (event, rule) pair has one.
+    /// The gate of a rule's policy for one event: `None` when the policy
+    /// keeps no state (only `dry_run`).
+    fn gate(
+        rule: &CompiledRule,
+        policy: &Policy,
+        envelope: &Value,
+    ) -> Result<Option<Gate>, String> {
+        if !policy.has_limits() && policy.approval.is_none() {
+            return Ok(None);
+        }
+        let key = rule.render_key(envelope)?;
+        let render: Arc<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync> =
+            match policy.threshold {
+                Some(_) => {
+                    let (rule, envelope) = (rule.clone(), envelope.clone());
+                    Arc::new(move |events| rule.render_input_with(&envelope, Some(events)))
+                }
+                None => Arc::new(|_| Err("not a threshold".to_string())),
+            };
+        Ok(Some(Gate {
+            rule: rule.rule.name.clone(),
+            key,
+            policy: Arc::new(policy.clone()),
+            envelope: if policy.threshold.is_some() {
+                envelope.clone()
+            } else {
+                Value::Null
+            },
+            render,
+        }))
+    }
+
+    /// Creates one execution unless its (event, rule) pair has one; returns
+    /// it as stored.
     async fn create_one(
         &self,
-        record: &ExecutionRecord,
+        mut execution: NewExecution,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
-        let Some(record) = self.store.create_execution(record).await? else {
-            return Ok(None);
-        };
-        if record.is_terminal() {
-            self.store.finish_execution(&record).await?;
-        }
-        Ok(Some(record))
+        let created = self
+            .store
+            .create_execution(&mut execution.record, execution.gate.as_ref())
+            .await?;
+        Ok(created.then_some(execution.record))
     }
 
     async fn new_execution(

@@ -214,7 +214,7 @@ crate::on_every_store! {
             Environment::Dev,
             json!(i),
         );
-        record = store.create_execution(&record).await.unwrap().unwrap();
+        assert!(store.create_execution(&mut record, None).await.unwrap());
         if i < 8 {
             record.status = wolfe::sandbox::report::ExecutionStatus::Succeeded;
             store.finish_execution(&record).await.unwrap();

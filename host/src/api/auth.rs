@@ -123,5 +123,7 @@ fn action_name(action: Action) -> &'static str {
         Action::ReadConfig => "read runbooks, rules, sources, connectors or secret names",
         Action::ReadExecutions => "read executions",
         Action::PostEvents => "post events",
+        Action::DecideApprovals => "approve or reject executions",
+        Action::ManageSafety => "pause, resume, silence or close circuits",
     }
 }

@@ -6,6 +6,7 @@ use super::auth::authorize;
 use super::error::ApiError;
 use super::extract::{PathParams, QueryParams};
 use crate::dispatch::record::ExecutionRecord;
+use crate::safety::suppression::Reason;
 use crate::sandbox::report::ExecutionStatus;
 use crate::store::ExecutionFilter;
 use crate::tenancy::Action;
@@ -27,6 +28,8 @@ pub struct ListQuery {
     event_id: Option<String>,
     /// Only executions with (true) or without (false) a denied call.
     denied: Option<bool>,
+    /// Only suppressed executions with this reason (`deduplicated`, …).
+    reason: Option<Reason>,
     limit: Option<usize>,
     cursor: Option<String>,
 }
@@ -53,6 +56,7 @@ pub async fn list(
                 status: query.status,
                 event_id: query.event_id,
                 denied: query.denied,
+                reason: query.reason,
                 cursor: query.cursor,
                 limit,
             },

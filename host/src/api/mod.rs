@@ -11,6 +11,7 @@ mod extract;
 mod hooks;
 mod report;
 mod runbooks;
+mod safety;
 mod secrets;
 mod tenants;
 mod triggers;
@@ -151,6 +152,40 @@ pub fn router(state: AppState) -> Router {
             put(triggers::put_rule)
                 .get(triggers::get_rule)
                 .delete(triggers::delete_rule),
+        )
+        .route(
+            &format!("{t}/rules/{{rule}}/circuits"),
+            get(safety::list_circuits),
+        )
+        .route(
+            &format!("{t}/rules/{{rule}}/circuits/close"),
+            post(safety::close_circuit),
+        )
+        .route(&format!("{t}/safety"), get(safety::overview))
+        .route(&format!("{t}/pause"), post(safety::pause_tenant))
+        .route(&format!("{t}/resume"), post(safety::resume_tenant))
+        .route(
+            &format!("{t}/runbooks/{{name}}/pause"),
+            post(safety::pause_runbook),
+        )
+        .route(
+            &format!("{t}/runbooks/{{name}}/resume"),
+            post(safety::resume_runbook),
+        )
+        .route(&format!("{t}/silences"), get(safety::list_silences))
+        .route(
+            &format!("{t}/silences/{{name}}"),
+            put(safety::put_silence)
+                .get(safety::get_silence)
+                .delete(safety::delete_silence),
+        )
+        .route(
+            &format!("{t}/executions/{{id}}/approve"),
+            post(safety::approve),
+        )
+        .route(
+            &format!("{t}/executions/{{id}}/reject"),
+            post(safety::reject),
         )
         .route(&format!("{t}/report"), get(report::report))
         .route(&format!("{t}/reach"), get(report::reach))

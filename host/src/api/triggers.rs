@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
-fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
+pub(super) fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
     check_identifier(what, name, 64).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 

@@ -42,6 +42,11 @@ impl ExecutionRecord {
             created_at: crate::ingest::event::now_rfc3339(),
             started_at: None,
             finished_at: None,
+            key: None,
+            key_tracked: false,
+            key_concurrency: None,
+            suppressed: None,
+            approval: None,
         }
     }
 

@@ -13,6 +13,11 @@ use serde_json::Value;
 
 pub use crate::store::model::rule::{Rule, RuleSpec};
 
+/// The key of every event of a rule whose policy gives no `key`.
+pub const WHOLE_RULE_KEY: &str = "*";
+/// The longest policy key.
+pub const MAX_KEY_BYTES: usize = 512;
+
 /// A rule ready to match: criteria compiled once.
 #[derive(Debug, Clone)]
 pub struct CompiledRule {
@@ -30,6 +35,9 @@ impl RuleSpec {
         }
         if let Some(params) = &self.params {
             params::validate_params(params)?;
+        }
+        if let Some(policy) = &self.policy {
+            policy.validate()?;
         }
         Ok(())
     }
@@ -60,16 +68,62 @@ impl CompiledRule {
     /// envelope's fields at the top level (`{{ data.x }}`) and the whole
     /// envelope as `event` (`{{ event.data.x }}`).
     pub fn render_input(&self, envelope: &Value) -> Result<Value, String> {
+        self.render_input_with(envelope, None)
+    }
+
+    /// The input of a threshold that fired: templates also see `events`,
+    /// every correlated envelope (oldest first); without `params` the input
+    /// is `{data, events}`.
+    pub fn render_input_with(
+        &self,
+        envelope: &Value,
+        events: Option<&[Value]>,
+    ) -> Result<Value, String> {
         match &self.rule.spec.params {
             Some(params) => {
                 let mut context = envelope.clone();
                 if let Value::Object(map) = &mut context {
                     map.insert("event".into(), envelope.clone());
+                    if let Some(events) = events {
+                        map.insert("events".into(), Value::Array(events.to_vec()));
+                    }
                 }
                 params::render_params(params, &context)
             }
-            None => Ok(envelope["data"].clone()),
+            None => Ok(match events {
+                Some(events) => serde_json::json!({
+                    "data": envelope["data"],
+                    "events": events,
+                }),
+                None => envelope["data"].clone(),
+            }),
         }
+    }
+
+    /// The policy key of an event (`policy.key` rendered like `params`; a
+    /// non-string result is its JSON text). [`WHOLE_RULE_KEY`] when the
+    /// policy has no key.
+    pub fn render_key(&self, envelope: &Value) -> Result<String, String> {
+        let Some(template) = self.rule.spec.policy.as_ref().and_then(|p| p.key.as_ref()) else {
+            return Ok(WHOLE_RULE_KEY.to_string());
+        };
+        let mut context = envelope.clone();
+        if let Value::Object(map) = &mut context {
+            map.insert("event".into(), envelope.clone());
+        }
+        let rendered = params::render_params(&Value::String(template.clone()), &context)
+            .map_err(|e| format!("policy.key: {}", e.trim_start_matches("params: ")))?;
+        let key = match rendered {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        if key.is_empty() || key.len() > MAX_KEY_BYTES {
+            return Err(format!(
+                "policy.key rendered to {} bytes: a key must have 1 to {MAX_KEY_BYTES}",
+                key.len()
+            ));
+        }
+        Ok(key)
     }
 }
 

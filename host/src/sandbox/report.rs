@@ -14,6 +14,11 @@ use serde::{Deserialize, Serialize};
 pub enum ExecutionStatus {
     Queued,
     Running,
+    /// Held by a rule's `approval` policy until an operator decides.
+    AwaitingApproval,
+    /// Held back by a safety policy, a silence or a pause: the record's
+    /// `suppressed` says why. Never ran.
+    Suppressed,
     /// Stopped by an operator before it finished.
     Cancelled,
     Succeeded,
@@ -84,13 +89,34 @@ pub struct ExecutionReport {
 
 impl ExecutionStatus {
     pub fn is_terminal(self) -> bool {
-        !matches!(self, Self::Queued | Self::Running)
+        !matches!(self, Self::Queued | Self::Running | Self::AwaitingApproval)
     }
+
+    /// Whether the execution waits for a worker or runs (awaiting approval
+    /// is neither: no host picks it up until it is approved).
+    pub fn is_pending(self) -> bool {
+        matches!(self, Self::Queued | Self::Running)
+    }
+
+    pub const ALL: [ExecutionStatus; 10] = [
+        Self::Queued,
+        Self::Running,
+        Self::AwaitingApproval,
+        Self::Suppressed,
+        Self::Cancelled,
+        Self::Succeeded,
+        Self::Failed,
+        Self::TimedOut,
+        Self::OutOfFuel,
+        Self::OutOfMemory,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Queued => "queued",
             Self::Running => "running",
+            Self::AwaitingApproval => "awaiting_approval",
+            Self::Suppressed => "suppressed",
             Self::Cancelled => "cancelled",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",

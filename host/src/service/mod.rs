@@ -98,12 +98,17 @@ pub async fn run(
     let mut registry = Registry::default();
     let sqs_families = SqsMetricFamilies::default();
     sqs_families.register(&mut registry);
+    crate::safety::metrics::register(&mut registry);
     let sqs = Arc::new(SqsSupervisor::new(
         pipeline.clone(),
         store.clone(),
         sqs_families,
     ));
     let sqs_sources = sqs.start_all().await?;
+    let approvals = tokio::spawn(crate::safety::approvals::sweep(
+        pipeline.clone(),
+        shutdown.clone(),
+    ));
     let follow_sources = tokio::spawn(sqs.clone().follow_store(shutdown.clone()));
     let state = AppState::new(
         store.clone(),
@@ -142,6 +147,7 @@ pub async fn run(
     stop_workers.cancel();
     let _ = pool.await;
     retention.abort();
+    approvals.abort();
     leases.abort();
     follow_sources.abort();
     store

@@ -14,6 +14,8 @@ use super::model::{
     SecretRecord,
 };
 use crate::registry::{Deployment, Environment, RunbookVersion};
+use crate::safety::gate::{Gate, KeyState, RuleState};
+use crate::safety::settings::SafetySettings;
 use crate::store::model::event::Event;
 use crate::store::model::execution::ExecutionRecord;
 use crate::store::model::rule::Rule;
@@ -98,7 +100,11 @@ pub trait ExecutionStore: Send + Sync {
     /// stored is left as it is, its executions not written. Up to `claim`
     /// queued executions are leased to this host at once, for workers that
     /// are free to run them now.
-    async fn ingest(&self, batch: &[NewEvent], claim: usize) -> StoreResult<Vec<Ingested>> {
+    ///
+    /// Gated executions are decided by their rule's policy in the same
+    /// write: the records in `batch` leave as they were stored (suppressed,
+    /// awaiting approval, or queued).
+    async fn ingest(&self, batch: &mut [NewEvent], claim: usize) -> StoreResult<Vec<Ingested>> {
         let _ = claim; // an embedded store has no leases
         let mut outcomes = Vec::with_capacity(batch.len());
         for new in batch {
@@ -108,16 +114,14 @@ pub trait ExecutionStore: Send + Sync {
                 continue;
             }
             let mut created = Vec::with_capacity(new.executions.len());
-            for record in &new.executions {
-                let made = self.create_execution(record).await?;
-                if let Some(made) = &made
-                    && made.is_terminal()
-                {
-                    self.finish_execution(made).await?;
-                }
-                created.push(match made {
-                    Some(_) => Inserted::Queued,
-                    None => Inserted::Existing,
+            for execution in &mut new.executions {
+                let made = self
+                    .create_execution(&mut execution.record, execution.gate.as_ref())
+                    .await?;
+                created.push(if made {
+                    Inserted::Queued
+                } else {
+                    Inserted::Existing
                 });
             }
             outcomes.push(Ingested::New { created });
@@ -126,17 +130,21 @@ pub trait ExecutionStore: Send + Sync {
     }
     async fn get_event(&self, tenant: &str, id: &str) -> StoreResult<Option<Event>>;
     /// Creates an execution (queued, or already terminal when it failed
-    /// before it could run). For an (event, rule) pair that already has one,
-    /// returns `None`: a redelivered or re-posted event never runs a rule
-    /// twice. Safe to repeat after a crash at any point.
+    /// before it could run); with a gate, its rule's policy decides it in
+    /// the same write and `record` is left as stored. For an (event, rule)
+    /// pair that already has one, returns `false` (nothing is counted): a
+    /// redelivered or re-posted event never runs a rule twice. Safe to
+    /// repeat after a crash at any point.
     async fn create_execution(
         &self,
-        record: &ExecutionRecord,
-    ) -> StoreResult<Option<ExecutionRecord>>;
+        record: &mut ExecutionRecord,
+        gate: Option<&Gate>,
+    ) -> StoreResult<bool>;
     async fn get_execution(&self, tenant: &str, id: &str) -> StoreResult<Option<ExecutionRecord>>;
     /// Saves a queued or running execution's new state.
     async fn update_execution(&self, record: &ExecutionRecord) -> StoreResult<()>;
-    /// Saves a terminal execution and takes it off the pending set.
+    /// Saves a terminal execution and takes it off the pending set (and,
+    /// when its rule's policy counts it, off its key's active executions).
     async fn finish_execution(&self, record: &ExecutionRecord) -> StoreResult<()>;
     /// Every execution that is not terminal: (tenant, id), oldest first.
     async fn pending_executions(&self) -> StoreResult<Vec<(String, String)>>;
@@ -205,6 +213,40 @@ pub trait ExecutionStore: Send + Sync {
     fn commit_soon(&self);
     /// Makes everything durable now (shutdown, a command about to exit).
     async fn flush(&self) -> StoreResult<()>;
+}
+
+/// Safety state: a tenant's pauses and silences, the policy state of each
+/// rule's keys, and executions awaiting approval.
+#[async_trait]
+pub trait SafetyStore: Send + Sync {
+    async fn safety_settings(&self, tenant: &str) -> StoreResult<SafetySettings>;
+    /// Changes the settings read-modify-write, atomically against every
+    /// host; returns them as changed.
+    async fn update_safety_settings(
+        &self,
+        tenant: &str,
+        change: &(dyn for<'s> Fn(&'s mut SafetySettings) + Send + Sync),
+    ) -> StoreResult<SafetySettings>;
+    /// The keys of a rule that have policy state, in key order, at most
+    /// `limit`.
+    async fn policy_keys(
+        &self,
+        tenant: &str,
+        rule: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, KeyState)>>;
+    async fn policy_rule_state(&self, tenant: &str, rule: &str) -> StoreResult<RuleState>;
+    /// Forgets a key's failures and closes its circuit; whether the key had
+    /// state.
+    async fn close_circuit(&self, tenant: &str, rule: &str, key: &str) -> StoreResult<bool>;
+    /// Executions awaiting approval in every tenant, (tenant, id), oldest
+    /// first.
+    async fn awaiting_approval(&self, limit: usize) -> StoreResult<Vec<(String, String)>>;
+    /// Replaces an execution awaiting approval with its decided state —
+    /// queued (approved) or suppressed (rejected, timed out) — unless it
+    /// was decided already (by another operator or host): whether this
+    /// decision was the one recorded.
+    async fn decide_approval(&self, record: &ExecutionRecord) -> StoreResult<bool>;
 }
 
 /// Sealed tenant secrets and connector configurations.
@@ -285,6 +327,7 @@ pub trait Backend:
     + SecretStore
     + AuditStore
     + KvStore
+    + SafetyStore
     + super::copy::CopyStore
 {
     /// What the backend is, for start-up messages: `sled at DIR`,

@@ -16,13 +16,13 @@ mod providers;
 pub mod sled;
 
 pub use backend::{
-    AuditStore, Backend, ExecutionStore, KvStore, RegistryStore, SecretStore, TenantStore,
-    TriggerStore,
+    AuditStore, Backend, ExecutionStore, KvStore, RegistryStore, SafetyStore, SecretStore,
+    TenantStore, TriggerStore,
 };
 pub use model::{
     AuditActor, AuditEntry, AuditRecord, AuditVerification, Claim, ConnectorRecord,
     ExecutionFilter, ExecutionPage, IngestOutcome, Ingested, Inserted, Lease, MAX_LOST_LEASES,
-    NewEvent, Pruned, PutOutcome, RejectedMessage, Rescued, Retention, SecretRecord,
+    NewEvent, NewExecution, Pruned, PutOutcome, RejectedMessage, Rescued, Retention, SecretRecord,
 };
 pub use providers::{RunbookKv, TenantConnectors};
 

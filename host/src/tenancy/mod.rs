@@ -85,6 +85,10 @@ pub enum Action {
     ReadConfig,
     ReadExecutions,
     PostEvents,
+    /// Approve or reject executions awaiting approval.
+    DecideApprovals,
+    /// Pause and resume, silence, close circuits: the on-call's brakes.
+    ManageSafety,
 }
 
 impl Role {
@@ -96,7 +100,10 @@ impl Role {
                 action,
                 WriteRunbooks | WriteRules | ReadConfig | ReadExecutions
             ),
-            Role::Operator => matches!(action, RunRunbooks | ReadConfig | ReadExecutions),
+            Role::Operator => matches!(
+                action,
+                RunRunbooks | ReadConfig | ReadExecutions | DecideApprovals | ManageSafety
+            ),
             Role::Auditor => matches!(action, ReadConfig | ReadExecutions | ReadAudit),
             Role::Sender => matches!(action, PostEvents),
         }

@@ -5,6 +5,7 @@
 use crate::capabilities::log::LogEntry;
 use crate::capabilities::trail::CapabilityCall;
 use crate::registry::Environment;
+use crate::safety::suppression::Suppression;
 use crate::sandbox::limits::ExecutionLimits;
 use crate::sandbox::report::{ExecutionError, ExecutionStatus};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,54 @@ pub struct ExecutionRecord {
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// The rule's policy key for the event, when the rule has a policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Its end must be recorded in its key's policy state (the rule limits
+    /// concurrency, counts failures for a circuit, or needs approval).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub key_tracked: bool,
+    /// With `concurrency` in `queue` mode: at most this many executions of
+    /// its key run at once, in arrival order; it waits its turn unclaimed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_concurrency: Option<u32>,
+    /// Why it was held back, when the status is `suppressed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
+    /// The approval it waits for, or how it was decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalState>,
+}
+
+/// An execution's approval (`policy.approval`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalState {
+    /// Past it, the execution ends suppressed (`approval_timeout`).
+    pub deadline: String,
+    pub deadline_ms: u64,
+    /// `approved` or `rejected`; absent while it waits (or timed out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// The token that decided (its public id) and its role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl ApprovalState {
+    pub fn waiting(deadline_ms: u64) -> Self {
+        Self {
+            deadline: crate::safety::gate::rfc3339_ms(deadline_ms),
+            deadline_ms,
+            decision: None,
+            decided_by: None,
+            decided_at: None,
+            comment: None,
+        }
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -53,5 +102,23 @@ impl ExecutionRecord {
     /// which records still hold a place in the queue.
     pub fn is_terminal(&self) -> bool {
         self.status.is_terminal()
+    }
+
+    /// Whether it waits for a worker or runs: the store's pending set.
+    pub fn is_pending(&self) -> bool {
+        self.status.is_pending()
+    }
+
+    /// Whether its rule's policy tracks it in its key's state (so its end
+    /// must be recorded there).
+    pub fn is_gated(&self) -> bool {
+        self.key_tracked && self.key.is_some() && self.rule.is_some()
+    }
+
+    /// Ends it suppressed, never having run.
+    pub fn suppress(&mut self, suppression: Suppression) {
+        self.status = ExecutionStatus::Suppressed;
+        self.suppressed = Some(suppression);
+        self.finished_at = Some(crate::ingest::event::now_rfc3339());
     }
 }

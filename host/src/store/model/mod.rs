@@ -30,8 +30,15 @@ pub struct IngestOutcome {
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub event: Event,
-    /// Queued, or already terminal when they failed before they could run.
-    pub executions: Vec<ExecutionRecord>,
+    pub executions: Vec<NewExecution>,
+}
+
+/// An execution to create: queued, or already terminal when it failed
+/// before it could run; with a gate when its rule has a policy to decide.
+#[derive(Debug, Clone)]
+pub struct NewExecution {
+    pub record: ExecutionRecord,
+    pub gate: Option<crate::safety::gate::Gate>,
 }
 
 /// What [`ingest`](crate::store::ExecutionStore::ingest) did with one
@@ -79,6 +86,8 @@ pub struct ExecutionFilter {
     /// `Some(true)`: only executions with at least one denied capability
     /// call; `Some(false)`: only those with none.
     pub denied: Option<bool>,
+    /// Only suppressed executions with this reason.
+    pub reason: Option<crate::safety::suppression::Reason>,
     /// Return executions older than this id (the previous page's cursor).
     pub cursor: Option<String>,
     pub limit: usize,

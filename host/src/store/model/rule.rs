@@ -2,6 +2,7 @@
 //! Compiling, validating and matching rules live in `rules`.
 
 use crate::registry::Environment;
+use crate::safety::policy::Policy;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -24,6 +25,9 @@ pub struct RuleSpec {
     pub params: Option<Value>,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
+    /// Safety limits on what the rule fires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Policy>,
 }
 
 fn enabled_by_default() -> bool {

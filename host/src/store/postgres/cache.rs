@@ -5,6 +5,7 @@
 //! drops the entry at once.
 
 use crate::registry::{Deployment, Environment};
+use crate::safety::settings::SafetySettings;
 use crate::store::StoreResult;
 use crate::store::model::source::Source;
 use crate::tenancy::{Tenant, TokenRecord};
@@ -27,6 +28,8 @@ pub(super) struct ReadCaches {
     pub tenants: Cached<String, Option<Tenant>>,
     pub sources: Cached<(String, String), Option<Source>>,
     pub deployments: Cached<(String, String, Environment), Option<Deployment>>,
+    /// Pauses and silences, read by every webhook.
+    pub safety: Cached<String, SafetySettings>,
 }
 
 impl ReadCaches {
@@ -37,6 +40,7 @@ impl ReadCaches {
             tenants: Cached::new(),
             sources: Cached::new(),
             deployments: Cached::new(),
+            safety: Cached::new(),
         }
     }
 }

@@ -3,7 +3,9 @@
 //! that holds whichever host inserts; the partial index on `pending` keeps
 //! the set of work still to do small however many executions are kept.
 
-use super::{PostgresStore, docs, from_doc, to_doc};
+use super::{PostgresStore, docs, from_doc, safety, to_doc};
+use crate::safety::gate::Gate;
+use crate::sandbox::report::ExecutionStatus;
 use crate::store::model::event::Event;
 use crate::store::model::execution::ExecutionRecord;
 use crate::store::model::{
@@ -16,9 +18,28 @@ use async_trait::async_trait;
 /// The advisory lock a retention pass holds (any constant unlike the others).
 const RETENTION_LOCK: i64 = 0x7765_7265_7465;
 
-/// Whether the record shows a denied capability call (a filter column).
-fn has_denied_call(record: &ExecutionRecord) -> bool {
-    record.capability_calls.iter().any(|c| !c.allowed)
+/// The columns an execution's row keeps beside its document.
+pub(super) struct ExecutionColumns {
+    pub status: &'static str,
+    /// Waits for a worker or runs.
+    pub pending: bool,
+    /// Waits for an operator's approval.
+    pub awaiting: bool,
+    /// Shows a denied capability call (a filter).
+    pub denied: bool,
+    pub doc: String,
+}
+
+impl ExecutionColumns {
+    pub fn of(record: &ExecutionRecord) -> StoreResult<Self> {
+        Ok(Self {
+            status: record.status.as_str(),
+            pending: record.is_pending(),
+            awaiting: record.status == ExecutionStatus::AwaitingApproval,
+            denied: record.capability_calls.iter().any(|c| !c.allowed),
+            doc: to_doc(record)?,
+        })
+    }
 }
 
 #[async_trait]
@@ -65,20 +86,39 @@ impl ExecutionStore for PostgresStore {
 
     async fn create_execution(
         &self,
-        record: &ExecutionRecord,
-    ) -> StoreResult<Option<ExecutionRecord>> {
+        record: &mut ExecutionRecord,
+        gate: Option<&Gate>,
+    ) -> StoreResult<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let inserted = insert_execution(&tx, record, None).await?;
+        let inserted = match gate {
+            Some(gate) => {
+                safety::lock_rule(&tx, &record.tenant, &gate.rule).await?;
+                safety::insert_gated(&tx, record, gate, None).await?
+            }
+            None => insert_execution(&tx, record, None).await?,
+        };
         tx.commit().await?;
-        Ok((inserted != Inserted::Existing).then(|| record.clone()))
+        Ok(inserted != Inserted::Existing)
     }
 
-    async fn ingest(&self, batch: &[NewEvent], claim: usize) -> StoreResult<Vec<Ingested>> {
+    async fn ingest(&self, batch: &mut [NewEvent], claim: usize) -> StoreResult<Vec<Ingested>> {
         // One transaction for the request's events and their executions:
         // the 202 waits for exactly one commit.
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
+        // The policy locks of every gated rule first, in one order, so two
+        // hosts' transactions never wait on each other in a cycle.
+        let mut locks: Vec<(String, String)> = batch
+            .iter()
+            .flat_map(|n| &n.executions)
+            .filter_map(|e| Some((e.record.tenant.clone(), e.gate.as_ref()?.rule.clone())))
+            .collect();
+        locks.sort_unstable();
+        locks.dedup();
+        for (tenant, rule) in &locks {
+            safety::lock_rule(&tx, tenant, rule).await?;
+        }
         let insert_event = tx
             .prepare_cached(
                 "INSERT INTO events (tenant, id, doc) VALUES ($1, $2, $3)
@@ -87,7 +127,7 @@ impl ExecutionStore for PostgresStore {
             .await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut claimed = 0;
-        for new in batch {
+        for new in batch.iter_mut() {
             let event = &new.event;
             if tx
                 .execute(&insert_event, &[&event.tenant, &event.id, &to_doc(event)?])
@@ -104,9 +144,17 @@ impl ExecutionStore for PostgresStore {
                 continue;
             }
             let mut created = Vec::with_capacity(new.executions.len());
-            for record in &new.executions {
-                let owner = (claimed < claim && !record.is_terminal()).then_some(&*self.host_id);
-                let inserted = insert_execution(&tx, record, owner).await?;
+            for execution in &mut new.executions {
+                let owner = (claimed < claim).then_some(&*self.host_id);
+                let inserted = match &execution.gate {
+                    Some(gate) => {
+                        safety::insert_gated(&tx, &mut execution.record, gate, owner).await?
+                    }
+                    None => {
+                        let owner = owner.filter(|_| execution.record.is_pending());
+                        insert_execution(&tx, &execution.record, owner).await?
+                    }
+                };
                 claimed += usize::from(matches!(inserted, Inserted::Claimed(_)));
                 created.push(inserted);
             }
@@ -162,6 +210,8 @@ impl ExecutionStore for PostgresStore {
                    AND ($4::text IS NULL OR event_id = $4)
                    AND ($5::bool IS NULL OR denied = $5)
                    AND ($6::text IS NULL OR id < $6)
+                   AND ($8::text IS NULL
+                        OR (status = 'suppressed' AND doc::jsonb -> 'suppressed' ->> 'reason' = $8))
                  ORDER BY id DESC
                  LIMIT $7",
             )
@@ -177,6 +227,7 @@ impl ExecutionStore for PostgresStore {
                     &filter.denied,
                     &filter.cursor,
                     &(limit as i64 + 1),
+                    &filter.reason.map(|r| r.as_str()),
                 ],
             )
             .await?;
@@ -260,7 +311,8 @@ impl ExecutionStore for PostgresStore {
         let Some(max) = max_concurrent else {
             // No quota: one statement, one round trip.
             let stmt = c.prepare_cached(CLAIM).await?;
-            return claimed(c.query_opt(&stmt, &[&tenant, &id, &self.host_id]).await?);
+            let claim = claimed(c.query_opt(&stmt, &[&tenant, &id, &self.host_id]).await?)?;
+            return self.unless_not_its_turn(&c, claim).await;
         };
         let tx = c.transaction().await?;
         // Claims of one tenant take turns, so two hosts cannot both take
@@ -284,6 +336,11 @@ impl ExecutionStore for PostgresStore {
         }
         let stmt = tx.prepare_cached(CLAIM).await?;
         let claim = claimed(tx.query_opt(&stmt, &[&tenant, &id, &self.host_id]).await?)?;
+        if let Claim::Claimed(record, _) = &claim
+            && !safety::may_start(&tx, record).await?
+        {
+            return Ok(Claim::Busy); // rolled back: not claimed
+        }
         tx.commit().await?;
         Ok(claim)
     }
@@ -405,6 +462,27 @@ impl ExecutionStore for PostgresStore {
 }
 
 impl PostgresStore {
+    /// A claim of an execution whose key's turn has not come is given back.
+    async fn unless_not_its_turn(
+        &self,
+        c: &deadpool_postgres::Object,
+        claim: Claim,
+    ) -> StoreResult<Claim> {
+        let Claim::Claimed(record, lease) = &claim else {
+            return Ok(claim);
+        };
+        if safety::may_start(c, record).await? {
+            return Ok(claim);
+        }
+        c.execute(
+            "UPDATE executions SET lease_owner = NULL
+             WHERE tenant = $1 AND id = $2 AND lease_token = $3",
+            &[&record.tenant, &record.id, &lease.token],
+        )
+        .await?;
+        Ok(Claim::Busy)
+    }
+
     /// Saves the record — when `lease` is given, only while it is the
     /// execution's current lease (`false`: lost, nothing written). A
     /// terminal record leaves the pending set and lets go of its lease.
@@ -416,33 +494,36 @@ impl PostgresStore {
         // A leased execution's progress needs no fsync before the worker
         // moves on, like sled's group commit: if the database loses the
         // last moments, the execution is pending again and runs again.
-        let c = match lease {
+        let mut c = match lease {
             Some(_) => self.progress_client().await?,
             None => self.client().await?,
         };
-        let stmt = c
-            .prepare_cached(
-                "UPDATE executions SET status = $3, pending = $4, denied = $5, doc = $6,
-                     lease_owner = CASE WHEN $4 THEN lease_owner END
-                 WHERE tenant = $1 AND id = $2
-                   AND ($7::bigint IS NULL OR lease_token = $7)",
-            )
-            .await?;
-        let saved = c
-            .execute(
-                &stmt,
-                &[
-                    &record.tenant,
-                    &record.id,
-                    &record.status.as_str(),
-                    &!record.is_terminal(),
-                    &has_denied_call(record),
-                    &to_doc(record)?,
-                    &lease.map(|l| l.token),
-                ],
-            )
-            .await?;
-        Ok(saved == 1)
+        let columns = ExecutionColumns::of(record)?;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
+            &record.tenant,
+            &record.id,
+            &columns.status,
+            &columns.pending,
+            &columns.awaiting,
+            &columns.denied,
+            &columns.doc,
+            &lease.map(|l| l.token),
+        ];
+        // An end its rule's policy counts is saved with its key's state,
+        // under the rule's lock.
+        if let (true, Some(rule)) = (record.is_gated() && record.is_terminal(), &record.rule) {
+            let tx = c.transaction().await?;
+            safety::lock_rule(&tx, &record.tenant, rule).await?;
+            let stmt = tx.prepare_cached(SAVE).await?;
+            if tx.execute(&stmt, &params).await? != 1 {
+                return Ok(false);
+            }
+            safety::finish_key(&tx, record).await?;
+            tx.commit().await?;
+            return Ok(true);
+        }
+        let stmt = c.prepare_cached(SAVE).await?;
+        Ok(c.execute(&stmt, &params).await? == 1)
     }
 }
 
@@ -453,10 +534,19 @@ fn execution_refs(rows: &[tokio_postgres::Row]) -> StoreResult<Vec<(String, Stri
         .collect()
 }
 
+/// Saves an execution's row ($1 tenant, $2 id, $3–$7 [`ExecutionColumns`])
+/// while its lease is $8 (or whatever it is, $8 null). A row that leaves
+/// the pending set lets go of its lease.
+const SAVE: &str = "UPDATE executions
+     SET status = $3, pending = $4, awaiting = $5, denied = $6, doc = $7,
+         lease_owner = CASE WHEN $4 THEN lease_owner END
+     WHERE tenant = $1 AND id = $2
+       AND ($8::bigint IS NULL OR lease_token = $8)";
+
 /// Inserts a queued (or already failed) execution unless its (event, rule)
 /// pair has one. It has no owner until a worker claims it — or, with
 /// `owner`, it is leased to that host from the start.
-async fn insert_execution(
+pub(super) async fn insert_execution(
     tx: &deadpool_postgres::Transaction<'_>,
     record: &ExecutionRecord,
     owner: Option<&str>,
@@ -465,13 +555,14 @@ async fn insert_execution(
         .prepare_cached(
             "INSERT INTO executions
                 (tenant, id, event_id, rule, runbook, status, pending, denied, doc,
-                 lease_owner, lease_token)
+                 lease_owner, lease_token, awaiting)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                     $10, CASE WHEN $10::text IS NOT NULL THEN nextval('lease_tokens') END)
+                     $10, CASE WHEN $10::text IS NOT NULL THEN nextval('lease_tokens') END, $11)
              ON CONFLICT DO NOTHING
              RETURNING lease_token",
         )
         .await?;
+    let columns = ExecutionColumns::of(record)?;
     let row = tx
         .query_opt(
             &stmt,
@@ -481,11 +572,12 @@ async fn insert_execution(
                 &record.event_id,
                 &record.rule,
                 &record.runbook,
-                &record.status.as_str(),
-                &!record.is_terminal(),
-                &has_denied_call(record),
-                &to_doc(record)?,
+                &columns.status,
+                &columns.pending,
+                &columns.denied,
+                &columns.doc,
                 &owner,
+                &columns.awaiting,
             ],
         )
         .await?;

@@ -13,6 +13,7 @@ mod copy;
 mod executions;
 mod notify;
 mod registry;
+mod safety;
 mod schema;
 mod secrets;
 mod tenants;

@@ -103,6 +103,21 @@ const MIGRATIONS: &[&str] = &[
         tenant text PRIMARY KEY, minute bigint NOT NULL, used bigint NOT NULL
     );
     "#,
+    // 3: safety — rule policy state, pauses and silences, approvals.
+    r#"
+    CREATE TABLE policy_keys (
+        tenant text NOT NULL, rule text NOT NULL, key text NOT NULL, doc text NOT NULL,
+        PRIMARY KEY (tenant, rule, key)
+    );
+    CREATE TABLE policy_rules (
+        tenant text NOT NULL, rule text NOT NULL, doc text NOT NULL,
+        PRIMARY KEY (tenant, rule)
+    );
+    CREATE TABLE safety_settings (tenant text PRIMARY KEY, doc text NOT NULL);
+    -- Executions waiting for an operator: few, found by the timeout sweep.
+    ALTER TABLE executions ADD COLUMN awaiting boolean NOT NULL DEFAULT false;
+    CREATE INDEX executions_awaiting ON executions (id) WHERE awaiting;
+    "#,
 ];
 
 /// The schema version this build writes.

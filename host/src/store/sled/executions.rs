@@ -4,6 +4,7 @@
 
 use super::keys::{key, last_part, prefix};
 use super::{SledStore, decode, encode, get};
+use crate::safety::gate::Gate;
 use crate::store::model::event::Event;
 use crate::store::model::execution::ExecutionRecord;
 use crate::store::model::{
@@ -48,14 +49,18 @@ impl ExecutionStore for SledStore {
         get(&self.trees.events, &key(&[tenant, id]))
     }
 
-    /// Creates a queued execution. For an (event, rule) pair that already has
-    /// one, returns `None`: a redelivered or re-posted event never runs a
-    /// rule twice. Safe to repeat after a crash at any point.
+    /// Creates a queued (or already terminal) execution. For an (event,
+    /// rule) pair that already has one, returns `false`: a redelivered or
+    /// re-posted event never runs a rule twice. Safe to repeat after a
+    /// crash at any point.
     async fn create_execution(
         &self,
-        record: &ExecutionRecord,
-    ) -> StoreResult<Option<ExecutionRecord>> {
-        let mut record = record.clone();
+        record: &mut ExecutionRecord,
+        gate: Option<&Gate>,
+    ) -> StoreResult<bool> {
+        if let Some(gate) = gate {
+            return self.create_gated(record, gate);
+        }
         if let (Some(event), Some(rule)) = (&record.event_id, &record.rule) {
             let pair = key(&[&record.tenant, event, rule]);
             let claimed = self.trees.execution_keys.compare_and_swap(
@@ -71,16 +76,18 @@ impl ExecutionStore for SledStore {
                     .executions
                     .contains_key(key(&[&record.tenant, &id]))?
                 {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 // A crash left the claim without its record: finish the job.
                 record.id = id;
             }
         }
         let k = key(&[&record.tenant, &record.id]);
-        self.trees.pending.insert(&k, &[])?;
-        self.trees.executions.insert(&k, encode(&record)?)?;
-        Ok(Some(record))
+        if record.is_pending() {
+            self.trees.pending.insert(&k, &[])?;
+        }
+        self.trees.executions.insert(&k, encode(&*record)?)?;
+        Ok(true)
     }
 
     async fn get_execution(&self, tenant: &str, id: &str) -> StoreResult<Option<ExecutionRecord>> {
@@ -97,6 +104,9 @@ impl ExecutionStore for SledStore {
 
     /// Saves a terminal execution and takes it off the pending set.
     async fn finish_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
+        if record.is_gated() {
+            return self.save_gated(record, None).map(|_| ());
+        }
         let k = key(&[&record.tenant, &record.id]);
         self.trees.executions.insert(&k, encode(record)?)?;
         self.trees.pending.remove(&k)?;
@@ -164,6 +174,9 @@ impl ExecutionStore for SledStore {
                 || filter
                     .denied
                     .is_some_and(|d| d != record.capability_calls.iter().any(|c| !c.allowed))
+                || filter
+                    .reason
+                    .is_some_and(|r| record.suppressed.as_ref().is_none_or(|s| s.reason != r))
             {
                 continue;
             }
@@ -210,7 +223,8 @@ impl ExecutionStore for SledStore {
         _max_concurrent: Option<u32>,
     ) -> StoreResult<Claim> {
         let record: Option<ExecutionRecord> = get(&self.trees.executions, &key(&[tenant, id]))?;
-        Ok(match record.filter(|r| !r.is_terminal()) {
+        Ok(match record.filter(|r| r.is_pending()) {
+            Some(r) if !self.may_start(&r)? => Claim::Busy,
             Some(r) => Claim::Claimed(Box::new(r), Lease { token: 0 }),
             None => Claim::Gone,
         })

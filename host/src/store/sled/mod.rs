@@ -10,6 +10,7 @@ mod executions;
 mod keys;
 mod rates;
 mod registry;
+mod safety;
 mod secrets;
 mod tenants;
 mod triggers;
@@ -36,6 +37,9 @@ pub struct SledStore {
     /// Serialises audit appends: each entry needs its predecessor's hash.
     audit_lock: std::sync::Arc<std::sync::Mutex<()>>,
     rate_windows: std::sync::Arc<rates::RateWindows>,
+    /// Serialises policy decisions and the key-state writes of finishing
+    /// executions (see `safety`).
+    policy_lock: std::sync::Arc<std::sync::Mutex<()>>,
     path: String,
 }
 
@@ -67,6 +71,14 @@ struct Trees {
     connectors: sled::Tree,
     /// Runbook kv data: tenant\0runbook\0key.
     kv: sled::Tree,
+    /// Policy state per key: tenant\0rule\0key → KeyState.
+    policy_keys: sled::Tree,
+    /// Policy state per rule (budget): tenant\0rule → RuleState.
+    policy_rules: sled::Tree,
+    /// Pauses and silences: tenant → SafetySettings.
+    safety: sled::Tree,
+    /// Executions awaiting approval: tenant\0id.
+    awaiting: sled::Tree,
 }
 
 /// How long [`SledStore::open`] waits for another process to let go of the
@@ -126,6 +138,10 @@ impl SledStore {
             connectors: t("connectors")?,
             // The name `wolfe run --data` used before the store held kv.
             kv: t("kv")?,
+            policy_keys: t("policy_keys")?,
+            policy_rules: t("policy_rules")?,
+            safety: t("safety")?,
+            awaiting: t("awaiting")?,
         };
         Ok(Self {
             committer: GroupCommit::start(db.clone()),
@@ -133,6 +149,7 @@ impl SledStore {
             trees,
             audit_lock: Default::default(),
             rate_windows: Default::default(),
+            policy_lock: Default::default(),
             path,
         })
     }

@@ -1,0 +1,486 @@
+//! The on-call engineer's brakes and the view of why automation holds
+//! back: pause and resume (tenant, runbook), silences, circuits, approvals,
+//! and `GET /safety` with every policy's current windows.
+
+use super::AppState;
+use super::auth::{Caller, authorize};
+use super::error::ApiError;
+use super::extract::{JsonBody, PathParams};
+use crate::ingest::event::now_rfc3339;
+use crate::safety::approvals::{self, DecideError, Verdict};
+use crate::safety::gate::{self, KeyState, RuleState, now_ms, open_circuit, rfc3339_ms};
+use crate::safety::policy::Policy;
+use crate::safety::settings::{MAX_SILENCES, Pause, SafetySettings, Silence};
+use crate::sandbox::report::ExecutionStatus;
+use crate::store::ExecutionFilter;
+use crate::tenancy::Action;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Keys shown per rule in `GET /safety` and `GET …/circuits`.
+const KEYS_SHOWN: usize = 1_000;
+
+async fn audit(
+    state: &AppState,
+    tenant: &str,
+    caller: &Caller,
+    action: &'static str,
+    target: impl Into<String>,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Result<(), ApiError> {
+    super::audit::record(state, tenant, caller, action, target, before, after).await?;
+    state.store().commit().await?;
+    Ok(())
+}
+
+fn pause(caller: &Caller) -> Pause {
+    Pause {
+        at: now_rfc3339(),
+        by: caller.token_id.clone(),
+    }
+}
+
+async fn update(
+    state: &AppState,
+    tenant: &str,
+    change: impl Fn(&mut SafetySettings) + Send + Sync,
+) -> Result<SafetySettings, ApiError> {
+    Ok(state
+        .store()
+        .update_safety_settings(tenant, &change)
+        .await?)
+}
+
+/// `POST /v1/tenants/{t}/pause`: the tenant's kill switch.
+pub async fn pause_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams(tenant): PathParams<String>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
+    let p = pause(&caller);
+    let settings = update(&state, &tenant, |s| {
+        s.paused.get_or_insert_with(|| p.clone());
+    })
+    .await?;
+    audit(
+        &state,
+        &tenant,
+        &caller,
+        "tenant.pause",
+        &tenant,
+        None,
+        Some(json!(settings.paused)),
+    )
+    .await?;
+    Ok(Json(json!({"paused": settings.paused})))
+}
+
+pub async fn resume_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams(tenant): PathParams<String>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
+    let before = state.store().safety_settings(&tenant).await?.paused;
+    update(&state, &tenant, |s| s.paused = None).await?;
+    audit(
+        &state,
+        &tenant,
+        &caller,
+        "tenant.resume",
+        &tenant,
+        before.map(|p| json!(p)),
+        None,
+    )
+    .await?;
+    Ok(Json(json!({"paused": null})))
+}
+
+pub async fn pause_runbook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
+    crate::manifest::check_identifier("runbook", &name, 64)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let p = pause(&caller);
+    let settings = update(&state, &tenant, |s| {
+        s.paused_runbooks
+            .entry(name.clone())
+            .or_insert_with(|| p.clone());
+    })
+    .await?;
+    let paused = settings.paused_runbooks.get(&name);
+    audit(
+        &state,
+        &tenant,
+        &caller,
+        "runbook.pause",
+        &name,
+        None,
+        Some(json!(paused)),
+    )
+    .await?;
+    Ok(Json(json!({"runbook": name, "paused": paused})))
+}
+
+pub async fn resume_runbook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
+    let before = state
+        .store()
+        .safety_settings(&tenant)
+        .await?
+        .paused_runbooks
+        .get(&name)
+        .cloned();
+    update(&state, &tenant, |s| {
+        s.paused_runbooks.remove(&name);
+    })
+    .await?;
+    audit(
+        &state,
+        &tenant,
+        &caller,
+        "runbook.resume",
+        &name,
+        before.map(|p| json!(p)),
+        None,
+    )
+    .await?;
+    Ok(Json(json!({"runbook": name, "paused": null})))
+}
+
+pub async fn put_silence(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+    JsonBody(mut silence): JsonBody<Silence>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
+    super::triggers::check_name("silence", &name)?;
+    silence.validate().map_err(ApiError::BadRequest)?;
+    silence.created_by = caller.token_id.clone();
+    let before = state.store().safety_settings(&tenant).await?;
+    if before.silences.len() >= MAX_SILENCES && !before.silences.contains_key(&name) {
+        return Err(ApiError::Conflict(format!(
+            "the tenant has {MAX_SILENCES} silences: delete expired ones first"
+        )));
+    }
+    let stored = silence.clone();
+    update(&state, &tenant, |s| {
+        let now = time::OffsetDateTime::now_utc();
+        // Silences that ended a day ago are history, not configuration.
+        s.silences
+            .retain(|_, old| !old.is_expired(now - time::Duration::days(1)));
+        s.silences.insert(name.clone(), stored.clone());
+    })
+    .await?;
+    audit(
+        &state,
+        &tenant,
+        &caller,
+        "silence.put",
+        &name,
+        before.silences.get(&name).map(|s| json!(s)),
+        Some(json!(silence)),
+    )
+    .await?;
+    Ok(Json(silence_json(&name, &silence)))
+}
+
+fn silence_json(name: &str, s: &Silence) -> Value {
+    let mut v = json!(s);
+    v["name"] = json!(name);
+    v["active"] = json!(s.is_active(time::OffsetDateTime::now_utc()));
+    v
+}
+
+pub async fn get_silence(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
+    let settings = state.store().safety_settings(&tenant).await?;
+    let silence = settings
+        .silences
+        .get(&name)
+        .ok_or_else(|| ApiError::NotFound(format!("silence {name:?} not found")))?;
+    Ok(Json(silence_json(&name, silence)))
+}
+
+pub async fn list_silences(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams(tenant): PathParams<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
+    let settings = state.store().safety_settings(&tenant).await?;
+    let silences: Vec<Value> = settings
+        .silences
+        .iter()
+        .map(|(name, s)| silence_json(name, s))
+        .collect();
+    Ok(Json(json!({"silences": silences})))
+}
+
+pub async fn delete_silence(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, name)): PathParams<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
+    let before = state.store().safety_settings(&tenant).await?;
+    let Some(old) = before.silences.get(&name) else {
+        return Err(ApiError::NotFound(format!("silence {name:?} not found")));
+    };
+    update(&state, &tenant, |s| {
+        s.silences.remove(&name);
+    })
+    .await?;
+    audit(
+        &state,
+        &tenant,
+        &caller,
+        "silence.delete",
+        &name,
+        Some(json!(old)),
+        None,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The rule and its policy, or 404 / 400.
+async fn policy_of(state: &AppState, tenant: &str, rule: &str) -> Result<Policy, ApiError> {
+    let stored = state
+        .store()
+        .get_rule(tenant, rule)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("rule {rule:?} not found")))?;
+    Ok(stored.spec.policy.unwrap_or_default())
+}
+
+pub async fn list_circuits(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, rule)): PathParams<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
+    let policy = policy_of(&state, &tenant, &rule).await?;
+    let now = now_ms();
+    let keys = state
+        .store()
+        .policy_keys(&tenant, &rule, KEYS_SHOWN)
+        .await?;
+    let open: Vec<_> = keys
+        .iter()
+        .filter_map(|(key, s)| open_circuit(&policy, key, s, now))
+        .collect();
+    Ok(Json(json!({"rule": rule, "circuits": open})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseCircuit {
+    key: String,
+}
+
+pub async fn close_circuit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, rule)): PathParams<(String, String)>,
+    JsonBody(body): JsonBody<CloseCircuit>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
+    policy_of(&state, &tenant, &rule).await?;
+    if !state
+        .store()
+        .close_circuit(&tenant, &rule, &body.key)
+        .await?
+    {
+        return Err(ApiError::NotFound(format!(
+            "rule {rule} has no state for key {:?}",
+            body.key
+        )));
+    }
+    audit(
+        &state,
+        &tenant,
+        &caller,
+        "circuit.close",
+        format!("{rule}/{}", body.key),
+        None,
+        Some(json!({"rule": rule, "key": body.key})),
+    )
+    .await?;
+    Ok(Json(json!({"rule": rule, "key": body.key, "closed": true})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+pub async fn approve(
+    state: State<AppState>,
+    headers: HeaderMap,
+    path: PathParams<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    decide(state, headers, path, body, Verdict::Approve).await
+}
+
+pub async fn reject(
+    state: State<AppState>,
+    headers: HeaderMap,
+    path: PathParams<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    decide(state, headers, path, body, Verdict::Reject).await
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, id)): PathParams<(String, String)>,
+    body: axum::body::Bytes,
+    verdict: Verdict,
+) -> Result<Json<Value>, ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::DecideApprovals).await?;
+    // The body is optional: `{"comment": "…"}` or nothing.
+    let body: DecisionBody = if body.iter().all(u8::is_ascii_whitespace) {
+        DecisionBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::InvalidJson(format!("request body: {e}")))?
+    };
+    let comment = body.comment;
+    if comment.as_ref().is_some_and(|c| c.len() > 4096) {
+        return Err(ApiError::BadRequest("comment: at most 4096 bytes".into()));
+    }
+    let decided = approvals::decide(
+        state.pipeline(),
+        &tenant,
+        &id,
+        verdict,
+        &caller.token_id,
+        comment.clone(),
+    )
+    .await
+    .map_err(|e| match e {
+        DecideError::NotFound(_) => ApiError::NotFound(e.to_string()),
+        DecideError::NotAwaiting { .. } => ApiError::Conflict(e.to_string()),
+        DecideError::Store(e) => e.into(),
+    })?;
+    let action = match verdict {
+        Verdict::Approve => "execution.approve",
+        Verdict::Reject => "execution.reject",
+    };
+    audit(
+        &state,
+        &tenant,
+        &caller,
+        action,
+        &id,
+        None,
+        Some(json!({"execution": id, "runbook": decided.runbook, "comment": comment})),
+    )
+    .await?;
+    Ok(Json(json!(decided)))
+}
+
+/// One key's counters in the current windows.
+fn key_view(policy: &Policy, key: &str, state: &KeyState, now: u64) -> Value {
+    let mut s = state.clone();
+    gate::forget_old(policy, &mut s, &mut RuleState::default(), now);
+    json!({
+        "key": key,
+        "last_run": s.last_run.as_ref().map(|r| json!({"execution": r.execution, "at": rfc3339_ms(r.at)})),
+        "runs_in_window": s.runs.len(),
+        "active": s.active,
+        "correlating": s.correlating.len(),
+        "failures_in_window": s.failures.len(),
+        "circuit": open_circuit(policy, key, state, now),
+    })
+}
+
+/// `GET /v1/tenants/{t}/safety`: why automation is holding back.
+pub async fn overview(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams(tenant): PathParams<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
+    let store = state.store();
+    let settings = store.safety_settings(&tenant).await?;
+    let now = now_ms();
+    let wall = time::OffsetDateTime::now_utc();
+    let silences: Vec<Value> = settings
+        .silences
+        .iter()
+        .filter(|(_, s)| !s.is_expired(wall))
+        .map(|(name, s)| silence_json(name, s))
+        .collect();
+    let mut rules = Vec::new();
+    let mut circuits = Vec::new();
+    for rule in store.list_rules(&tenant).await? {
+        let Some(policy) = rule.spec.policy.clone() else {
+            continue;
+        };
+        let keys = store.policy_keys(&tenant, &rule.name, KEYS_SHOWN).await?;
+        let mut budget = store.policy_rule_state(&tenant, &rule.name).await?;
+        gate::forget_old(&policy, &mut KeyState::default(), &mut budget, now);
+        for (key, s) in &keys {
+            if let Some(c) = open_circuit(&policy, key, s, now) {
+                circuits.push(json!({"rule": rule.name, "circuit": c}));
+            }
+        }
+        rules.push(json!({
+            "rule": rule.name,
+            "runbook": rule.spec.runbook,
+            "policy": policy,
+            "budget": policy.budget.map(|b| json!({
+                "max_keys": b.max_keys,
+                "per_secs": b.per_secs,
+                "keys_used": budget.budget.len(),
+                "keys": budget.budget.keys().collect::<Vec<_>>(),
+            })),
+            "keys": keys.iter().map(|(k, s)| key_view(&policy, k, s, now)).collect::<Vec<_>>(),
+        }));
+    }
+    let awaiting = store
+        .list_executions(
+            &tenant,
+            &ExecutionFilter {
+                status: Some(ExecutionStatus::AwaitingApproval),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await?
+        .executions;
+    Ok(Json(json!({
+        "paused": settings.paused,
+        "paused_runbooks": settings.paused_runbooks,
+        "silences": silences,
+        "open_circuits": circuits,
+        "awaiting_approval": awaiting.iter().map(|e| json!({
+            "id": e.id, "runbook": e.runbook, "rule": e.rule, "key": e.key,
+            "created_at": e.created_at, "approval": e.approval,
+        })).collect::<Vec<_>>(),
+        "rules": rules,
+    })))
+}
