@@ -134,14 +134,14 @@ pub enum ExecCommand {
     },
 }
 
-struct Client {
+pub(super) struct Client {
     http: reqwest::Client,
     conn: Connection,
     runtime: tokio::runtime::Runtime,
 }
 
 impl Client {
-    fn new(conn: Connection) -> anyhow::Result<Self> {
+    pub(super) fn new(conn: Connection) -> anyhow::Result<Self> {
         Ok(Self {
             http: reqwest::Client::new(),
             conn,
@@ -149,7 +149,7 @@ impl Client {
         })
     }
 
-    fn tenant(&self) -> anyhow::Result<&str> {
+    pub(super) fn tenant(&self) -> anyhow::Result<&str> {
         self.conn
             .tenant
             .as_deref()
@@ -186,7 +186,12 @@ impl Client {
         })
     }
 
-    fn json(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    pub(super) fn json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let mut request = self.http.request(
             method,
             format!("{}{path}", self.conn.server.trim_end_matches('/')),
@@ -207,7 +212,7 @@ pub struct ApiRefused {
     pub message: String,
 }
 
-fn print(value: &Value) -> anyhow::Result<Outcome> {
+pub(super) fn print(value: &Value) -> anyhow::Result<Outcome> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(Outcome::Succeeded)
 }

@@ -4,6 +4,7 @@
 
 mod client;
 mod run;
+mod safety;
 mod serve;
 mod store;
 
@@ -152,6 +153,49 @@ enum Command {
         #[command(subcommand)]
         command: store::StoreCommand,
     },
+    /// Silences: suppress matching events for a maintenance window (client).
+    Silence {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: safety::SilenceCommand,
+    },
+    /// Pause the tenant's automation, or one runbook's (client).
+    Pause {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[arg(long)]
+        runbook: Option<String>,
+    },
+    /// Resume what `wolfe pause` paused (client).
+    Resume {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[arg(long)]
+        runbook: Option<String>,
+    },
+    /// Approve an execution awaiting approval: it runs (client).
+    Approve {
+        #[command(flatten)]
+        conn: client::Connection,
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Reject an execution awaiting approval: it is suppressed (client).
+    Reject {
+        #[command(flatten)]
+        conn: client::Connection,
+        id: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Why automation is holding back: pauses, silences, open circuits,
+    /// approvals and every policy's current windows (client).
+    Safety {
+        #[command(flatten)]
+        conn: client::Connection,
+    },
     /// Executions (client).
     Exec {
         #[command(flatten)]
@@ -203,6 +247,12 @@ pub fn main() -> ExitCode {
             command: client::ApplyCommand::Apply { file },
         } => client::apply(conn, "sources", &file),
         Command::Exec { conn, command } => client::exec(conn, command),
+        Command::Silence { conn, command } => safety::silence(conn, command),
+        Command::Pause { conn, runbook } => safety::pause(conn, runbook, true),
+        Command::Resume { conn, runbook } => safety::pause(conn, runbook, false),
+        Command::Approve { conn, id, comment } => safety::decide(conn, &id, comment, true),
+        Command::Reject { conn, id, comment } => safety::decide(conn, &id, comment, false),
+        Command::Safety { conn } => safety::overview(conn),
         Command::Secret { conn, command } => client::secret(conn, command),
         Command::Connector {
             conn,
