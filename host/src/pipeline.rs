@@ -142,22 +142,25 @@ impl Pipeline {
         Ok(accepted)
     }
 
-    /// A manual run of the version deployed to `environment`.
+    /// A manual run of the version deployed to `environment`; a dry run
+    /// when `dry_run` (only reads go out).
     pub async fn run_manual(
         &self,
         tenant: &str,
         runbook: &str,
         environment: Environment,
         input: Value,
+        dry_run: bool,
     ) -> Result<ExecutionRecord, PipelineError> {
         if !self.dispatcher.has_room_for(1) {
             return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
         }
         let quota = self.quota(tenant).await?;
         self.spend_rate_quota(tenant, &quota, 1).await?;
-        let record = self
+        let mut record = self
             .new_execution(tenant, None, None, runbook, environment, input)
             .await?;
+        record.dry_run = dry_run;
         let record = self
             .store
             .create_execution(&record)
