@@ -95,6 +95,9 @@ fn synthetic_response() -> Response {
 mod tests {
     use super::*;
     use crate::capabilities::http::{AddressPolicy, Outbound};
+    use crate::capabilities::trail::SharedTrail;
+    use reqwest::Method;
+    use std::time::Duration;
 
     #[test]
     fn only_writes_and_connector_calls_are_withheld() {
@@ -120,5 +123,38 @@ mod tests {
             assert_eq!(withholds(&ctx, Route::Granted, &method), !reads, "{method}");
             assert!(withholds(&ctx, connector, &method), "{method}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_withheld_request_gets_a_marked_answer_unless_its_address_is_refused() {
+        let outbound = Outbound::new(AddressPolicy::default()).unwrap();
+        let trail = SharedTrail::default();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let ctx = HttpContext::new(Default::default(), &outbound, trail.clone(), deadline, true);
+        // An IP literal was checked before; nothing is looked up here.
+        let public = Url::parse("http://93.184.216.34/restart").unwrap();
+        let answer = withhold(&ctx, Route::Granted, &Method::POST, &public, Instant::now())
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        assert!(answer.body.is_empty());
+        assert_eq!(answer.headers, vec![(DRY_RUN_HEADER.into(), "1".into())]);
+        // A name is resolved and refused as the client's resolver would.
+        let local = Url::parse("http://localhost:9/restart").unwrap();
+        let refused = withhold(&ctx, Route::Granted, &Method::POST, &local, Instant::now()).await;
+        assert!(matches!(refused, Err(GuestError::Denied(_))), "{refused:?}");
+
+        let calls = trail.take().into_calls();
+        let seen: Vec<_> = calls
+            .iter()
+            .map(|c| (c.target.as_str(), c.allowed, c.outcome.as_str()))
+            .collect();
+        assert_eq!(seen[0], (public.as_str(), true, DRY_RUN));
+        assert_eq!((seen[1].0, seen[1].1), (local.as_str(), false));
+        assert!(
+            seen[1].2.starts_with("denied: localhost resolves to"),
+            "{}",
+            seen[1].2
+        );
     }
 }
