@@ -87,6 +87,7 @@ fn main() {
                         wolfe::capabilities::connectors::StaticConnectors::default(),
                     ),
                     kv: None,
+                    dry_run: false,
                     on_tick: None,
                 },
             ));

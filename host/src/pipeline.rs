@@ -176,13 +176,15 @@ impl Pipeline {
         Ok(accepted)
     }
 
-    /// A manual run of the version deployed to `environment`.
+    /// A manual run of the version deployed to `environment`; a dry run
+    /// when `dry_run` (only reads go out).
     pub async fn run_manual(
         &self,
         tenant: &str,
         runbook: &str,
         environment: Environment,
         input: Value,
+        dry_run: bool,
     ) -> Result<ExecutionRecord, PipelineError> {
         if !self.dispatcher.has_room_for(1) {
             return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
@@ -192,6 +194,7 @@ impl Pipeline {
         let mut record = self
             .new_execution(tenant, None, None, runbook, environment, input)
             .await?;
+        record.dry_run = dry_run;
         self.store.create_execution(&mut record, None).await?;
         self.store.commit().await?;
         self.queue(vec![ExecutionRef::new(
@@ -292,6 +295,7 @@ impl Pipeline {
                 records.push(NewExecution { record, gate: None });
                 continue;
             }
+            record.dry_run = spec.policy.as_ref().is_some_and(|p| p.dry_run);
             if let Some(pause) = holds.settings.pause_of(&spec.runbook) {
                 record.suppress(pause);
             } else if let Some(name) = silence {

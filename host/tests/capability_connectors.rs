@@ -80,7 +80,7 @@ async fn connectors_add_credentials_the_runbook_never_sees() {
         common::Inputs {
             secrets,
             connectors,
-            kv: None,
+            ..Default::default()
         }
     };
 

@@ -1,5 +1,6 @@
 //! The `wolfe` binary as a user runs it: exit codes, JSON on stdout, one-line
-//! errors on stderr, the precompiled cache, and kv under `--data`.
+//! errors on stderr, the precompiled cache, and kv under `--data` (kept
+//! between runs, but not by a `--dry-run`).
 
 mod common;
 
@@ -201,6 +202,37 @@ fn kv_state_under_data_survives_between_processes_and_secrets_reach_the_guest() 
     let record = json_stdout(&out);
     assert_eq!(record["output"]["value"], "[REDACTED]");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("from-a-file-123"));
+}
+
+/// `wolfe run --dry-run` reads the kv state under `--data` but keeps none:
+/// the real run after it counts on from where the last real run left off.
+#[test]
+fn a_dry_run_reads_kv_under_data_but_leaves_it_unchanged() {
+    let (wasm, manifest) = conformance();
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path().to_str().unwrap();
+    let count = |dry_run: bool| {
+        let mut args = vec![
+            "run",
+            &wasm,
+            "--manifest",
+            &manifest,
+            "--event",
+            r#"{"case":"kv_counter"}"#,
+            "--data",
+            data,
+        ];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let record = json_stdout(&wolfe(&args));
+        assert_eq!(record["dry_run"].as_bool().unwrap_or(false), dry_run);
+        record["output"]["counter"].clone()
+    };
+    assert_eq!(count(false), 1);
+    assert_eq!(count(true), 2);
+    assert_eq!(count(true), 2);
+    assert_eq!(count(false), 2);
 }
 
 #[test]

@@ -277,6 +277,9 @@ pub struct Run {
     environment: Environment,
     #[serde(default)]
     input: Value,
+    /// Run it, but send only reads (see `capabilities::http::dry_run`).
+    #[serde(default)]
+    dry_run: bool,
 }
 
 pub async fn run(
@@ -299,9 +302,14 @@ pub async fn run(
     }
     let record = state
         .pipeline()
-        .run_manual(&tenant, &name, body.environment, body.input)
+        .run_manual(&tenant, &name, body.environment, body.input, body.dry_run)
         .await
         .map_err(pipeline_error)?;
+    let mut detail = json!({"execution_id": record.id});
+    if record.dry_run {
+        // The log says who ran what; whether it could change anything too.
+        detail["dry_run"] = json!(true);
+    }
     super::audit::record(
         &state,
         &tenant,
@@ -309,7 +317,7 @@ pub async fn run(
         "runbook.run",
         format!("{name}/{}", body.environment),
         None,
-        Some(json!({"execution_id": record.id})),
+        Some(detail),
     )
     .await?;
     state.store().commit().await?;

@@ -6,6 +6,8 @@
 //! the sandbox. The request goes through the same sender as the `http`
 //! interface (address policy, request budget, size and time caps, deadline)
 //! and is recorded in the trail as `connectors` / action / connector name.
+//! In a dry run no connector call is sent: each passes its checks and gets
+//! the reply its service gives on success.
 
 use crate::capabilities::describe;
 use crate::capabilities::http::{Route, policy::KNOWN_METHODS, send_checked};
@@ -187,13 +189,51 @@ impl Host for ExecutionState {
             name: &connector,
             action: &action,
         };
-        let reply = send_checked(&self.http, request, route)
-            .await
-            .map(|r| Reply {
-                status: r.status,
-                body: String::from_utf8_lossy(&r.body).into_owned(),
-            });
+        let dry_run = self.http.is_dry_run();
+        let reply = send_checked(&self.http, request, route).await.map(|r| {
+            if dry_run {
+                // Withheld: every connector call is, in a dry run.
+                withheld_reply(&spec, &payload)
+            } else {
+                Reply {
+                    status: r.status,
+                    body: String::from_utf8_lossy(&r.body).into_owned(),
+                }
+            }
+        });
         Ok(reply)
+    }
+}
+
+/// What a connector answers in a dry run, where its request is withheld:
+/// what its service answers on success, so the runbook goes on as it would
+/// after a real call (a PagerDuty reply carries the `dedup_key` a runbook
+/// keeps to resolve the incident later).
+fn withheld_reply(spec: &ConnectorSpec, payload: &str) -> Reply {
+    match spec {
+        ConnectorSpec::Http { .. } => Reply {
+            status: 200,
+            body: String::new(),
+        },
+        ConnectorSpec::Slack { .. } => Reply {
+            status: 200,
+            body: "ok".into(),
+        },
+        ConnectorSpec::Pagerduty { .. } => {
+            let dedup_key = serde_json::from_str::<serde_json::Value>(payload)
+                .ok()
+                .and_then(|event| Some(event.get("dedup_key")?.as_str()?.to_string()))
+                .unwrap_or_else(|| "dry-run".into());
+            let body = serde_json::json!({
+                "status": "success",
+                "message": "Event processed",
+                "dedup_key": dedup_key,
+            });
+            Reply {
+                status: 202,
+                body: body.to_string(),
+            }
+        }
     }
 }
 
@@ -370,6 +410,31 @@ mod tests {
         ] {
             assert_eq!(join_under(base, escape), None, "{escape}");
         }
+    }
+
+    #[test]
+    fn a_withheld_call_gets_what_its_service_answers_on_success() {
+        let http = ConnectorSpec::Http {
+            base_url: "https://api.example.com".into(),
+            auth: HttpAuth::None,
+        };
+        assert_eq!(withheld_reply(&http, "").status, 200);
+        let slack = ConnectorSpec::Slack {
+            webhook_url_secret: "S".into(),
+        };
+        assert_eq!(withheld_reply(&slack, "{}").body, "ok");
+        let pager = ConnectorSpec::Pagerduty {
+            routing_key_secret: "K".into(),
+            events_url: None,
+        };
+        let reply = withheld_reply(&pager, r#"{"dedup_key":"b3-down"}"#);
+        assert_eq!(reply.status, 202);
+        let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(body["status"], "success");
+        assert_eq!(body["dedup_key"], "b3-down");
+        let body: serde_json::Value =
+            serde_json::from_str(&withheld_reply(&pager, "{}").body).unwrap();
+        assert_eq!(body["dedup_key"], "dry-run");
     }
 
     #[test]

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// The outcome of a call that passed every check but was not made because
+/// the execution is a dry run: the guest got a synthetic success instead.
+pub const DRY_RUN: &str = "dry_run";
+
 /// One capability call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CapabilityCall {
@@ -18,7 +22,8 @@ pub struct CapabilityCall {
     pub target: String,
     /// Whether the grants allowed the call.
     pub allowed: bool,
-    /// `ok`, an HTTP status such as `200`, or the error the guest received.
+    /// `ok`, an HTTP status such as `200`, the error the guest received, or
+    /// [`DRY_RUN`] for a call a dry run withheld.
     pub outcome: String,
     pub duration_us: u64,
 }

@@ -53,6 +53,11 @@ pub struct RunArgs {
     /// with --secret or --secrets-file.
     #[arg(long)]
     connectors_file: Option<PathBuf>,
+    /// Run it, but send only reads: GET, HEAD and OPTIONS requests go out;
+    /// other requests and connector calls get a synthetic success, and kv
+    /// writes are not kept.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
@@ -107,6 +112,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             secrets: Arc::new(secrets),
             connectors: Arc::new(connectors),
             kv,
+            dry_run: args.dry_run,
             on_tick: None,
         },
     ));
@@ -121,6 +127,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         version: &runbook.version,
         sha256: &runbook.component.sha256,
         component_cache: runbook.component.cache,
+        dry_run: args.dry_run,
         report: &report,
     };
     println!("{}", serde_json::to_string_pretty(&record)?);
@@ -139,6 +146,9 @@ struct LocalRunRecord<'a> {
     sha256: &'a str,
     /// `hit` when the precompiled cache served the component.
     component_cache: crate::sandbox::cache::CacheOutcome,
+    /// As in a served execution record: shown only for a dry run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dry_run: bool,
     #[serde(flatten)]
     report: &'a crate::sandbox::report::ExecutionReport,
 }

@@ -526,6 +526,7 @@ async fn prepare_and_run(
             &record.tenant,
             &record.runbook,
         ))),
+        dry_run: record.dry_run,
         on_tick: Some(Box::new(move || watch.tick())),
     };
     let started = std::time::Instant::now();

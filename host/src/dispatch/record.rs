@@ -9,7 +9,7 @@ use serde_json::Value;
 pub use crate::store::model::execution::ExecutionRecord;
 
 impl ExecutionRecord {
-    /// A queued execution.
+    /// A queued execution, not a dry run (set `dry_run` on the result).
     pub fn queued(
         tenant: &str,
         rule: Option<&str>,
@@ -28,6 +28,7 @@ impl ExecutionRecord {
             version,
             environment,
             input,
+            dry_run: false,
             status: ExecutionStatus::Queued,
             output: None,
             error: None,

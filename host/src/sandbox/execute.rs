@@ -54,6 +54,7 @@ pub(crate) async fn run_execution(
         connectors: request.connectors,
         kv: request.kv,
         deadline,
+        dry_run: request.dry_run,
     });
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);

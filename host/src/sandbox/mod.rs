@@ -98,6 +98,10 @@ pub struct ExecutionRequest {
     pub connectors: Arc<dyn ConnectorProvider>,
     /// This runbook's kv namespace; `None` when the host has no store.
     pub kv: Option<Arc<dyn KvProvider>>,
+    /// A dry run: the runbook runs, but only reads go out (GET, HEAD and
+    /// OPTIONS requests, kv reads). Other requests and connector calls get a
+    /// synthetic success; kv writes stay in memory for this execution.
+    pub dry_run: bool,
     /// Called on every epoch tick while the guest runs, on the thread that
     /// runs it (the service uses it to lower a long execution's priority).
     pub on_tick: Option<EpochTickHook>,

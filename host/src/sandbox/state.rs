@@ -6,7 +6,7 @@ use crate::capabilities::Grants;
 use crate::capabilities::connectors::ConnectorProvider;
 use crate::capabilities::http::fetch::FetchHooks;
 use crate::capabilities::http::{HttpContext, Outbound};
-use crate::capabilities::kv::KvProvider;
+use crate::capabilities::kv::{KvOverlay, KvProvider};
 use crate::capabilities::log::SharedLog;
 use crate::capabilities::secrets::SecretsProvider;
 use crate::capabilities::trail::SharedTrail;
@@ -51,6 +51,9 @@ pub struct StateParts {
     pub connectors: Arc<dyn ConnectorProvider>,
     pub kv: Option<Arc<dyn KvProvider>>,
     pub deadline: Instant,
+    /// Only reads go out: writes are withheld (http, connectors) or kept in
+    /// memory for this execution (kv).
+    pub dry_run: bool,
 }
 
 impl ExecutionState {
@@ -71,7 +74,13 @@ impl ExecutionState {
             &parts.outbound,
             trail.clone(),
             parts.deadline,
+            parts.dry_run,
         );
+        // Dropped with this state: a dry run's kv writes end with it.
+        let kv = match (parts.kv, parts.dry_run) {
+            (Some(store), true) => Some(Arc::new(KvOverlay::over(store)) as Arc<dyn KvProvider>),
+            (kv, _) => kv,
+        };
         Self {
             wasi,
             table: ResourceTable::new(),
@@ -85,7 +94,7 @@ impl ExecutionState {
             secrets: parts.secrets,
             connectors: parts.connectors,
             revealed_secrets: Vec::new(),
-            kv: parts.kv,
+            kv,
             kv_writes: 0,
             kv_written_bytes: 0,
         }

@@ -178,6 +178,8 @@ pub struct Inputs {
     pub secrets: StaticSecrets,
     pub connectors: StaticConnectors,
     pub kv: Option<Arc<dyn KvProvider>>,
+    /// Run as a dry run: only reads go out.
+    pub dry_run: bool,
 }
 
 pub async fn run(
@@ -202,6 +204,7 @@ pub async fn run_with(
                 secrets: Arc::new(inputs.secrets),
                 connectors: Arc::new(inputs.connectors),
                 kv: inputs.kv,
+                dry_run: inputs.dry_run,
                 on_tick: None,
             },
         )

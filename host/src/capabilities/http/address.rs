@@ -137,21 +137,48 @@ impl reqwest::dns::Resolve for CheckedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let policy = self.policy.clone();
         Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addresses: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            for address in &addresses {
-                if let Err(refused) = policy.check(address.ip()) {
-                    return Err(Box::new(NameRefused {
-                        name: host.clone(),
-                        refused,
-                    })
-                        as Box<dyn std::error::Error + Send + Sync>);
-                }
-            }
-            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+            // The refusal itself is boxed (not the enum) so that callers find
+            // it as a `NameRefused` in the error's source chain.
+            resolve_checked(&policy, name.as_str())
+                .await
+                .map(|addresses| Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+                .map_err(|e| match e {
+                    ResolveError::Lookup(e) => {
+                        Box::new(e) as Box<dyn std::error::Error + Send + Sync>
+                    }
+                    ResolveError::Refused(e) => Box::new(e),
+                })
         })
     }
+}
+
+/// Why a name cannot be connected to.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("cannot resolve: {0}")]
+    Lookup(#[from] std::io::Error),
+    #[error(transparent)]
+    Refused(#[from] NameRefused),
+}
+
+/// The system's resolution of `host`, then the policy on every address.
+/// The resolver's check, also used where a request is checked but not sent
+/// (a dry run), so such a request is refused exactly when a real one would be.
+pub async fn resolve_checked(
+    policy: &AddressPolicy,
+    host: &str,
+) -> Result<Vec<SocketAddr>, ResolveError> {
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, 0)).await?.collect();
+    for address in &addresses {
+        if let Err(refused) = policy.check(address.ip()) {
+            return Err(NameRefused {
+                name: host.to_string(),
+                refused,
+            }
+            .into());
+        }
+    }
+    Ok(addresses)
 }
 
 #[cfg(test)]

@@ -3,8 +3,10 @@
 //! runbook's [`HttpPolicy`] first; a refusal returns `denied` to the guest and
 //! is recorded in the trail. Allowed requests run with a connect timeout, an
 //! overall timeout capped by the execution's deadline, and a response size cap.
+//! In a dry run only reads are sent ([`dry_run`]).
 
 pub mod address;
+pub mod dry_run;
 pub mod fetch;
 pub mod policy;
 
@@ -89,6 +91,8 @@ pub struct HttpContext {
     /// Requests started so far, against [`MAX_HTTP_REQUESTS`].
     requests: Arc<AtomicUsize>,
     deadline: Instant,
+    /// Whether requests that could change something are withheld.
+    dry_run: bool,
 }
 
 impl HttpContext {
@@ -97,6 +101,7 @@ impl HttpContext {
         outbound: &Outbound,
         trail: SharedTrail,
         deadline: Instant,
+        dry_run: bool,
     ) -> Self {
         Self {
             grants,
@@ -105,7 +110,13 @@ impl HttpContext {
             trail,
             requests: Arc::new(AtomicUsize::new(0)),
             deadline,
+            dry_run,
         }
+    }
+
+    /// Whether this execution is a dry run (see [`dry_run`]).
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
     }
 }
 
@@ -148,7 +159,8 @@ impl Route<'_> {
 }
 
 /// One outbound request, redirects included, each hop checked and recorded.
-/// The single place where outbound requests are allowed or refused.
+/// The single place where outbound requests are allowed or refused (or, in a
+/// dry run, withheld).
 pub(crate) async fn send_checked(
     ctx: &HttpContext,
     request: Request,
@@ -246,6 +258,9 @@ pub(crate) async fn send_checked(
                 hop_started,
             );
             return Err(e);
+        }
+        if dry_run::withholds(ctx, route, &method) {
+            return dry_run::withhold(ctx, route, &method, &url, hop_started).await;
         }
         let timeout = asked.min(remaining);
         let mut builder = ctx

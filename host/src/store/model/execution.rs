@@ -25,6 +25,11 @@ pub struct ExecutionRecord {
     pub version: Option<String>,
     pub environment: Environment,
     pub input: Value,
+    /// The runbook ran, but only reads went out: writes were withheld with a
+    /// synthetic success (`dry_run` in the trail) and kv writes were dropped
+    /// at the end.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
     pub status: ExecutionStatus,
     pub output: Option<Value>,
     pub error: Option<ExecutionError>,

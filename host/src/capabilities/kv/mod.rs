@@ -1,7 +1,12 @@
 //! The `kv` capability: a key-value store private to one runbook in one
 //! tenant. The store keeps the data (`store::RunbookKv`); this module checks
 //! the grant, the key and the per-execution write budget, and records every
-//! call in the trail.
+//! call in the trail. In a dry run the namespace is seen through a
+//! [`KvOverlay`], so writes stay in memory.
+
+mod overlay;
+
+pub use overlay::KvOverlay;
 
 use crate::capabilities::describe;
 use crate::sandbox::bindings::wolfe::runbook::kv::Host;
