@@ -71,13 +71,16 @@ summary() {
 import json, sys
 for e in reversed(json.load(sys.stdin)["executions"]):
     out = e.get("output") or {}
-    what = out.get("action") or out.get("greeting") or out.get("text") or e.get("error")
+    held = e.get("suppressed")
+    what = out.get("action") or out.get("greeting") or out.get("text") or e.get("error") or (
+        held and "%s: %s" % (held["reason"], held["detail"]))
     print("  %-18s %-10s %-10s %s" % (e["rule"], e["runbook"], e["status"], json.dumps(what)))
 '
 }
-echo "== posting a ServiceDown alert (twice: flap-guard waits, then restarts)"
+echo "== posting a ServiceDown alert twice: flap-guard restarts checkout once; the"
+echo "   rule's policy folds the repeat into that run (suppressed: deduplicated)"
 post_alert alert-1
-sleep 1 # flap-guard keeps its count in kv: let the first check finish
+sleep 1
 post_alert alert-2
 sleep 1
 echo "== executions"
@@ -86,8 +89,17 @@ echo "== what the stand-in chat webhook received from alert-enricher:"
 curl -sS "http://$agent/slack/last"
 echo
 echo "== one full execution record:"
-id=$("$wolfe" exec list --runbook flap-guard --limit 1 | field '["executions"][0]["id"]')
+id=$("$wolfe" exec list --runbook flap-guard --status succeeded --limit 1 | field '["executions"][0]["id"]')
 "$wolfe" exec show "$id"
+echo "== why automation is holding back (wolfe safety): the restart-unhealthy windows"
+"$wolfe" safety | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["rules"]:
+    for k in r["keys"]:
+        print("  %-18s key %-10s runs in window %d, last run %s, budget %s" % (r["rule"], k["key"],
+              k["runs_in_window"], (k["last_run"] or {}).get("at", "-"),
+              "%d of %d keys" % (r["budget"]["keys_used"], r["budget"]["max_keys"]) if r["budget"] else "-"))
+'
 
 cat <<MSG
 

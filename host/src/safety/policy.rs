@@ -205,6 +205,28 @@ mod tests {
     }
 
     #[test]
+    fn the_example_rules_parse_and_validate() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/alertmanager");
+        let mut with_policy = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if !(name.starts_with("rule-") && name.ends_with(".toml")) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut spec: serde_json::Value =
+                serde_json::to_value(toml::from_str::<toml::Value>(&text).unwrap()).unwrap();
+            spec.as_object_mut().unwrap().remove("name");
+            let spec: crate::rules::RuleSpec =
+                serde_json::from_value(spec).unwrap_or_else(|e| panic!("{name}: {e}"));
+            spec.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+            with_policy += usize::from(spec.policy.is_some());
+        }
+        assert!(with_policy >= 2, "the examples show policies");
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let cases = [
             (
