@@ -11,10 +11,14 @@
 //!
 //! Each is run, side by side in one run, on sled with one host, and on
 //! PostgreSQL (a server the bench starts, fsync on) with one and with two
-//! hosts, the senders spread over the hosts round-robin.
+//! hosts, the senders spread over the hosts round-robin — and on sled and
+//! PostgreSQL with one host again with a safety policy on the rule (key,
+//! once_within, rate, concurrency; every event its own key, so every event
+//! still runs and the policy's cost is what differs).
 //!
 //! Run: `cargo bench -p wolfe --bench service` (`-- --quick` for a short run;
-//! `-- --store sled|postgres` and `-- --hosts N` for one configuration).
+//! `-- --store sled|postgres`, `-- --hosts N` and `-- --policy` for one
+//! configuration).
 //! Results are printed and written to target/bench-results/service.json.
 
 use serde_json::{Value, json};
@@ -36,14 +40,28 @@ const RATE: u64 = 1_000;
 struct Config {
     postgres: bool,
     hosts: usize,
+    /// A safety policy on the rule.
+    policy: bool,
 }
 
 impl Config {
     fn label(&self) -> String {
         let store = if self.postgres { "postgres" } else { "sled" };
         let hosts = if self.hosts == 1 { "host" } else { "hosts" };
-        format!("{store}, {} {hosts}", self.hosts)
+        let policy = if self.policy { ", policy" } else { "" };
+        format!("{store}, {} {hosts}{policy}", self.hosts)
     }
+}
+
+/// The policy of the `--policy` configurations: every limit that keeps
+/// per-key state, keyed so that each event is its own key.
+fn bench_policy() -> Value {
+    json!({
+        "key": "{{ data.labels.n }}",
+        "once_within_secs": 600,
+        "rate": {"max": 5, "per_secs": 3600},
+        "concurrency": {"max": 1, "on_busy": "queue"},
+    })
 }
 
 fn main() {
@@ -55,29 +73,22 @@ fn main() {
             .and_then(|i| args.get(i + 1).cloned())
     };
     let hosts: Option<usize> = option("--hosts").map(|h| h.parse().expect("--hosts N"));
+    let policy = args.iter().any(|a| a == "--policy");
+    let config = |postgres, hosts, policy| Config {
+        postgres,
+        hosts,
+        policy,
+    };
     let configs: Vec<Config> = match option("--store").as_deref() {
-        Some("sled") => vec![Config {
-            postgres: false,
-            hosts: 1,
-        }],
-        Some("postgres") => vec![Config {
-            postgres: true,
-            hosts: hosts.unwrap_or(1),
-        }],
+        Some("sled") => vec![config(false, 1, policy)],
+        Some("postgres") => vec![config(true, hosts.unwrap_or(1), policy)],
         Some(other) => panic!("--store {other}: sled or postgres"),
         None => vec![
-            Config {
-                postgres: false,
-                hosts: 1,
-            },
-            Config {
-                postgres: true,
-                hosts: 1,
-            },
-            Config {
-                postgres: true,
-                hosts: 2,
-            },
+            config(false, 1, false),
+            config(false, 1, true),
+            config(true, 1, false),
+            config(true, 1, true),
+            config(true, 2, false),
         ],
     };
     let built = support::build_hello();
@@ -93,7 +104,7 @@ fn main() {
             .map(|s| s.create_database(&format!("bench_{i}")));
         let result = run(*config, url.as_deref(), quick, &built);
         print(config, &result);
-        results.push(json!({"store": if config.postgres { "postgres" } else { "sled" }, "hosts": config.hosts, "results": result}));
+        results.push(json!({"store": if config.postgres { "postgres" } else { "sled" }, "hosts": config.hosts, "policy": config.policy, "results": result}));
     }
     support::write_results("service", &Value::Array(results));
 }
@@ -131,7 +142,7 @@ fn run(
             .pool_max_idle_per_host(CONCURRENCY)
             .build()
             .unwrap();
-        let sender = setup(&http, &bases[0], &version, &wasm).await;
+        let sender = setup(&http, &bases[0], &version, &wasm, config.policy).await;
         let hooks: Arc<Vec<String>> = Arc::new(
             bases
                 .iter()
@@ -169,6 +180,19 @@ fn run(
         let acked_in = started.elapsed();
         wait_drained(&http, &bases).await;
         let persisted_in = started.elapsed();
+        if config.policy {
+            // Every event is its own key: nothing may have been held back,
+            // or the comparison would flatter the policy.
+            let held = call(
+                &http,
+                reqwest::Method::GET,
+                format!("{}/v1/tenants/bench/executions?status=suppressed&limit=1", bases[0]),
+                ADMIN,
+                None,
+            )
+            .await;
+            assert_eq!(held["executions"], json!([]), "the policy suppressed executions");
+        }
         // Where the PostgreSQL path spends its time: transactions and
         // statements per event over the sustained phase.
         let database = match (url, commits_before) {
@@ -296,7 +320,13 @@ async fn post(http: &reqwest::Client, hook: &str, sender: &str, n: usize) {
 }
 
 /// Tenant, sender token, hello deployed, a bearer source and one rule.
-async fn setup(http: &reqwest::Client, base: &str, version: &str, wasm: &[u8]) -> Arc<String> {
+async fn setup(
+    http: &reqwest::Client,
+    base: &str,
+    version: &str,
+    wasm: &[u8],
+    policy: bool,
+) -> Arc<String> {
     use reqwest::Method;
     call(
         http,
@@ -349,8 +379,18 @@ async fn setup(http: &reqwest::Client, base: &str, version: &str, wasm: &[u8]) -
         Some(json!({"auth": {"type": "bearer"}})),
     )
     .await;
-    call(http, Method::PUT, format!("{base}/v1/tenants/bench/rules/all"), ADMIN,
-        Some(json!({"runbook": "hello", "environment": "dev", "params": {"alert": "{{ data.labels.alertname }}", "n": "{{ data.labels.n }}"}}))).await;
+    let mut rule = json!({"runbook": "hello", "environment": "dev", "params": {"alert": "{{ data.labels.alertname }}", "n": "{{ data.labels.n }}"}});
+    if policy {
+        rule["policy"] = bench_policy();
+    }
+    call(
+        http,
+        Method::PUT,
+        format!("{base}/v1/tenants/bench/rules/all"),
+        ADMIN,
+        Some(rule),
+    )
+    .await;
     Arc::new(sender["token"].as_str().unwrap().to_string())
 }
 
