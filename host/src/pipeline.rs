@@ -10,7 +10,7 @@ use crate::ingest::event::{Event, now_rfc3339};
 use crate::registry::Environment;
 use crate::rules::cache::RuleCache;
 use crate::rules::{CompiledRule, match_rules};
-use crate::safety::gate::Gate;
+use crate::safety::gate::{Conditions, Gate};
 use crate::safety::policy::Policy;
 use crate::safety::settings::{self, ActiveSilences, SafetySettings};
 use crate::sandbox::report::ErrorKind;
@@ -265,7 +265,15 @@ impl Pipeline {
         let mut records = Vec::new();
         for rule in match_rules(rules, &event.source, &event.event_type, &envelope) {
             let spec = &rule.rule.spec;
-            let input = rule.render_input(&envelope);
+            // A correlating rule's params may use `events`, which exist only
+            // once it fires (the gate renders them then): until then the
+            // record shows the event's data.
+            let correlates = spec.within_secs.is_some()
+                || spec.policy.as_ref().is_some_and(|p| p.threshold.is_some());
+            let input = match correlates {
+                true => Ok(envelope["data"].clone()),
+                false => rule.render_input(&envelope),
+            };
             let mut record = self
                 .new_execution(
                     tenant,
@@ -302,7 +310,8 @@ impl Pipeline {
                 record.suppress(settings::silenced(name, holds.settings.silences.get(name)));
             }
             let gate = match (&spec.policy, record.is_terminal()) {
-                (Some(policy), false) => match Self::gate(rule, policy, &envelope) {
+                (_, true) => None,
+                (policy, false) => match Self::gate(rule, policy.as_ref(), event, &envelope) {
                     Ok(gate) => gate,
                     Err(e) => {
                         record.fail_before_run(
@@ -313,42 +322,51 @@ impl Pipeline {
                         None
                     }
                 },
-                _ => None,
             };
             records.push(NewExecution { record, gate });
         }
         Ok(records)
     }
 
-    /// The gate of a rule's policy for one event: `None` when the policy
-    /// keeps no state (only `dry_run`).
+    /// The gate of a rule's policy (and of a multi-event rule's
+    /// conditions) for one event: `None` when nothing keeps state (no
+    /// policy, or only `dry_run`).
     fn gate(
         rule: &CompiledRule,
-        policy: &Policy,
+        policy: Option<&Policy>,
+        event: &Event,
         envelope: &Value,
     ) -> Result<Option<Gate>, String> {
-        if !policy.has_limits() && policy.approval.is_none() {
+        let spec = &rule.rule.spec;
+        let conditions = spec.within_secs.map(|within_secs| Conditions {
+            all: rule.condition_names(),
+            matched: rule.matched_conditions(&event.source, &event.event_type, envelope),
+            within_secs,
+        });
+        let stateful = policy.is_some_and(|p| p.has_limits() || p.approval.is_some());
+        if !stateful && conditions.is_none() {
             return Ok(None);
         }
+        let policy = policy.cloned().unwrap_or_default();
         let key = rule.render_key(envelope)?;
-        let render: Arc<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync> =
-            match policy.threshold {
-                Some(_) => {
-                    let (rule, envelope) = (rule.clone(), envelope.clone());
-                    Arc::new(move |events| rule.render_input_with(&envelope, Some(events)))
-                }
-                None => Arc::new(|_| Err("not a threshold".to_string())),
-            };
+        let correlates = policy.threshold.is_some() || conditions.is_some();
+        let render: Arc<dyn Fn(&Value) -> Result<Value, String> + Send + Sync> = if correlates {
+            let (rule, envelope) = (rule.clone(), envelope.clone());
+            Arc::new(move |events| rule.render_input_with(&envelope, Some(events)))
+        } else {
+            Arc::new(|_| Err("nothing correlates".to_string()))
+        };
         Ok(Some(Gate {
             rule: rule.rule.name.clone(),
             key,
-            policy: Arc::new(policy.clone()),
-            envelope: if policy.threshold.is_some() {
+            policy: Arc::new(policy),
+            envelope: if correlates {
                 envelope.clone()
             } else {
                 Value::Null
             },
             render,
+            conditions,
         }))
     }
 

@@ -23,7 +23,20 @@ pub const MAX_KEY_BYTES: usize = 512;
 pub struct CompiledRule {
     pub rule: Rule,
     criteria: Vec<CompiledCriterion>,
+    /// A multi-event rule's conditions: name, source, type, criteria.
+    conditions: Vec<CompiledCondition>,
 }
+
+#[derive(Debug, Clone)]
+struct CompiledCondition {
+    name: String,
+    source: Option<String>,
+    event_type: Option<String>,
+    criteria: Vec<CompiledCriterion>,
+}
+
+/// Conditions one multi-event rule may have.
+pub const MAX_CONDITIONS: usize = 10;
 
 impl RuleSpec {
     /// Validates criteria and templates; the error names the bad part.
@@ -39,6 +52,49 @@ impl RuleSpec {
         if let Some(policy) = &self.policy {
             policy.validate()?;
         }
+        self.validate_all()
+    }
+
+    /// A multi-event rule: 2 to [`MAX_CONDITIONS`] uniquely named
+    /// conditions, a window, and no single-event matching beside them.
+    fn validate_all(&self) -> Result<(), String> {
+        if self.all.is_empty() {
+            return match self.within_secs {
+                Some(_) => Err("within_secs: only a multi-event rule (`all`) has a window".into()),
+                None => Ok(()),
+            };
+        }
+        if self.source.is_some() || self.event_type.is_some() || !self.criteria.is_empty() {
+            return Err("all: a multi-event rule gives source, type and criteria per condition, not beside `all`".into());
+        }
+        if !(2..=MAX_CONDITIONS).contains(&self.all.len()) {
+            return Err(format!("all: 2 to {MAX_CONDITIONS} conditions"));
+        }
+        let secs = self
+            .within_secs
+            .ok_or("within_secs: a multi-event rule needs its window")?;
+        if secs == 0 || secs > crate::safety::policy::MAX_WINDOW_SECS {
+            return Err(format!(
+                "within_secs: must be between 1 and {} seconds, not {secs}",
+                crate::safety::policy::MAX_WINDOW_SECS
+            ));
+        }
+        if self.policy.as_ref().is_some_and(|p| p.threshold.is_some()) {
+            return Err(
+                "policy.threshold: a multi-event rule correlates with `all` already".into(),
+            );
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, c) in self.all.iter().enumerate() {
+            crate::manifest::check_identifier(&format!("all[{i}].name"), &c.name, 64)
+                .map_err(|e| e.to_string())?;
+            if !names.insert(&c.name) {
+                return Err(format!("all[{i}].name: {:?} is used twice", c.name));
+            }
+            for (j, criterion) in c.criteria.iter().enumerate() {
+                CompiledCriterion::compile(j, criterion).map_err(|e| format!("all[{i}].{e}"))?;
+            }
+        }
         Ok(())
     }
 }
@@ -52,12 +108,64 @@ impl CompiledRule {
             .enumerate()
             .map(|(i, c)| CompiledCriterion::compile(i, c))
             .collect::<Result<_, _>>()?;
-        Ok(Self { rule, criteria })
+        let conditions = rule
+            .spec
+            .all
+            .iter()
+            .map(|c| {
+                Ok(CompiledCondition {
+                    name: c.name.clone(),
+                    source: c.source.clone(),
+                    event_type: c.event_type.clone(),
+                    criteria: c
+                        .criteria
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| CompiledCriterion::compile(i, c))
+                        .collect::<Result<_, _>>()?,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Self {
+            rule,
+            criteria,
+            conditions,
+        })
+    }
+
+    /// The conditions of a multi-event rule this event meets (empty for a
+    /// single-event rule, or when it meets none).
+    pub fn matched_conditions(
+        &self,
+        source: &str,
+        event_type: &str,
+        envelope: &Value,
+    ) -> Vec<String> {
+        self.conditions
+            .iter()
+            .filter(|c| {
+                c.source.as_deref().is_none_or(|s| s == source)
+                    && c.event_type.as_deref().is_none_or(|t| t == event_type)
+                    && c.criteria.iter().all(|m| m.matches(envelope))
+            })
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// The names of every condition of a multi-event rule.
+    pub fn condition_names(&self) -> Vec<String> {
+        self.conditions.iter().map(|c| c.name.clone()).collect()
     }
 
     /// Whether this rule fires for the event (`envelope` = `{id, source, type, time, data}`).
     pub fn matches(&self, source: &str, event_type: &str, envelope: &Value) -> bool {
         let spec = &self.rule.spec;
+        if !self.conditions.is_empty() {
+            return spec.enabled
+                && !self
+                    .matched_conditions(source, event_type, envelope)
+                    .is_empty();
+        }
         spec.enabled
             && spec.source.as_deref().is_none_or(|s| s == source)
             && spec.event_type.as_deref().is_none_or(|t| t == event_type)
@@ -71,13 +179,14 @@ impl CompiledRule {
         self.render_input_with(envelope, None)
     }
 
-    /// The input of a threshold that fired: templates also see `events`,
-    /// every correlated envelope (oldest first); without `params` the input
-    /// is `{data, events}`.
+    /// The input of a correlation that fired: templates also see `events`
+    /// (a threshold's envelopes oldest first, or a multi-event rule's
+    /// envelope per condition name); without `params` the input is
+    /// `{data, events}`.
     pub fn render_input_with(
         &self,
         envelope: &Value,
-        events: Option<&[Value]>,
+        events: Option<&Value>,
     ) -> Result<Value, String> {
         match &self.rule.spec.params {
             Some(params) => {
@@ -85,7 +194,7 @@ impl CompiledRule {
                 if let Value::Object(map) = &mut context {
                     map.insert("event".into(), envelope.clone());
                     if let Some(events) = events {
-                        map.insert("events".into(), Value::Array(events.to_vec()));
+                        map.insert("events".into(), events.clone());
                     }
                 }
                 params::render_params(params, &context)

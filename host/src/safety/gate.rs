@@ -21,10 +21,23 @@ pub struct Gate {
     pub rule: String,
     pub key: String,
     pub policy: Arc<Policy>,
-    /// This event's envelope (kept while a threshold correlates).
+    /// This event's envelope (kept while a threshold or the conditions of
+    /// a multi-event rule correlate).
     pub envelope: Value,
     /// The rule's `params` over this envelope plus `events`.
-    pub render: Arc<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>,
+    pub render: Arc<dyn Fn(&Value) -> Result<Value, String> + Send + Sync>,
+    /// For a multi-event rule: its conditions and which this event meets.
+    pub conditions: Option<Conditions>,
+}
+
+/// A multi-event rule's side of a gate.
+#[derive(Debug, Clone)]
+pub struct Conditions {
+    /// Every condition's name.
+    pub all: Vec<String>,
+    /// The ones this event meets.
+    pub matched: Vec<String>,
+    pub within_secs: u64,
 }
 
 impl std::fmt::Debug for Gate {
@@ -62,6 +75,9 @@ pub struct KeyState {
     /// Events counted towards the threshold, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub correlating: Vec<Correlated>,
+    /// A multi-event rule's conditions met so far: the latest event of each.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub conditions: BTreeMap<String, Correlated>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +130,49 @@ pub fn decide(
         };
 
     let mut correlated = None;
+    if let Some(c) = &gate.conditions {
+        key.conditions
+            .retain(|_, e| e.at + c.within_secs * 1000 > now);
+        for name in &c.matched {
+            key.conditions.insert(
+                name.clone(),
+                Correlated {
+                    at: now,
+                    event: gate.envelope.clone(),
+                },
+            );
+        }
+        let missing: Vec<&str> = c
+            .all
+            .iter()
+            .filter(|n| !key.conditions.contains_key(*n))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            let s = suppress(
+                Reason::CorrelationPending,
+                "all",
+                format!(
+                    "key {:?} met {} within {} s; waiting for {}",
+                    gate.key,
+                    key.conditions
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    c.within_secs,
+                    missing.join(", ")
+                ),
+                None,
+            );
+            return end_suppressed(record, s);
+        }
+        let events: serde_json::Map<String, Value> = std::mem::take(&mut key.conditions)
+            .into_iter()
+            .map(|(name, c)| (name, c.event))
+            .collect();
+        correlated = Some(Value::Object(events));
+    }
     if let Some(t) = policy.threshold {
         key.correlating.push(Correlated {
             at: now,
@@ -134,7 +193,8 @@ pub fn decide(
             );
             return end_suppressed(record, s);
         }
-        correlated = Some(std::mem::take(&mut key.correlating));
+        let events = std::mem::take(&mut key.correlating);
+        correlated = Some(Value::Array(events.into_iter().map(|c| c.event).collect()));
     }
     if let (Some(secs), Some(last)) = (policy.once_within_secs, &key.last_run)
         && now < last.at + secs * 1000
@@ -236,7 +296,6 @@ pub fn decide(
 
     // Admitted.
     if let Some(events) = correlated {
-        let events: Vec<Value> = events.into_iter().map(|c| c.event).collect();
         match (gate.render)(&events) {
             Ok(input) => record.input = input,
             Err(e) => {
@@ -426,7 +485,8 @@ mod tests {
             key: key.into(),
             policy: Arc::new(serde_json::from_value(policy).unwrap()),
             envelope: json!({"id": format!("e-{key}")}),
-            render: Arc::new(|events| Ok(json!({"events": events.len()}))),
+            render: Arc::new(|events| Ok(json!({"events": events.as_array().map_or(0, Vec::len)}))),
+            conditions: None,
         }
     }
 
@@ -615,6 +675,39 @@ mod tests {
         assert!(!may_start(&b, &k));
         finished(&mut k, &a, 2);
         assert!(may_start(&b, &k));
+    }
+
+    #[test]
+    fn all_conditions_of_one_key_within_the_window_fire_once() {
+        let mut g = gate(json!({}), "broker-1");
+        g.render = Arc::new(|events| Ok(events.clone()));
+        let with = |g: &Gate, matched: &[&str], event: &str| {
+            let mut g = g.clone();
+            g.envelope = json!({"id": event});
+            g.conditions = Some(Conditions {
+                all: vec!["offline".into(), "urp".into()],
+                matched: matched.iter().map(|m| m.to_string()).collect(),
+                within_secs: 60,
+            });
+            g
+        };
+        let (mut k, mut r) = (KeyState::default(), RuleState::default());
+        let first = run(&with(&g, &["offline"], "e1"), &mut k, &mut r, 0);
+        assert_eq!(reason(&first), Some(Reason::CorrelationPending));
+        assert!(first.suppressed.unwrap().detail.contains("waiting for urp"));
+        // The same condition again only replaces its event.
+        let again = run(&with(&g, &["offline"], "e2"), &mut k, &mut r, 1_000);
+        assert_eq!(reason(&again), Some(Reason::CorrelationPending));
+        let fired = run(&with(&g, &["urp"], "e3"), &mut k, &mut r, 2_000);
+        assert_eq!(fired.status, ExecutionStatus::Queued);
+        assert_eq!(
+            fired.input,
+            json!({"offline": {"id": "e2"}, "urp": {"id": "e3"}})
+        );
+        // Past the window a lone condition does not complete an old one.
+        run(&with(&g, &["offline"], "e4"), &mut k, &mut r, 3_000);
+        let late = run(&with(&g, &["urp"], "e5"), &mut k, &mut r, 63_000);
+        assert_eq!(reason(&late), Some(Reason::CorrelationPending));
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub enum Reason {
     RateLimited,
     /// Counted towards the key's `threshold`, which is not reached yet.
     ThresholdPending,
+    /// Met some conditions of a multi-event rule; the others not yet.
+    CorrelationPending,
     /// `concurrency` with `on_busy: suppress`: the key runs `max` already.
     Busy,
     /// The rule acted on `budget.max_keys` other keys in the window.
@@ -29,10 +31,11 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 11] = [
         Reason::Deduplicated,
         Reason::RateLimited,
         Reason::ThresholdPending,
+        Reason::CorrelationPending,
         Reason::Busy,
         Reason::BudgetExhausted,
         Reason::CircuitOpen,
@@ -47,6 +50,7 @@ impl Reason {
             Reason::Deduplicated => "deduplicated",
             Reason::RateLimited => "rate_limited",
             Reason::ThresholdPending => "threshold_pending",
+            Reason::CorrelationPending => "correlation_pending",
             Reason::Busy => "busy",
             Reason::BudgetExhausted => "budget_exhausted",
             Reason::CircuitOpen => "circuit_open",

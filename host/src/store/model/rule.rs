@@ -28,6 +28,27 @@ pub struct RuleSpec {
     /// Safety limits on what the rule fires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
+    /// A multi-event rule (instead of `source`, `type`, `criteria`): fires
+    /// once when every condition has matched an event of the same policy
+    /// key within `within_secs`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub all: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_secs: Option<u64>,
+}
+
+/// One condition of a multi-event rule; `params` see the event that met it
+/// as `events.{name}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub name: String,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default, rename = "type")]
+    pub event_type: Option<String>,
+    #[serde(default)]
+    pub criteria: Vec<Criterion>,
 }
 
 fn enabled_by_default() -> bool {
