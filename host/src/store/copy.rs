@@ -89,6 +89,8 @@ pub struct CopyCounts {
     pub rejected_messages: usize,
     pub secrets: usize,
     pub connectors: usize,
+    /// Tenants with pauses or silences.
+    pub safety_settings: usize,
     pub kv_entries: usize,
     pub audit_entries: usize,
     pub events: usize,
@@ -97,7 +99,7 @@ pub struct CopyCounts {
 
 impl CopyCounts {
     /// (kind, count), named as serialised, for the summary line.
-    pub fn kinds(&self) -> [(&'static str, usize); 14] {
+    pub fn kinds(&self) -> [(&'static str, usize); 15] {
         [
             ("admin_token", self.admin_token),
             ("tenants", self.tenants),
@@ -109,6 +111,7 @@ impl CopyCounts {
             ("rejected_messages", self.rejected_messages),
             ("secrets", self.secrets),
             ("connectors", self.connectors),
+            ("safety_settings", self.safety_settings),
             ("kv_entries", self.kv_entries),
             ("audit_entries", self.audit_entries),
             ("events", self.events),
@@ -259,6 +262,15 @@ async fn copy_tenant(
         to.put_connector(tenant, &connector).await?;
         counts.connectors += 1;
     }
+    // Pauses and silences are configuration and move with the tenant. The
+    // policies' windows and circuits are not copied: they start empty on
+    // the new store (a copy is made with the service stopped).
+    let settings = from.safety_settings(tenant).await?;
+    if settings != Default::default() {
+        to.update_safety_settings(tenant, &|s| *s = settings.clone())
+            .await?;
+        counts.safety_settings += 1;
+    }
     Ok(())
 }
 
@@ -367,6 +379,15 @@ mod tests {
             deployed_at: "t".into(),
         };
         from.put_deployment("acme", &deployment).await.unwrap();
+        let pause = crate::safety::settings::Pause {
+            at: "t".into(),
+            by: "tok".into(),
+        };
+        from.update_safety_settings("acme", &|s| {
+            s.paused_runbooks.insert("flap".into(), pause.clone());
+        })
+        .await
+        .unwrap();
 
         let to = Store::temporary().unwrap();
         let counts = copy_store(&from, &to).await.unwrap();
@@ -377,12 +398,21 @@ mod tests {
                 counts.runbook_versions,
                 counts.deployments,
                 counts.kv_entries,
-                counts.audit_entries
+                counts.audit_entries,
+                counts.safety_settings
             ),
-            (1, 1, 1, 1, 1, 3),
+            (1, 1, 1, 1, 1, 3, 1),
             "{counts}"
         );
         assert_eq!(to.get_component("abc").await.unwrap().unwrap(), b"wasm");
+        assert!(
+            to.safety_settings("acme")
+                .await
+                .unwrap()
+                .pause_of("flap")
+                .is_some(),
+            "a paused runbook stays paused on the new store"
+        );
         assert!(
             to.get_deployment("acme", "flap", Environment::Dev)
                 .await
