@@ -331,7 +331,7 @@ impl Pipeline {
     /// The gate of a rule's policy (and of a multi-event rule's
     /// conditions) for one event: `None` when nothing keeps state (no
     /// policy, or only `dry_run`).
-    fn gate(
+    pub fn gate(
         rule: &CompiledRule,
         policy: Option<&Policy>,
         event: &Event,

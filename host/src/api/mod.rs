@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod connectors;
 mod error;
+mod events;
 mod executions;
 mod extract;
 mod hooks;
@@ -162,6 +163,8 @@ pub fn router(state: AppState) -> Router {
             post(safety::close_circuit),
         )
         .route(&format!("{t}/safety"), get(safety::overview))
+        .route(&format!("{t}/events/{{id}}"), get(events::show))
+        .route(&format!("{t}/rules/{{rule}}/test"), post(events::test_rule))
         .route(&format!("{t}/pause"), post(safety::pause_tenant))
         .route(&format!("{t}/resume"), post(safety::resume_tenant))
         .route(

@@ -103,6 +103,77 @@ pub enum ApplyCommand {
 }
 
 #[derive(clap::Subcommand)]
+pub enum RuleCommand {
+    /// Create or replace from a TOML or JSON file with a `name` field.
+    Apply { file: PathBuf },
+    /// What the rule in FILE would do with a sample event (match, input,
+    /// key, the policy's decision now), storing nothing.
+    Test {
+        file: PathBuf,
+        /// The sample event: JSON `{"source", "type", "data", "metadata"}`.
+        #[arg(long)]
+        event: PathBuf,
+    },
+}
+
+#[derive(clap::Subcommand)]
+pub enum EventCommand {
+    /// An event as stored and, for every rule of its source, whether it
+    /// matched and what became of it.
+    Show { id: String },
+}
+
+/// A rule or source file: its `name` and the rest as the JSON spec.
+fn read_spec(file: &Path) -> anyhow::Result<(String, Value)> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut spec: Value = if file.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid JSON", file.display()))?
+    } else {
+        let value: toml::Value = toml::from_str(&text)
+            .with_context(|| format!("{} is not valid TOML", file.display()))?;
+        serde_json::to_value(value)?
+    };
+    let Some(name) = spec.as_object_mut().and_then(|o| o.remove("name")) else {
+        bail!("{} needs a `name` field", file.display());
+    };
+    let name = name
+        .as_str()
+        .context("`name` must be a string")?
+        .to_string();
+    Ok((name, spec))
+}
+
+/// `wolfe rule test FILE --event FILE`.
+pub fn rule_test(conn: Connection, file: &Path, event: &Path) -> anyhow::Result<Outcome> {
+    let client = Client::new(conn)?;
+    let tenant = client.tenant()?.to_string();
+    let (name, spec) = read_spec(file)?;
+    let text = std::fs::read_to_string(event)
+        .with_context(|| format!("cannot read {}", event.display()))?;
+    let event: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", event.display()))?;
+    print(&client.json(
+        Method::POST,
+        &format!("/v1/tenants/{tenant}/rules/{name}/test"),
+        Some(json!({"event": event, "rule": spec})),
+    )?)
+}
+
+/// `wolfe event show ID`.
+pub fn event(conn: Connection, command: EventCommand) -> anyhow::Result<Outcome> {
+    let client = Client::new(conn)?;
+    let tenant = client.tenant()?.to_string();
+    let EventCommand::Show { id } = command;
+    print(&client.json(
+        Method::GET,
+        &format!("/v1/tenants/{tenant}/events/{id}"),
+        None,
+    )?)
+}
+
+#[derive(clap::Subcommand)]
 pub enum ExecCommand {
     /// Executions, newest first.
     List {
@@ -315,23 +386,7 @@ pub fn promote(
 pub fn apply(conn: Connection, kind: &str, file: &Path) -> anyhow::Result<Outcome> {
     let client = Client::new(conn)?;
     let tenant = client.tenant()?.to_string();
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let mut spec: Value = if file.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not valid JSON", file.display()))?
-    } else {
-        let value: toml::Value = toml::from_str(&text)
-            .with_context(|| format!("{} is not valid TOML", file.display()))?;
-        serde_json::to_value(value)?
-    };
-    let Some(name) = spec.as_object_mut().and_then(|o| o.remove("name")) else {
-        bail!("{} needs a `name` field", file.display());
-    };
-    let name = name
-        .as_str()
-        .context("`name` must be a string")?
-        .to_string();
+    let (name, spec) = read_spec(file)?;
     print(&client.json(
         Method::PUT,
         &format!("/v1/tenants/{tenant}/{kind}/{name}"),

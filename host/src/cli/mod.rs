@@ -100,12 +100,19 @@ enum Command {
         #[command(subcommand)]
         command: client::AuditCommand,
     },
-    /// Rules (client).
+    /// Rules (client): apply, or test against a sample event.
     Rule {
         #[command(flatten)]
         conn: client::Connection,
         #[command(subcommand)]
-        command: client::ApplyCommand,
+        command: client::RuleCommand,
+    },
+    /// Events (client): why did (or didn't) an event run anything.
+    Event {
+        #[command(flatten)]
+        conn: client::Connection,
+        #[command(subcommand)]
+        command: client::EventCommand,
     },
     /// Webhook sources (client).
     Source {
@@ -240,8 +247,13 @@ pub fn main() -> ExitCode {
         Command::Audit { conn, command } => client::audit(conn, command),
         Command::Rule {
             conn,
-            command: client::ApplyCommand::Apply { file },
+            command: client::RuleCommand::Apply { file },
         } => client::apply(conn, "rules", &file),
+        Command::Rule {
+            conn,
+            command: client::RuleCommand::Test { file, event },
+        } => client::rule_test(conn, &file, &event),
+        Command::Event { conn, command } => client::event(conn, command),
         Command::Source {
             conn,
             command: client::ApplyCommand::Apply { file },

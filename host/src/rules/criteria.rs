@@ -46,6 +46,11 @@ impl CompiledCriterion {
         })
     }
 
+    /// The criterion as configured.
+    pub fn criterion(&self) -> &Criterion {
+        &self.criterion
+    }
+
     pub fn matches(&self, envelope: &Value) -> bool {
         let c = &self.criterion;
         let field = path::lookup(envelope, &c.path);

@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod criteria;
+pub mod explain;
 pub mod params;
 pub mod path;
 
