@@ -42,8 +42,10 @@ pub struct Silence {
     pub matchers: Vec<Criterion>,
     #[serde(default)]
     pub comment: String,
-    /// The token that created it (filled in by the server).
-    #[serde(default, skip_deserializing)]
+    /// The token that created it: filled in by the server, whatever a
+    /// request says. Read back like every other field — the stored
+    /// settings carry it, and `deny_unknown_fields` would refuse them.
+    #[serde(default)]
     pub created_by: String,
 }
 
@@ -196,6 +198,21 @@ mod tests {
         later.ends_at = fmt(now + time::Duration::minutes(6));
         settings.silences.insert("m".into(), later);
         assert_eq!(ActiveSilences::of(&settings).matching(&hit), None);
+    }
+
+    #[test]
+    fn stored_settings_with_a_silence_read_back() {
+        let mut silence: Silence = serde_json::from_value(json!({
+            "starts_at": "2029-01-01T00:00:00Z", "ends_at": "2030-01-01T00:00:00Z",
+            "matchers": [{"path": "data.x", "op": "eq", "value": 1}],
+        }))
+        .unwrap();
+        silence.created_by = "tok_1".into();
+        let mut settings = SafetySettings::default();
+        settings.silences.insert("m".into(), silence);
+        let stored = serde_json::to_string(&settings).unwrap();
+        let read: SafetySettings = serde_json::from_str(&stored).unwrap();
+        assert_eq!(read, settings);
     }
 
     #[test]
