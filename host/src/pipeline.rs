@@ -349,6 +349,15 @@ impl Pipeline {
         }
         let policy = policy.cloned().unwrap_or_default();
         let key = rule.render_key(envelope)?;
+        // PostgreSQL text cannot hold NUL: such a key is refused on every
+        // store alike (the execution fails, naming the key) rather than
+        // failing the whole request on one store.
+        if key.contains('\0') {
+            return Err(
+                "policy.key rendered to a string with a NUL character: a key must not contain one"
+                    .into(),
+            );
+        }
         let correlates = policy.threshold.is_some() || conditions.is_some();
         let render: Arc<dyn Fn(&Value) -> Result<Value, String> + Send + Sync> = if correlates {
             let (rule, envelope) = (rule.clone(), envelope.clone());
