@@ -104,9 +104,23 @@ impl Pipeline {
             let executions = self.executions_for(tenant, &rules, &event, &holds).await?;
             batch.push(NewEvent { event, executions });
         }
-        let fired = batch.iter().map(|n| n.executions.len()).sum::<usize>();
+        // The quota counts executions that run. One a pause, a silence or
+        // a bad input ended already never does; a gated one is counted
+        // once its policy admitted it (after the write, below), so what a
+        // policy folds away never spends it. When something may run, a
+        // minute already used up refuses the request before anything is
+        // written.
+        let may_run = || {
+            batch
+                .iter()
+                .flat_map(|n| &n.executions)
+                .filter(|e| !e.record.is_terminal())
+        };
+        let ungated = may_run().filter(|e| e.gate.is_none()).count();
         let quota = self.quota(tenant).await?;
-        self.spend_rate_quota(tenant, &quota, fired).await?;
+        if may_run().next().is_some() {
+            self.spend_rate_quota(tenant, &quota, ungated).await?;
+        }
         // Executions free workers can start now are leased to this host in
         // the same transaction; the rest wait unclaimed, for any host. A
         // tenant with `max_concurrent` is claimed one by one, under its
@@ -119,6 +133,24 @@ impl Pipeline {
         let mut accepted = Vec::with_capacity(batch.len());
         let mut to_queue = Vec::new();
         let outcomes = self.store.ingest(&mut batch, claim).await?;
+        let admitted = batch
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(new, outcome)| match outcome {
+                Ingested::New { created } => Some(new.executions.iter().zip(created)),
+                Ingested::Duplicate(_) => None,
+            })
+            .flatten()
+            .filter(|(e, inserted)| {
+                e.gate.is_some() && **inserted != Inserted::Existing && !e.record.is_terminal()
+            })
+            .count();
+        if admitted > 0 {
+            // Written already: a minute this uses up refuses what follows.
+            if let Err(e) = self.spend_rate_quota(tenant, &quota, admitted).await {
+                tracing::debug!(error = %e, "admitted executions past the tenant's quota");
+            }
+        }
         for (new, outcome) in batch.into_iter().zip(outcomes) {
             let (event_id, duplicate, created) = match outcome {
                 Ingested::New { created } => {
@@ -304,6 +336,7 @@ impl Pipeline {
                 continue;
             }
             record.dry_run = spec.policy.as_ref().is_some_and(|p| p.dry_run);
+            record.retry_policy = spec.policy.as_ref().and_then(|p| p.retry.clone());
             if let Some(pause) = holds.settings.pause_of(&spec.runbook) {
                 record.suppress(pause);
             } else if let Some(name) = silence {

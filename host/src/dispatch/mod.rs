@@ -10,6 +10,7 @@
 
 mod priority;
 pub mod record;
+pub mod retry;
 pub mod runbooks;
 mod threads;
 
@@ -210,7 +211,9 @@ pub fn start(
             let requeue = requeue.clone();
             tokio::spawn(async move {
                 let workers = Workers { slots, recording };
-                let retry = run_when_admitted(ctx, &execution, workers, &threads, &shutdown).await;
+                let retry =
+                    run_when_admitted(ctx, &execution, workers, &threads, &shutdown, &requeue)
+                        .await;
                 in_flight.fetch_sub(1, Ordering::Relaxed);
                 if retry && !shutdown.is_cancelled() {
                     // The store was unavailable: the execution is still
@@ -351,6 +354,7 @@ async fn run_when_admitted(
     workers: Workers,
     threads: &threads::ExecutionThreads,
     shutdown: &CancellationToken,
+    dispatcher: &Dispatcher,
 ) -> bool {
     let quota = match ctx.store.get_tenant(&execution.tenant).await {
         Ok(tenant) => tenant.map(|t| t.quota).unwrap_or_default(),
@@ -377,29 +381,34 @@ async fn run_when_admitted(
         if shutdown.is_cancelled() {
             return false;
         }
-        match try_run_one(
+        let wait = match try_run_one(
             &ctx,
             execution,
             &quota,
             threads,
             &mut worker,
             &workers.recording,
+            dispatcher,
         )
         .await
         {
             Ok(Ran::Done) => return false,
-            Ok(Ran::Busy) => {}
+            Ok(Ran::Busy) => BUSY_RETRY,
+            // Re-checked at least once a minute, so a shutdown or a lost
+            // lease is noticed.
+            Ok(Ran::NotYet(wait)) => wait.min(std::time::Duration::from_secs(60)),
             Err(e) => {
                 tracing::error!(tenant = %execution.tenant, id = %execution.id, error = %e, "execution could not be recorded; it stays pending and is tried again");
                 return true;
             }
-        }
-        // The tenant's quota is taken on other hosts: wait without holding
-        // a turn or a worker.
+        };
+        // The tenant's quota is taken on other hosts, the key's turn has not
+        // come, or the retry is not due: wait without holding a turn or a
+        // worker.
         drop((_turn, worker));
         tokio::select! {
             _ = shutdown.cancelled() => return false,
-            _ = tokio::time::sleep(BUSY_RETRY) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
     }
 }
@@ -408,8 +417,11 @@ async fn run_when_admitted(
 enum Ran {
     /// Run and recorded, or nothing to do (another host has it).
     Done,
-    /// The tenant is at its `max_concurrent` on other hosts.
+    /// The tenant is at its `max_concurrent` on other hosts, or the key's
+    /// turn has not come.
     Busy,
+    /// A retry not due yet.
+    NotYet(std::time::Duration),
 }
 
 async fn try_run_one(
@@ -419,6 +431,7 @@ async fn try_run_one(
     threads: &threads::ExecutionThreads,
     worker: &mut Option<OwnedSemaphorePermit>,
     recording: &Arc<Semaphore>,
+    dispatcher: &Dispatcher,
 ) -> Result<Ran, String> {
     let store = &ctx.store;
     // The lease: on a shared store another host may hold this execution.
@@ -432,6 +445,7 @@ async fn try_run_one(
             Claim::Claimed(record, lease) => (*record, lease),
             Claim::Gone => return Ok(Ran::Done),
             Claim::Busy => return Ok(Ran::Busy),
+            Claim::NotYet(wait) => return Ok(Ran::NotYet(wait)),
         },
     };
     record.status = ExecutionStatus::Running;
@@ -472,6 +486,17 @@ async fn try_run_one(
         .await
         .expect("semaphore never closed");
     worker.take();
+    // The retry is made durable before the failure it follows: a crash in
+    // between re-runs this execution, whose next failure finds the retry
+    // there ((event, rule, retry) is unique) instead of doubling it.
+    let successor = retry::successor(&mut record);
+    if let Some(next) = &successor {
+        let mut next = next.clone();
+        store
+            .create_execution(&mut next, None)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     if !store
         .finish_leased(&record, lease)
         .await
@@ -484,6 +509,10 @@ async fn try_run_one(
     // execution is still pending there, and a crash re-runs it.
     store.commit_soon();
     tracing::info!(tenant = %record.tenant, id = %record.id, runbook = %record.runbook, status = record.status.as_str(), "execution finished");
+    if let Some(next) = successor {
+        tracing::info!(tenant = %next.tenant, id = %next.id, retry_of = %record.id, retry = next.retry, not_before = ?next.not_before, "retry scheduled");
+        dispatcher.enqueue(ExecutionRef::new(next.tenant, next.id));
+    }
     Ok(Ran::Done)
 }
 

@@ -2,6 +2,7 @@
 //! are grouped into keys and the limits each key (or the whole rule) is held
 //! to. Validated when the rule is stored; enforced by [`super::gate`].
 
+use crate::sandbox::report::ExecutionStatus;
 use serde::{Deserialize, Serialize};
 
 /// The longest window any limit may use: 30 days.
@@ -42,7 +43,29 @@ pub struct Policy {
     /// Runs for real, but only reads go out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retry>,
 }
+
+/// Retry executions that ended in one of `on`, up to `max_attempts` runs in
+/// all, after `initial_delay_secs · 2^(n-1)` (at most `max_delay_secs`),
+/// with jitter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    pub max_attempts: u32,
+    pub initial_delay_secs: u64,
+    pub max_delay_secs: u64,
+    #[serde(default = "default_retry_on")]
+    pub on: Vec<ExecutionStatus>,
+}
+
+fn default_retry_on() -> Vec<ExecutionStatus> {
+    vec![ExecutionStatus::Failed, ExecutionStatus::TimedOut]
+}
+
+/// Runs one retry policy may ask for.
+pub const MAX_ATTEMPTS: u32 = 20;
 
 /// At most `max` executions per key per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +167,33 @@ impl Policy {
         }
         if let Some(a) = &self.approval {
             window("policy.approval.timeout_secs", a.timeout_secs)?;
+        }
+        if let Some(r) = &self.retry {
+            count("policy.retry.max_attempts", r.max_attempts, MAX_ATTEMPTS)?;
+            window("policy.retry.initial_delay_secs", r.initial_delay_secs)?;
+            window("policy.retry.max_delay_secs", r.max_delay_secs)?;
+            if r.max_delay_secs < r.initial_delay_secs {
+                return Err(
+                    "policy.retry.max_delay_secs: must not be below initial_delay_secs".into(),
+                );
+            }
+            if r.on.is_empty() {
+                return Err("policy.retry.on: name at least one status".into());
+            }
+            if let Some(s) = r.on.iter().find(|s| {
+                !s.is_terminal()
+                    || matches!(
+                        s,
+                        ExecutionStatus::Succeeded
+                            | ExecutionStatus::Suppressed
+                            | ExecutionStatus::Cancelled
+                    )
+            }) {
+                return Err(format!(
+                    "policy.retry.on: {} cannot be retried (failed, timed_out, out_of_fuel or out_of_memory)",
+                    s.as_str()
+                ));
+            }
         }
         Ok(())
     }

@@ -62,6 +62,23 @@ pub struct ExecutionRecord {
     /// Why it was held back, when the status is `suppressed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// For a retry: the execution it retries, and which retry it is (1, 2,
+    /// …; 0 for the first run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub retry: u32,
+    /// The last attempt its rule's retry policy allowed, and it failed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retries_exhausted: bool,
+    /// Not started before this time (a retry's backoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before_ms: Option<u64>,
+    /// The rule's retry policy when the execution was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_policy: Option<crate::safety::policy::Retry>,
     /// The approval it waits for, or how it was decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalState>,
@@ -99,6 +116,10 @@ impl ApprovalState {
 }
 
 fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }
 

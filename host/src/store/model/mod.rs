@@ -72,9 +72,18 @@ pub enum Claim {
     Claimed(Box<ExecutionRecord>, Lease),
     /// Terminal, or leased to another live host: nothing to do.
     Gone,
-    /// The tenant runs `max_concurrent` executions already (on any host):
-    /// try again later.
+    /// The tenant runs `max_concurrent` executions already (on any host),
+    /// or its key's turn has not come: try again later.
     Busy,
+    /// Not due yet (a retry's backoff): try again after this long.
+    NotYet(Duration),
+}
+
+/// How long until an execution is due; `None` when it is due now.
+pub fn not_due_for(record: &ExecutionRecord) -> Option<Duration> {
+    let due = record.not_before_ms?;
+    let now = crate::safety::gate::now_ms();
+    (due > now).then(|| Duration::from_millis(due - now))
 }
 
 /// Filters of `GET /executions`.

@@ -10,7 +10,7 @@ use crate::store::model::event::Event;
 use crate::store::model::execution::ExecutionRecord;
 use crate::store::model::{
     Claim, ExecutionFilter, ExecutionPage, IngestOutcome, Ingested, Inserted, Lease, NewEvent,
-    Pruned, Rescued, Retention,
+    Pruned, Rescued, Retention, not_due_for,
 };
 use crate::store::{ExecutionStore, StoreResult};
 use async_trait::async_trait;
@@ -336,10 +336,14 @@ impl ExecutionStore for PostgresStore {
         }
         let stmt = tx.prepare_cached(CLAIM).await?;
         let claim = claimed(tx.query_opt(&stmt, &[&tenant, &id, &self.host_id]).await?)?;
-        if let Claim::Claimed(record, _) = &claim
-            && !safety::may_start(&tx, record).await?
-        {
-            return Ok(Claim::Busy); // rolled back: not claimed
+        if let Claim::Claimed(record, _) = &claim {
+            if let Some(wait) = not_due_for(record) {
+                tx.commit().await?;
+                return Ok(Claim::NotYet(wait));
+            }
+            if !safety::may_start(&tx, record).await? {
+                return Ok(Claim::Busy); // rolled back: not claimed
+            }
         }
         tx.commit().await?;
         Ok(claim)
@@ -471,6 +475,12 @@ impl PostgresStore {
         let Claim::Claimed(record, lease) = &claim else {
             return Ok(claim);
         };
+        // A retry before its time stays leased to this host, which sleeps
+        // until then: other hosts do not pick it up meanwhile (a dead
+        // host's lease expires and another takes it over as usual).
+        if let Some(wait) = not_due_for(record) {
+            return Ok(Claim::NotYet(wait));
+        }
         if safety::may_start(c, record).await? {
             return Ok(claim);
         }
@@ -555,9 +565,9 @@ pub(super) async fn insert_execution(
         .prepare_cached(
             "INSERT INTO executions
                 (tenant, id, event_id, rule, runbook, status, pending, denied, doc,
-                 lease_owner, lease_token, awaiting)
+                 lease_owner, lease_token, awaiting, retry)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                     $10, CASE WHEN $10::text IS NOT NULL THEN nextval('lease_tokens') END, $11)
+                     $10, CASE WHEN $10::text IS NOT NULL THEN nextval('lease_tokens') END, $11, $12)
              ON CONFLICT DO NOTHING
              RETURNING lease_token",
         )
@@ -578,6 +588,7 @@ pub(super) async fn insert_execution(
                 &columns.doc,
                 &owner,
                 &columns.awaiting,
+                &(record.retry as i32),
             ],
         )
         .await?;

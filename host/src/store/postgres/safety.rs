@@ -82,7 +82,8 @@ pub(super) async fn insert_gated(
     if let (Some(event), Some(rule)) = (&record.event_id, &record.rule) {
         let stmt = tx
             .prepare_cached(
-                "SELECT 1 FROM executions WHERE tenant = $1 AND event_id = $2 AND rule = $3",
+                "SELECT 1 FROM executions
+                 WHERE tenant = $1 AND event_id = $2 AND rule = $3 AND retry = 0",
             )
             .await?;
         if tx

@@ -118,6 +118,13 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE executions ADD COLUMN awaiting boolean NOT NULL DEFAULT false;
     CREATE INDEX executions_awaiting ON executions (id) WHERE awaiting;
     "#,
+    // 4: retries — one execution per (event, rule, retry), ever.
+    r#"
+    ALTER TABLE executions ADD COLUMN retry integer NOT NULL DEFAULT 0;
+    DROP INDEX executions_event_rule;
+    CREATE UNIQUE INDEX executions_event_rule ON executions (tenant, event_id, rule, retry)
+        WHERE event_id IS NOT NULL AND rule IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

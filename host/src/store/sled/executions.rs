@@ -9,6 +9,7 @@ use crate::store::model::event::Event;
 use crate::store::model::execution::ExecutionRecord;
 use crate::store::model::{
     Claim, ExecutionFilter, ExecutionPage, IngestOutcome, Lease, Pruned, Rescued, Retention,
+    not_due_for,
 };
 use crate::store::{ExecutionStore, StoreError, StoreResult};
 use async_trait::async_trait;
@@ -61,8 +62,7 @@ impl ExecutionStore for SledStore {
         if let Some(gate) = gate {
             return self.create_gated(record, gate);
         }
-        if let (Some(event), Some(rule)) = (&record.event_id, &record.rule) {
-            let pair = key(&[&record.tenant, event, rule]);
+        if let Some(pair) = pair_key(record) {
             let claimed = self.trees.execution_keys.compare_and_swap(
                 &pair,
                 None as Option<&[u8]>,
@@ -224,6 +224,9 @@ impl ExecutionStore for SledStore {
     ) -> StoreResult<Claim> {
         let record: Option<ExecutionRecord> = get(&self.trees.executions, &key(&[tenant, id]))?;
         Ok(match record.filter(|r| r.is_pending()) {
+            Some(r) if not_due_for(&r).is_some() => {
+                Claim::NotYet(not_due_for(&r).unwrap_or_default())
+            }
             Some(r) if !self.may_start(&r)? => Claim::Busy,
             Some(r) => Claim::Claimed(Box::new(r), Lease { token: 0 }),
             None => Claim::Gone,
@@ -333,11 +336,9 @@ impl SledStore {
                 }
                 if let Some(record) =
                     get::<ExecutionRecord>(&self.trees.executions, &key(&[&tenant, &id]))?
-                    && let (Some(event), Some(rule)) = (&record.event_id, &record.rule)
+                    && let Some(pair) = pair_key(&record)
                 {
-                    self.trees
-                        .execution_keys
-                        .remove(key(&[&tenant, event, rule]))?;
+                    self.trees.execution_keys.remove(pair)?;
                 }
                 self.trees.executions.remove(&k)?;
                 excess = excess.saturating_sub(1);
@@ -346,6 +347,17 @@ impl SledStore {
         }
         Ok(pruned)
     }
+}
+
+/// The key of an execution's (event, rule, retry) in `execution_keys`:
+/// one execution per triple, ever. A first run's key has no retry part
+/// (as before retries existed).
+pub(super) fn pair_key(record: &ExecutionRecord) -> Option<Vec<u8>> {
+    let (event, rule) = (record.event_id.as_ref()?, record.rule.as_ref()?);
+    Some(match record.retry {
+        0 => key(&[&record.tenant, event, rule]),
+        n => key(&[&record.tenant, event, rule, &n.to_string()]),
+    })
 }
 
 /// The millisecond timestamp of a uuid v7 (its first 48 bits).

@@ -69,10 +69,7 @@ impl SledStore {
         let _decisions = self.policy_lock.lock().unwrap_or_else(|p| p.into_inner());
         let t = &self.trees;
         let tenant = record.tenant.clone();
-        let pair = match (&record.event_id, &record.rule) {
-            (Some(event), Some(rule)) => Some(key(&[&tenant, event, rule])),
-            _ => None,
-        };
+        let pair = super::executions::pair_key(record);
         let key_k = key(&[&tenant, &gate.rule, &gate.key]);
         let rule_k = key(&[&tenant, &gate.rule]);
         let now = gate::now_ms();
