@@ -4,6 +4,9 @@
 //! per matching rule: none lost, none run to completion twice.
 
 mod common;
+// A test binary's root looks for `mod x;` beside itself: hence the path.
+#[path = "service_crash/retries.rs"]
+mod retries;
 
 use common::server::Server;
 use serde_json::{Value, json};

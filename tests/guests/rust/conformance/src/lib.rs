@@ -102,6 +102,16 @@ fn run(event: Value) -> wolfe_sdk::Result<Value> {
             Ok(json!({"deleted": true}))
         }
         "guest_error" => wolfe_sdk::bail!("broker {} is down", arg("broker")),
+        // Fails the first `times` runs for `key` (counted in kv), then
+        // succeeds: a flaky runbook for retry tests.
+        "fail_times" => {
+            let attempt = kv::increment(&format!("attempts:{}", arg("key")), 1)?;
+            let times = event["times"].as_i64().unwrap_or(0);
+            if attempt <= times {
+                wolfe_sdk::bail!("attempt {attempt}: failing {times} times in all");
+            }
+            Ok(json!({"attempt": attempt}))
+        }
         "infinite_loop" => {
             let mut x: u64 = 0;
             loop {
