@@ -125,6 +125,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX executions_event_rule ON executions (tenant, event_id, rule, retry)
         WHERE event_id IS NOT NULL AND rule IS NOT NULL;
     "#,
+    // 5: schedule sources — the last tick fired per (tenant, source), so a
+    // restart neither repeats a tick nor forgets the ones it missed.
+    r#"
+    CREATE TABLE schedule_ticks (
+        tenant text NOT NULL, source text NOT NULL,
+        -- Seconds since the Unix epoch (UTC): ticks fall on whole seconds.
+        last_tick bigint NOT NULL,
+        PRIMARY KEY (tenant, source)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
