@@ -2,6 +2,10 @@
 //! endpoint's success and error cases, JSON error bodies with stable codes.
 
 mod common;
+#[path = "service_api/safety.rs"]
+mod safety;
+#[path = "service_api/storm.rs"]
+mod storm;
 
 use common::server::{ADMIN_TOKEN, Server};
 use hmac::{Hmac, Mac};
