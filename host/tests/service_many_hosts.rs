@@ -8,8 +8,12 @@ mod common;
 // cargo would build as a test binary of its own): hence the path.
 #[path = "service_many_hosts/faults.rs"]
 mod faults;
+#[path = "service_many_hosts/safety_storm.rs"]
+mod safety_storm;
 #[path = "service_many_hosts/store_copy.rs"]
 mod store_copy;
+#[path = "service_api/storm.rs"]
+mod storm;
 
 use common::server::{Api, Server, TestStore, Tokens};
 use serde_json::{Value, json};
