@@ -89,6 +89,7 @@ fn main() {
                     kv: None,
                     dry_run: false,
                     on_tick: None,
+                    cancel: None,
                 },
             ));
             let took = started.elapsed();

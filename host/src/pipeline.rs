@@ -236,6 +236,27 @@ impl Pipeline {
         Ok(record)
     }
 
+    /// Creates and queues a re-run (a record made by
+    /// [`rerun_of`](crate::dispatch::cancel::rerun_of)), under the same
+    /// backpressure and quota as a manual run.
+    pub async fn run_again(
+        &self,
+        mut record: ExecutionRecord,
+    ) -> Result<ExecutionRecord, PipelineError> {
+        if !self.dispatcher.has_room_for(1) {
+            return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
+        }
+        let quota = self.quota(&record.tenant).await?;
+        self.spend_rate_quota(&record.tenant, &quota, 1).await?;
+        self.store.create_execution(&mut record, None).await?;
+        self.store.commit().await?;
+        self.queue(vec![ExecutionRef::new(
+            record.tenant.clone(),
+            record.id.clone(),
+        )]);
+        Ok(record)
+    }
+
     /// Hands durable executions to the dispatcher; when this host has more
     /// than its workers can take, tells the other hosts.
     fn queue(&self, executions: Vec<ExecutionRef>) {

@@ -5,6 +5,7 @@ use super::AppState;
 use super::auth::authorize;
 use super::error::ApiError;
 use super::extract::{PathParams, QueryParams};
+use crate::dispatch::cancel::CancelError;
 use crate::dispatch::record::ExecutionRecord;
 use crate::safety::suppression::Reason;
 use crate::sandbox::report::ExecutionStatus;
@@ -115,6 +116,125 @@ pub async fn trail(
         "calls_dropped": record.capability_calls_dropped,
         "calls": calls,
     })))
+}
+
+/// `POST …/executions/{id}/cancel`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, id)): PathParams<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::RunRunbooks).await?;
+    let outcome = crate::dispatch::cancel::cancel(
+        state.store(),
+        state.pipeline().dispatcher(),
+        &tenant,
+        &id,
+        &caller.token_id,
+    )
+    .await
+    .map_err(|e| match e {
+        CancelError::NotFound(_) => ApiError::NotFound(e.to_string()),
+        CancelError::Ended { .. } => ApiError::Conflict(e.to_string()),
+        CancelError::Store(e) => e.into(),
+    })?;
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "execution.cancel",
+        &id,
+        None,
+        Some(json!({"execution": id, "cancelled": outcome})),
+    )
+    .await?;
+    state.store().commit().await?;
+    Ok(Json(json!({"execution": id, "cancelled": outcome})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RerunBody {
+    /// `same` (the default) or `deployed`: the version deployed now.
+    #[serde(default)]
+    version: Option<String>,
+    /// With `deployed`: the environment to take it from [default: the
+    /// original's].
+    #[serde(default)]
+    environment: Option<crate::registry::Environment>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `POST …/executions/{id}/rerun`: the same input again (`rerun_of`).
+pub async fn rerun(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams((tenant, id)): PathParams<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    let caller = authorize(&state, &headers, &tenant, Action::RunRunbooks).await?;
+    let body: RerunBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RerunBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::InvalidJson(format!("request body: {e}")))?
+    };
+    let original = execution(&state, &tenant, &id).await?;
+    let version = match body.version.as_deref().unwrap_or("same") {
+        "same" => {
+            if body.environment.is_some() {
+                return Err(ApiError::BadRequest(
+                    "environment: only with \"version\": \"deployed\"".into(),
+                ));
+            }
+            original.version.clone()
+        }
+        "deployed" => {
+            let env = body.environment.unwrap_or(original.environment);
+            let deployed = state
+                .store()
+                .get_deployment(&tenant, &original.runbook, env)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Conflict(format!(
+                        "no version of {} is deployed to {env}",
+                        original.runbook
+                    ))
+                })?;
+            Some(deployed.version)
+        }
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "version: \"same\" or \"deployed\", not {other:?}"
+            )));
+        }
+    };
+    let mut again = crate::dispatch::cancel::rerun_of(&original, version);
+    if let Some(env) = body.environment {
+        again.environment = env;
+    }
+    again.dry_run = body.dry_run;
+    let created = state
+        .pipeline()
+        .run_again(again)
+        .await
+        .map_err(super::runbooks::pipeline_error)?;
+    super::audit::record(
+        &state,
+        &tenant,
+        &caller,
+        "execution.rerun",
+        &created.id,
+        None,
+        Some(json!({"execution": created.id, "rerun_of": id, "version": created.version, "dry_run": created.dry_run})),
+    )
+    .await?;
+    state.store().commit().await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(json!({"execution_id": created.id, "rerun_of": id, "version": created.version})),
+    ))
 }
 
 async fn execution(state: &AppState, tenant: &str, id: &str) -> Result<ExecutionRecord, ApiError> {

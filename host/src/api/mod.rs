@@ -183,6 +183,14 @@ pub fn router(state: AppState) -> Router {
                 .delete(safety::delete_silence),
         )
         .route(
+            &format!("{t}/executions/{{id}}/cancel"),
+            post(executions::cancel),
+        )
+        .route(
+            &format!("{t}/executions/{{id}}/rerun"),
+            post(executions::rerun),
+        )
+        .route(
             &format!("{t}/executions/{{id}}/approve"),
             post(safety::approve),
         )

@@ -193,6 +193,19 @@ pub enum ExecCommand {
     },
     /// One execution's full record.
     Show { id: String },
+    /// Cancel a queued, awaiting or running execution.
+    Cancel { id: String },
+    /// Run an execution's input again: the same version, or the one deployed
+    /// now (`--deployed`, optionally from `--environment`).
+    Rerun {
+        id: String,
+        #[arg(long)]
+        deployed: bool,
+        #[arg(long, requires = "deployed")]
+        environment: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// One execution's capability trail.
     Trail {
         id: String,
@@ -431,6 +444,30 @@ pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
             &format!("/v1/tenants/{tenant}/executions/{id}"),
             None,
         )?),
+        ExecCommand::Cancel { id } => print(&client.json(
+            Method::POST,
+            &format!("/v1/tenants/{tenant}/executions/{id}/cancel"),
+            None,
+        )?),
+        ExecCommand::Rerun {
+            id,
+            deployed,
+            environment,
+            dry_run,
+        } => {
+            let mut body = json!({
+                "version": if deployed { "deployed" } else { "same" },
+                "dry_run": dry_run,
+            });
+            if let Some(env) = environment {
+                body["environment"] = json!(env);
+            }
+            print(&client.json(
+                Method::POST,
+                &format!("/v1/tenants/{tenant}/executions/{id}/rerun"),
+                Some(body),
+            )?)
+        }
         ExecCommand::Trail {
             id,
             denied,

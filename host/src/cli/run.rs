@@ -114,6 +114,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             kv,
             dry_run: args.dry_run,
             on_tick: None,
+            cancel: None,
         },
     ));
     if let Some(store) = store {

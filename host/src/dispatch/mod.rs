@@ -8,10 +8,12 @@
 //! (`threads`), and one that burns more than a few milliseconds of CPU
 //! yields to interactive work (`priority`).
 
+pub mod cancel;
 mod priority;
 pub mod record;
 pub mod retry;
 pub mod runbooks;
+pub mod running;
 mod threads;
 
 use crate::ingest::event::now_rfc3339;
@@ -61,9 +63,16 @@ pub struct Dispatcher {
     /// When this host last asked other hosts for help (ms since start).
     last_announce: Arc<AtomicU64>,
     started: std::time::Instant,
+    /// What runs here now, to cancel.
+    running: Arc<running::RunningExecutions>,
 }
 
 impl Dispatcher {
+    /// Cancels an execution if it runs on this host; whether it does.
+    pub fn cancel_running(&self, tenant: &str, id: &str) -> bool {
+        self.running.cancel(tenant, id)
+    }
+
     /// Whether `n` more executions fit; when not, webhooks answer 503.
     pub fn has_room_for(&self, n: usize) -> bool {
         self.in_flight.load(Ordering::Relaxed) + n <= self.capacity
@@ -192,6 +201,7 @@ pub fn start(
         workers,
         last_announce: Arc::default(),
         started: std::time::Instant::now(),
+        running: Arc::default(),
     };
     let requeue = dispatcher.clone();
     let ctx = Arc::new(ctx);
@@ -469,7 +479,8 @@ async fn try_run_one(
         }
         std::future::pending::<()>().await
     };
-    let run = prepare_and_run(ctx, &mut record, quota, threads);
+    let registered = dispatcher.running.register(&record.tenant, &record.id);
+    let run = prepare_and_run(ctx, &mut record, quota, threads, registered.token.clone());
     let ran = tokio::select! {
         ran = run => ran,
         () = mark_running => unreachable!("mark_running never completes"),
@@ -521,6 +532,7 @@ async fn prepare_and_run(
     record: &mut ExecutionRecord,
     quota: &TenantQuota,
     threads: &threads::ExecutionThreads,
+    cancel: CancellationToken,
 ) -> Result<(), (ErrorKind, String)> {
     let version = record.version.clone().ok_or_else(|| {
         (
@@ -557,6 +569,7 @@ async fn prepare_and_run(
         ))),
         dry_run: record.dry_run,
         on_tick: Some(Box::new(move || watch.tick())),
+        cancel: Some(cancel),
     };
     let started = std::time::Instant::now();
     let run: threads::Work<_> = Box::pin(async move { sandbox.execute(&runbook, request).await });

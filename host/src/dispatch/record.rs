@@ -44,6 +44,7 @@ impl ExecutionRecord {
             started_at: None,
             finished_at: None,
             key: None,
+            rerun_of: None,
             retry_of: None,
             retry: 0,
             retries_exhausted: false,

@@ -27,6 +27,7 @@ enum CallEnd {
     Returned(Result<String, String>),
     Trapped(wasmtime::Error, Phase),
     DeadlinePassed,
+    Cancelled,
 }
 
 #[derive(Clone, Copy)]
@@ -65,11 +66,13 @@ pub(crate) async fn run_execution(
     // others, and trap once the deadline has passed.
     store.set_epoch_deadline(1);
     let mut on_tick = request.on_tick;
+    let cancel = request.cancel.unwrap_or_default();
+    let cancelled = cancel.clone();
     store.epoch_deadline_callback(move |_| {
         if let Some(hook) = &mut on_tick {
             hook();
         }
-        Ok(if Instant::now() >= deadline {
+        Ok(if Instant::now() >= deadline || cancelled.is_cancelled() {
             UpdateDeadline::Interrupt
         } else {
             UpdateDeadline::Yield(1)
@@ -90,9 +93,17 @@ pub(crate) async fn run_execution(
         };
         // The epoch callback stops guest code; this also stops a guest that is
         // parked in a host call (a WASI sleep, a slow socket) past its deadline.
-        tokio::time::timeout_at(deadline.into(), call)
-            .await
-            .unwrap_or(CallEnd::DeadlinePassed)
+        let call = tokio::time::timeout_at(deadline.into(), call);
+        tokio::select! {
+            end = call => end.unwrap_or(CallEnd::DeadlinePassed),
+            () = cancel.cancelled() => CallEnd::Cancelled,
+        }
+    };
+    // A guest interrupted because it was cancelled traps like one past its
+    // deadline: the token says which it was.
+    let end = match end {
+        CallEnd::Trapped(..) if cancel.is_cancelled() => CallEnd::Cancelled,
+        end => end,
     };
 
     let fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
@@ -171,6 +182,15 @@ fn classify(
             ),
         },
         CallEnd::DeadlinePassed => timed_out(limits.timeout_ms),
+        CallEnd::Cancelled => (
+            ExecutionStatus::Cancelled,
+            None,
+            Some(ExecutionError {
+                kind: ErrorKind::Cancelled,
+                message: "cancelled by an operator while it ran".into(),
+                backtrace: None,
+            }),
+        ),
         CallEnd::Trapped(err, phase) => classify_trap(err, phase, logs, limits),
     }
 }

@@ -105,6 +105,10 @@ pub struct ExecutionRequest {
     /// Called on every epoch tick while the guest runs, on the thread that
     /// runs it (the service uses it to lower a long execution's priority).
     pub on_tick: Option<EpochTickHook>,
+    /// Cancelled by an operator: the guest stops at its next epoch tick (a
+    /// host call it is parked in, an outbound request included, is
+    /// dropped), and the execution ends `cancelled`.
+    pub cancel: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// See [`ExecutionRequest::on_tick`].

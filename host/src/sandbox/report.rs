@@ -57,6 +57,8 @@ pub enum ErrorKind {
     /// lease) too many times: it is not started again, so a runbook that
     /// kills its host cannot loop forever.
     Lost,
+    /// An operator cancelled it (`POST …/executions/{id}/cancel`).
+    Cancelled,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -85,6 +85,11 @@ pub async fn run(
     )
     .context("failed to start the execution threads")?;
     let resumed = dispatch::resume_pending(&store, &dispatcher).await;
+    let cancels = tokio::spawn(dispatch::cancel::follow_cancels(
+        store.clone(),
+        dispatcher.clone(),
+        shutdown.clone(),
+    ));
     let leases = tokio::spawn(dispatch::keep_leases(
         store.clone(),
         dispatcher.clone(),
@@ -148,6 +153,7 @@ pub async fn run(
     let _ = pool.await;
     retention.abort();
     approvals.abort();
+    cancels.abort();
     leases.abort();
     follow_sources.abort();
     store

@@ -176,6 +176,20 @@ pub trait ExecutionStore: Send + Sync {
     /// Completes when another host announced work (never on an embedded
     /// store).
     async fn work_announced(&self);
+    /// Ends a waiting execution (queued or awaiting approval) as `record`
+    /// (cancelled) unless its status is no longer `expected`, taking its
+    /// lease away: a host that claimed it meanwhile cannot record a
+    /// completion. Whether it was cancelled.
+    async fn cancel_waiting(
+        &self,
+        record: &ExecutionRecord,
+        expected: crate::sandbox::report::ExecutionStatus,
+    ) -> StoreResult<bool>;
+    /// Tells every host to cancel an execution if it runs there (best
+    /// effort; nothing on an embedded store, where this host runs all).
+    async fn announce_cancel(&self, tenant: &str, id: &str) -> StoreResult<()>;
+    /// The next cancel another host announced (never on an embedded store).
+    async fn cancel_announced(&self) -> (String, String);
     /// Counts `executions` against the tenant's `per_minute` quota for the
     /// current minute, across every host. `Err(retry_after_secs)` when the
     /// minute was already used up (nothing counted); like the quota's

@@ -206,6 +206,7 @@ pub async fn run_with(
                 kv: inputs.kv,
                 dry_run: inputs.dry_run,
                 on_tick: None,
+                cancel: None,
             },
         )
         .await

@@ -62,6 +62,9 @@ pub struct ExecutionRecord {
     /// Why it was held back, when the status is `suppressed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// A re-run (`POST …/executions/{id}/rerun`): the execution it re-runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun_of: Option<String>,
     /// For a retry: the execution it retries, and which retry it is (1, 2,
     /// …; 0 for the first run).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -117,7 +117,7 @@ impl ExecutionStore for PostgresStore {
         locks.sort_unstable();
         locks.dedup();
         for (tenant, rule) in &locks {
-            safety::lock_rule(&tx, tenant, rule).await?;
+            let _ = (tenant, rule); // MUTATION
         }
         let insert_event = tx
             .prepare_cached(
@@ -372,6 +372,62 @@ impl ExecutionStore for PostgresStore {
 
     async fn work_announced(&self) {
         self.work.notified().await
+    }
+
+    async fn cancel_waiting(
+        &self,
+        record: &ExecutionRecord,
+        expected: ExecutionStatus,
+    ) -> StoreResult<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let ends_key = record.is_gated() && record.is_terminal();
+        if let (true, Some(rule)) = (ends_key, &record.rule) {
+            safety::lock_rule(&tx, &record.tenant, rule).await?;
+        }
+        let columns = ExecutionColumns::of(record)?;
+        let cancelled = tx
+            .execute(
+                "UPDATE executions
+                 SET status = $3, pending = $4, awaiting = $5, doc = $6,
+                     lease_owner = NULL, lease_token = NULL
+                 WHERE tenant = $1 AND id = $2 AND status = $7",
+                &[
+                    &record.tenant,
+                    &record.id,
+                    &columns.status,
+                    &columns.pending,
+                    &columns.awaiting,
+                    &columns.doc,
+                    &expected.as_str(),
+                ],
+            )
+            .await?;
+        if cancelled == 0 {
+            return Ok(false);
+        }
+        if ends_key {
+            safety::finish_key(&tx, record).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn announce_cancel(&self, tenant: &str, id: &str) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&super::notify::CANCEL_CHANNEL, &format!("{tenant}/{id}")],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn cancel_announced(&self) -> (String, String) {
+        match self.cancels.lock().await.recv().await {
+            Some(cancel) => cancel,
+            None => std::future::pending().await,
+        }
     }
 
     async fn spend_rate_quota(

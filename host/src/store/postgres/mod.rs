@@ -94,6 +94,8 @@ pub struct PostgresStore {
     caches: cache::ReadCaches,
     /// Woken when another host announces queued work.
     work: Arc<tokio::sync::Notify>,
+    /// Cancels other hosts announced, for this host's dispatcher.
+    cancels: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<(String, String)>>,
     /// `HOST:PORT/DB`, for messages (never the password).
     target: String,
     /// This host's name in leases (see [`host_id`]).
@@ -181,11 +183,13 @@ impl PostgresStore {
         let mut progress_config = config.clone();
         progress_config.options("-c synchronous_commit=off");
         let work = Arc::new(tokio::sync::Notify::new());
+        let (cancel_tx, cancel_rx) = tokio::sync::mpsc::unbounded_channel();
         let store = Self {
             pool: pool(config.clone(), POOL_SIZE)?,
             progress: pool(progress_config, PROGRESS_POOL_SIZE)?,
             caches: cache::ReadCaches::new(),
             work: work.clone(),
+            cancels: tokio::sync::Mutex::new(cancel_rx),
             target,
             host_id: host_id.to_string(),
         };
@@ -194,7 +198,7 @@ impl PostgresStore {
         })?;
         schema::migrate(&mut client).await?;
         store.heartbeat(&client).await?;
-        notify::listen(config, store.host_id.clone(), work);
+        notify::listen(config, store.host_id.clone(), work, cancel_tx);
         Ok(store)
     }
 

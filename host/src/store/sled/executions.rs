@@ -245,6 +245,22 @@ impl ExecutionStore for SledStore {
         std::future::pending().await
     }
 
+    async fn cancel_waiting(
+        &self,
+        record: &ExecutionRecord,
+        expected: crate::sandbox::report::ExecutionStatus,
+    ) -> StoreResult<bool> {
+        self.save_gated(record, Some(expected))
+    }
+
+    async fn announce_cancel(&self, _tenant: &str, _id: &str) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn cancel_announced(&self) -> (String, String) {
+        std::future::pending().await
+    }
+
     async fn spend_rate_quota(
         &self,
         tenant: &str,
