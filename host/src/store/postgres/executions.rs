@@ -117,7 +117,7 @@ impl ExecutionStore for PostgresStore {
         locks.sort_unstable();
         locks.dedup();
         for (tenant, rule) in &locks {
-            let _ = (tenant, rule); // MUTATION
+            safety::lock_rule(&tx, tenant, rule).await?;
         }
         let insert_event = tx
             .prepare_cached(
