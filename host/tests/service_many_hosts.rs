@@ -8,6 +8,8 @@ mod common;
 // cargo would build as a test binary of its own): hence the path.
 #[path = "service_many_hosts/faults.rs"]
 mod faults;
+#[path = "service_many_hosts/safety_brakes.rs"]
+mod safety_brakes;
 #[path = "service_many_hosts/safety_storm.rs"]
 mod safety_storm;
 #[path = "service_many_hosts/store_copy.rs"]

@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 
 /// Tenant `acme` with the conformance guest in dev and the webhook source
 /// `am`, set up through `api`.
-async fn tenant(api: &Api) -> Tokens {
+pub(super) async fn tenant(api: &Api) -> Tokens {
     let t = api.tenant("acme").await;
     api.deploy_guest("acme", &t.author, "conformance", "dev")
         .await;

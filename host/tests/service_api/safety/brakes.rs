@@ -1,6 +1,6 @@
 //! The on-call's brakes: silences, pauses and approvals.
 
-use super::{at, fire, guarded, held, put_rule, record, runs, suppressed, tenant};
+use super::{at, fire, guarded, held, put_rule, record, runs, sleep_until, suppressed, tenant};
 use crate::common::server::Server;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -105,6 +105,30 @@ crate::on_every_store! {
     api.expect(404, "GET", path, Some(&t.auditor), None).await;
     api.expect(404, "DELETE", path, Some(&t.operator), None)
         .await;
+    runs(&api, &t, json!({"service": "db"})).await;
+
+    // A silence ends on time, unasked.
+    api.expect(
+        200,
+        "PUT",
+        "/v1/tenants/acme/silences/short",
+        Some(&t.operator),
+        Some(json!({
+            "starts_at": at(-60), "ends_at": at(2),
+            "matchers": [{"path": "data.service", "op": "eq", "value": "db"}],
+        })),
+    )
+    .await;
+    let put = Instant::now();
+    held(
+        &api,
+        &t,
+        json!({"service": "db"}),
+        "silenced",
+        "silence:short",
+    )
+    .await;
+    sleep_until(put, 2.5).await;
     runs(&api, &t, json!({"service": "db"})).await;
 }
 }
