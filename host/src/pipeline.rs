@@ -132,6 +132,9 @@ impl Pipeline {
 
         let mut accepted = Vec::with_capacity(batch.len());
         let mut to_queue = Vec::new();
+        // Held back at once (suppressed, awaiting approval) and asking to be
+        // heard about.
+        let mut notify = Vec::new();
         let outcomes = self.store.ingest(&mut batch, claim).await?;
         let admitted = batch
             .iter()
@@ -157,10 +160,13 @@ impl Pipeline {
                     let mut made = Vec::new();
                     for (execution, inserted) in new.executions.into_iter().zip(created) {
                         let record = execution.record;
-                        if inserted != Inserted::Existing
-                            && let Some(s) = &record.suppressed
-                        {
-                            crate::safety::metrics::count(tenant, s.reason);
+                        if inserted != Inserted::Existing {
+                            if let Some(s) = &record.suppressed {
+                                crate::safety::metrics::count(tenant, s.reason);
+                            }
+                            if !record.notify.is_empty() && !record.is_pending() {
+                                notify.push(record.clone());
+                            }
                         }
                         let claimed = match inserted {
                             Inserted::Existing => continue,
@@ -205,6 +211,7 @@ impl Pipeline {
         }
         self.store.commit().await?;
         self.queue(to_queue);
+        self.notify_held(notify).await;
         Ok(accepted)
     }
 
@@ -234,6 +241,17 @@ impl Pipeline {
             record.id.clone(),
         )]);
         Ok(record)
+    }
+
+    /// Puts the notifications of executions held back at ingest in the
+    /// outbox. After the commit, best effort: a crash in between loses
+    /// these notifications, never an execution.
+    async fn notify_held(&self, records: Vec<ExecutionRecord>) {
+        for record in records {
+            if let Err(e) = crate::notify::enqueue_for(&self.store, &record).await {
+                tracing::warn!(tenant = %record.tenant, id = %record.id, error = %e, "cannot queue a notification");
+            }
+        }
     }
 
     /// Creates and queues a re-run (a record made by
@@ -358,6 +376,11 @@ impl Pipeline {
             }
             record.dry_run = spec.policy.as_ref().is_some_and(|p| p.dry_run);
             record.retry_policy = spec.policy.as_ref().and_then(|p| p.retry.clone());
+            record.notify = spec
+                .policy
+                .as_ref()
+                .map(|p| p.notify.clone())
+                .unwrap_or_default();
             if let Some(pause) = holds.settings.pause_of(&spec.runbook) {
                 record.suppress(pause);
             } else if let Some(name) = silence {

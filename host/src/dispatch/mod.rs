@@ -508,6 +508,10 @@ async fn try_run_one(
             .await
             .map_err(|e| e.to_string())?;
     }
+    // So are its notifications (delivery checks the end still holds).
+    crate::notify::enqueue_for(store, &record)
+        .await
+        .map_err(|e| e.to_string())?;
     if !store
         .finish_leased(&record, lease)
         .await

@@ -40,6 +40,13 @@ pub fn successor(record: &mut ExecutionRecord) -> Option<ExecutionRecord> {
     retry.not_before = Some(rfc3339_ms(due));
     retry.not_before_ms = Some(due);
     retry.dry_run = record.dry_run;
+    retry.notify = record.notify.clone();
+    retry.first_attempt = Some(
+        record
+            .first_attempt
+            .clone()
+            .unwrap_or_else(|| record.id.clone()),
+    );
     // Counted towards the key's circuit like any run of the key; not
     // admitted again (the original was), so it waits for no turn.
     retry.key = record.key.clone();

@@ -45,6 +45,10 @@ pub struct Policy {
     pub dry_run: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
+    /// Who hears about failures, suppressions and approvals, through
+    /// which connector.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<crate::notify::NotifySpec>,
 }
 
 /// Retry executions that ended in one of `on`, up to `max_attempts` runs in
@@ -167,6 +171,9 @@ impl Policy {
         }
         if let Some(a) = &self.approval {
             window("policy.approval.timeout_secs", a.timeout_secs)?;
+        }
+        for (i, n) in self.notify.iter().enumerate() {
+            n.validate(i)?;
         }
         if let Some(r) = &self.retry {
             count("policy.retry.max_attempts", r.max_attempts, MAX_ATTEMPTS)?;

@@ -133,6 +133,12 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// The HTTP client and address policy of runbooks' outbound requests,
+    /// for what the host sends on a tenant's behalf (notifications).
+    pub fn outbound(&self) -> &Outbound {
+        &self.outbound
+    }
+
     pub fn new(config: SandboxConfig) -> anyhow::Result<Self> {
         let engine = engine::build_engine(config.pooling)?;
         let linker = engine::build_linker(&engine)?;

@@ -49,6 +49,10 @@ pub struct ServiceConfig {
     /// Default `DATA_DIR/secrets.key`, created (mode 0600) on first start;
     /// `WOLFE_SECRETS_KEY` in the environment takes precedence.
     pub secrets_key_file: Option<PathBuf>,
+    /// The address people reach this service at, for links in
+    /// notifications (`{public_url}/executions/{id}`). Default
+    /// `http://{listen}`.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +84,7 @@ impl Default for ServiceConfig {
             limits: HostLimits::default(),
             outbound_allow_cidrs: Vec::new(),
             secrets_key_file: None,
+            public_url: None,
         }
     }
 }
@@ -111,6 +116,7 @@ const ENV_KEYS: &[&str] = &[
     "limits",
     "outbound_allow_cidrs",
     "secrets_key_file",
+    "public_url",
 ];
 
 impl ServiceConfig {

@@ -110,6 +110,19 @@ pub async fn run(
         sqs_families,
     ));
     let sqs_sources = sqs.start_all().await?;
+    let deliverer = crate::notify::deliver::Deliverer {
+        store: store.clone(),
+        vault: vault.clone(),
+        outbound: sandbox.outbound().clone(),
+        public_url: config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| match listener.local_addr() {
+                Ok(addr) => format!("http://{addr}"),
+                Err(_) => format!("http://{}", config.listen),
+            }),
+    };
+    let notifications = tokio::spawn(deliverer.run(shutdown.clone()));
     let approvals = tokio::spawn(crate::safety::approvals::sweep(
         pipeline.clone(),
         shutdown.clone(),
@@ -153,6 +166,7 @@ pub async fn run(
     let _ = pool.await;
     retention.abort();
     approvals.abort();
+    notifications.abort();
     cancels.abort();
     leases.abort();
     follow_sources.abort();

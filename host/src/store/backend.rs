@@ -13,6 +13,7 @@ use super::model::{
     Ingested, Inserted, Lease, NewEvent, Pruned, PutOutcome, RejectedMessage, Rescued, Retention,
     SecretRecord,
 };
+use crate::notify::{Notification, NotificationOutcome};
 use crate::registry::{Deployment, Environment, RunbookVersion};
 use crate::safety::gate::{Gate, KeyState, RuleState};
 use crate::safety::settings::SafetySettings;
@@ -263,6 +264,32 @@ pub trait SafetyStore: Send + Sync {
     async fn decide_approval(&self, record: &ExecutionRecord) -> StoreResult<bool>;
 }
 
+/// The notification outbox: entries wait here until delivered, whichever
+/// host delivers them.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Puts a notification in the outbox unless one with its id is there
+    /// or was delivered.
+    async fn enqueue_notification(&self, n: &Notification) -> StoreResult<()>;
+    /// Up to `limit` notifications due now, each claimed for `claim_ms` (so
+    /// no other host delivers it meanwhile; one whose host died is due
+    /// again after that).
+    async fn due_notifications(
+        &self,
+        limit: usize,
+        claim_ms: u64,
+    ) -> StoreResult<Vec<Notification>>;
+    /// Saves a notification's attempts and its next try.
+    async fn reschedule_notification(&self, n: &Notification) -> StoreResult<()>;
+    /// Takes a notification out of the outbox and adds its outcome to its
+    /// execution's record, together.
+    async fn complete_notification(
+        &self,
+        n: &Notification,
+        outcome: &NotificationOutcome,
+    ) -> StoreResult<()>;
+}
+
 /// Sealed tenant secrets and connector configurations.
 #[async_trait]
 pub trait SecretStore: Send + Sync {
@@ -342,6 +369,7 @@ pub trait Backend:
     + AuditStore
     + KvStore
     + SafetyStore
+    + NotificationStore
     + super::copy::CopyStore
 {
     /// What the backend is, for start-up messages: `sled at DIR`,

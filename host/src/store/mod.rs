@@ -16,8 +16,8 @@ mod providers;
 pub mod sled;
 
 pub use backend::{
-    AuditStore, Backend, ExecutionStore, KvStore, RegistryStore, SafetyStore, SecretStore,
-    TenantStore, TriggerStore,
+    AuditStore, Backend, ExecutionStore, KvStore, NotificationStore, RegistryStore, SafetyStore,
+    SecretStore, TenantStore, TriggerStore,
 };
 pub use model::{
     AuditActor, AuditEntry, AuditRecord, AuditVerification, Claim, ConnectorRecord,

@@ -62,6 +62,16 @@ pub struct ExecutionRecord {
     /// Why it was held back, when the status is `suppressed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// The rule's `policy.notify` when the execution was created.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<crate::notify::NotifySpec>,
+    /// What became of each notification sent about it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<crate::notify::NotificationOutcome>,
+    /// For a retry: the first execution of its chain (a PagerDuty
+    /// incident's dedup key, so a later success resolves it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_attempt: Option<String>,
     /// A re-run (`POST …/executions/{id}/rerun`): the execution it re-runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rerun_of: Option<String>,

@@ -12,6 +12,7 @@ mod cache;
 mod copy;
 mod executions;
 mod notify;
+mod outbox;
 mod registry;
 mod safety;
 mod schema;

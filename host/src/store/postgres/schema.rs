@@ -135,6 +135,18 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant, source)
     );
     "#,
+    // 6: the notification outbox.
+    r#"
+    CREATE TABLE outbox (
+        tenant text NOT NULL, id text NOT NULL,
+        -- When it is due (ms since the Unix epoch): the next try, or the end
+        -- of a host's claim on it.
+        next_at bigint NOT NULL,
+        doc text NOT NULL,
+        PRIMARY KEY (tenant, id)
+    );
+    CREATE INDEX outbox_due ON outbox (next_at);
+    "#,
 ];
 
 /// The schema version this build writes.

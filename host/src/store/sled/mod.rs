@@ -8,6 +8,7 @@ mod commit;
 mod copy;
 mod executions;
 mod keys;
+mod outbox;
 mod rates;
 mod registry;
 mod safety;
@@ -79,6 +80,8 @@ struct Trees {
     safety: sled::Tree,
     /// Executions awaiting approval: tenant\0id.
     awaiting: sled::Tree,
+    /// Notifications waiting for delivery: tenant\0id.
+    outbox: sled::Tree,
 }
 
 /// How long [`SledStore::open`] waits for another process to let go of the
@@ -142,6 +145,7 @@ impl SledStore {
             policy_rules: t("policy_rules")?,
             safety: t("safety")?,
             awaiting: t("awaiting")?,
+            outbox: t("outbox")?,
         };
         Ok(Self {
             committer: GroupCommit::start(db.clone()),
