@@ -359,6 +359,18 @@ pub trait KvStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// The last tick each schedule source fired, so that a restart neither
+/// repeats a tick nor forgets the ones missed while no host was up. Ticks
+/// are whole seconds since the Unix epoch (UTC).
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    async fn last_tick(&self, tenant: &str, source: &str) -> StoreResult<Option<i64>>;
+    /// Records `tick` as fired unless the same or a later one is recorded
+    /// already (several hosts fire every tick; a slow one must not move it
+    /// back), atomically against every host: whether it moved forward.
+    async fn set_last_tick(&self, tenant: &str, source: &str, tick: i64) -> StoreResult<bool>;
+}
+
 /// Everything a backend provides.
 pub trait Backend:
     TenantStore
@@ -370,6 +382,7 @@ pub trait Backend:
     + KvStore
     + SafetyStore
     + NotificationStore
+    + ScheduleStore
     + super::copy::CopyStore
 {
     /// What the backend is, for start-up messages: `sled at DIR`,

@@ -245,6 +245,11 @@ async fn copy_tenant(
     }
     for source in from.list_sources(tenant).await? {
         to.put_source(tenant, &source).await?;
+        // A schedule's last tick travels with it: the first start on the
+        // target neither repeats that tick nor forgets the ones since.
+        if let Some(tick) = from.last_tick(tenant, &source.name).await? {
+            to.set_last_tick(tenant, &source.name, tick).await?;
+        }
         counts.sources += 1;
     }
     for rule in from.list_rules(tenant).await? {

@@ -17,7 +17,7 @@ pub mod sled;
 
 pub use backend::{
     AuditStore, Backend, ExecutionStore, KvStore, NotificationStore, RegistryStore, SafetyStore,
-    SecretStore, TenantStore, TriggerStore,
+    ScheduleStore, SecretStore, TenantStore, TriggerStore,
 };
 pub use model::{
     AuditActor, AuditEntry, AuditRecord, AuditVerification, Claim, ConnectorRecord,

@@ -15,6 +15,7 @@ mod notify;
 mod outbox;
 mod registry;
 mod safety;
+mod schedules;
 mod schema;
 mod secrets;
 mod tenants;

@@ -12,6 +12,7 @@ mod outbox;
 mod rates;
 mod registry;
 mod safety;
+mod schedules;
 mod secrets;
 mod tenants;
 mod triggers;
@@ -82,6 +83,8 @@ struct Trees {
     awaiting: sled::Tree,
     /// Notifications waiting for delivery: tenant\0id.
     outbox: sled::Tree,
+    /// The last tick each schedule source fired: tenant\0source → i64 BE.
+    schedule_ticks: sled::Tree,
 }
 
 /// How long [`SledStore::open`] waits for another process to let go of the
@@ -146,6 +149,7 @@ impl SledStore {
             safety: t("safety")?,
             awaiting: t("awaiting")?,
             outbox: t("outbox")?,
+            schedule_ticks: t("schedule_ticks")?,
         };
         Ok(Self {
             committer: GroupCommit::start(db.clone()),
