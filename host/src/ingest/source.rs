@@ -6,7 +6,8 @@
 use crate::rules::path;
 
 pub use crate::store::model::source::{
-    IdPaths, Source, SourceSpec, SqsFormat, SqsSpec, WebhookAuth, WebhookSpec,
+    CatchUp, IdPaths, ScheduleSpec, Source, SourceSpec, SqsFormat, SqsSpec, WebhookAuth,
+    WebhookSpec,
 };
 
 impl IdPaths {
@@ -27,6 +28,9 @@ impl SourceSpec {
         match self {
             SourceSpec::Webhook(w) => w.validate(),
             SourceSpec::Sqs(q) => q.validate(),
+            SourceSpec::Schedule(s) => super::schedule::ticks::Schedule::new(s)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
         }
     }
 

@@ -1,12 +1,14 @@
 //! `wolfe serve`: opens the store, starts the sandbox, the dispatcher and its
-//! workers, resumes pending executions, prunes by retention, and serves the
-//! API until `shutdown` fires — then drains in-flight executions.
+//! workers, resumes pending executions, starts SQS and schedule sources,
+//! prunes by retention, and serves the API until `shutdown` fires — then
+//! drains in-flight executions.
 
 pub mod config;
 
 use crate::api::{ApiLimits, AppState, router};
 use crate::dispatch::runbooks::RunbookCache;
 use crate::dispatch::{self, WorkerContext};
+use crate::ingest::schedule::ScheduleSupervisor;
 use crate::ingest::sqs::SqsSupervisor;
 use crate::ingest::sqs::metrics::SqsMetricFamilies;
 use crate::pipeline::Pipeline;
@@ -30,6 +32,7 @@ pub struct Started {
     pub workers: usize,
     pub resumed_executions: usize,
     pub sqs_sources: usize,
+    pub schedule_sources: usize,
 }
 
 /// Runs the service on `listener` until `shutdown` is cancelled.
@@ -128,6 +131,13 @@ pub async fn run(
         shutdown.clone(),
     ));
     let follow_sources = tokio::spawn(sqs.clone().follow_store(shutdown.clone()));
+    let schedules = Arc::new(ScheduleSupervisor::new(pipeline.clone(), store.clone()));
+    let schedule_sources = schedules.reconcile().await?;
+    let follow_schedules = tokio::spawn({
+        let schedules = schedules.clone();
+        let shutdown = shutdown.clone();
+        async move { schedules.follow_store(shutdown).await }
+    });
     let state = AppState::new(
         store.clone(),
         sandbox,
@@ -152,15 +162,19 @@ pub async fn run(
         workers,
         resumed_executions: resumed,
         sqs_sources,
+        schedule_sources,
     });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await
         .context("the HTTP server failed")?;
 
-    // No new events: stop SQS receives (deletes in flight finish), then let
-    // running executions finish and be recorded; queued ones stay pending in
-    // the store and resume at the next start.
+    // No new events: stop SQS receives (deletes in flight finish) and
+    // schedules (a tick being fired finishes), then let running executions
+    // finish and be recorded; queued ones stay pending in the store and
+    // resume at the next start.
+    let _ = follow_schedules.await;
+    schedules.shutdown().await;
     sqs.shutdown().await;
     stop_workers.cancel();
     let _ = pool.await;

@@ -5,12 +5,13 @@
 use serde::{Deserialize, Serialize};
 
 /// `PUT /v1/tenants/{t}/sources/{name}` body: `"type": "webhook"` (the
-/// default) or `"type": "sqs"`.
+/// default), `"type": "sqs"` or `"type": "schedule"`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum SourceSpec {
     Webhook(WebhookSpec),
     Sqs(SqsSpec),
+    Schedule(ScheduleSpec),
 }
 
 /// Deserialization defaults `type` to `webhook`, which serde's internally
@@ -22,6 +23,7 @@ impl<'de> Deserialize<'de> for SourceSpec {
         enum Tagged {
             Webhook(WebhookSpec),
             Sqs(SqsSpec),
+            Schedule(ScheduleSpec),
         }
         let mut value = serde_json::Value::deserialize(deserializer)?;
         if let serde_json::Value::Object(map) = &mut value {
@@ -30,6 +32,7 @@ impl<'de> Deserialize<'de> for SourceSpec {
         match Tagged::deserialize(value).map_err(serde::de::Error::custom)? {
             Tagged::Webhook(w) => Ok(SourceSpec::Webhook(w)),
             Tagged::Sqs(q) => Ok(SourceSpec::Sqs(q)),
+            Tagged::Schedule(s) => Ok(SourceSpec::Schedule(s)),
         }
     }
 }
@@ -113,6 +116,39 @@ fn default_pollers() -> usize {
     1
 }
 
+/// A clock that fires events itself (`ingest::schedule`): a cron pattern
+/// in a time zone, or a fixed interval — exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    /// A cron pattern: five fields (minute hour day-of-month month
+    /// day-of-week), or six with seconds first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// The IANA zone `cron` is read in (`Europe/Amsterdam`). Default UTC;
+    /// only with `cron`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Seconds between ticks, aligned to multiples of it since the Unix
+    /// epoch, so every host agrees on the ticks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_secs: Option<u64>,
+    /// What to do with the ticks missed while no host was up. Default
+    /// `one`.
+    #[serde(default)]
+    pub catch_up: CatchUp,
+}
+
+/// Ticks missed while no host was up: `one` fires one event for the
+/// latest, counting the missed ones (`data.missed`); `none` skips them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CatchUp {
+    #[default]
+    One,
+    None,
+}
+
 /// One JSON path, or several whose values are joined.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -192,5 +228,22 @@ mod tests {
             .is_err()
         );
         assert!(serde_json::from_value::<SourceSpec>(json!({"type": "kafka"})).is_err());
+        let s: SourceSpec = serde_json::from_value(
+            json!({"type": "schedule", "cron": "0 3 * * *", "timezone": "Europe/Amsterdam"}),
+        )
+        .unwrap();
+        let SourceSpec::Schedule(s) = s else {
+            panic!("schedule")
+        };
+        assert_eq!(
+            (s.cron.as_deref(), s.every_secs, s.catch_up),
+            (Some("0 3 * * *"), None, CatchUp::One)
+        );
+        assert!(
+            serde_json::from_value::<SourceSpec>(
+                json!({"type": "schedule", "every_secs": 5, "catchup": "none"})
+            )
+            .is_err()
+        );
     }
 }
