@@ -6,7 +6,8 @@
 //! Retry-After). An unknown tenant or source answers exactly like a known one
 //! with wrong credentials, so the unauthenticated internet cannot enumerate
 //! tenants or sources; only a token of the tenant (or the server admin) is
-//! told 404. Why a request was refused goes to the server log.
+//! told 404, or 409 for a source of another type (SQS, schedule), which
+//! takes no posts. Why a request was refused goes to the server log.
 
 use super::AppState;
 use super::auth::{Caller, authenticate};
@@ -44,14 +45,24 @@ pub async fn receive(
         tracing::info!(%tenant, source = %source_name, why, "webhook request refused");
         ApiError::Unauthorized(REFUSED.into())
     };
-    let spec = match webhook_spec(&state, &tenant, &source_name).await? {
-        Some(spec) => spec,
-        None if caller.as_ref().is_some_and(|c| belongs_to(c, &tenant)) => {
+    let known = caller.as_ref().is_some_and(|c| belongs_to(c, &tenant));
+    let spec = match find_source(&state, &tenant, &source_name).await? {
+        Target::Webhook(spec) => spec,
+        Target::Missing if known => {
             return Err(ApiError::NotFound(format!(
                 "no webhook source {source_name:?} in tenant {tenant:?}"
             )));
         }
-        None => return Err(refuse("unknown tenant or source")),
+        // Events of SQS and schedule sources come from the queue or the
+        // clock, never from a post: such a source has no webhook auth to
+        // pass, so a post is refused whoever sends it.
+        Target::Other(kind) if known => {
+            return Err(ApiError::Conflict(format!(
+                "source {source_name:?} is of type {kind}: it takes no webhook posts"
+            )));
+        }
+        Target::Missing => return Err(refuse("unknown tenant or source")),
+        Target::Other(kind) => return Err(refuse(&format!("a {kind} source takes no posts"))),
     };
     match &spec.auth {
         None => return Err(refuse("the source has no authentication configured")),
@@ -110,22 +121,26 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
         .map_err(|_| too_large())
 }
 
-/// The webhook settings of `source` in `tenant`; `None` when either does not
-/// exist or the source is not a webhook.
-async fn webhook_spec(
-    state: &AppState,
-    tenant: &str,
-    source: &str,
-) -> Result<Option<WebhookSpec>, ApiError> {
+/// What a webhook post is addressed to.
+enum Target {
+    Webhook(WebhookSpec),
+    /// A source of another type (`sqs`, `schedule`).
+    Other(&'static str),
+    /// No such tenant or source.
+    Missing,
+}
+
+async fn find_source(state: &AppState, tenant: &str, source: &str) -> Result<Target, ApiError> {
     if state.store().get_tenant(tenant).await?.is_none() {
-        return Ok(None);
+        return Ok(Target::Missing);
     }
     Ok(match state.store().get_source(tenant, source).await? {
         Some(stored) => match stored.spec {
-            SourceSpec::Webhook(spec) => Some(spec),
-            _ => None,
+            SourceSpec::Webhook(spec) => Target::Webhook(spec),
+            SourceSpec::Sqs(_) => Target::Other("sqs"),
+            SourceSpec::Schedule(_) => Target::Other("schedule"),
         },
-        None => None,
+        None => Target::Missing,
     })
 }
 

@@ -5,6 +5,7 @@ use super::auth::authorize;
 use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
 use crate::ingest::event::now_rfc3339;
+use crate::ingest::schedule::ticks::{Schedule, tick_rfc3339};
 use crate::ingest::source::{Source, SourceSpec};
 use crate::manifest::check_identifier;
 use crate::rules::{Rule, RuleSpec};
@@ -60,7 +61,11 @@ pub async fn put_source(
     Ok(Json(shown_source(&state, &tenant, &source)))
 }
 
-/// A source as readers see it: secrets redacted, SQS metrics attached.
+/// How many upcoming ticks a schedule source shows.
+const NEXT_TICKS_SHOWN: usize = 5;
+
+/// A source as readers see it: secrets redacted, SQS metrics and a
+/// schedule's next ticks attached.
 fn shown_source(state: &AppState, tenant: &str, source: &Source) -> Value {
     let mut shown = json!(Source {
         spec: source.spec.redacted(),
@@ -68,6 +73,16 @@ fn shown_source(state: &AppState, tenant: &str, source: &Source) -> Value {
     });
     if let Some(metrics) = state.sqs().metrics(tenant, &source.name) {
         shown["metrics"] = json!(metrics);
+    }
+    if let SourceSpec::Schedule(spec) = &source.spec
+        && let Ok(schedule) = Schedule::new(spec)
+    {
+        let next: Vec<String> = schedule
+            .next_ticks(chrono::Utc::now(), NEXT_TICKS_SHOWN)
+            .into_iter()
+            .map(tick_rfc3339)
+            .collect();
+        shown["next_ticks"] = json!(next);
     }
     shown
 }
