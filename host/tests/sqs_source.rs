@@ -1,8 +1,12 @@
 //! SQS sources against a real SQS-compatible server (moto) on 127.0.0.1:
 //! happy path, batches, SNS envelopes, poison messages to the DLQ, a crash
 //! between the durable write and the delete, removal, unreachable endpoints.
+//! Schedule sources, the other kind the host fires itself, are in
+//! `schedule`.
 
 mod common;
+#[path = "sqs_source/schedule.rs"]
+mod schedule;
 
 use common::moto::{self, Moto};
 use common::server::{Api, Server, Tokens};
