@@ -21,8 +21,9 @@ use serde_json::{Value, json};
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The query of `GET /executions`: known keys, plus `input.PATH=VALUE`
+/// filters (repeatable, all must hold).
+#[derive(Default)]
 pub struct ListQuery {
     runbook: Option<String>,
     status: Option<ExecutionStatus>,
@@ -31,23 +32,100 @@ pub struct ListQuery {
     denied: Option<bool>,
     /// Only suppressed executions with this reason (`deduplicated`, …).
     reason: Option<Reason>,
+    rule: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    input: Vec<(String, String)>,
     limit: Option<usize>,
     cursor: Option<String>,
+}
+
+/// Filters on the input a request may give at most.
+const MAX_INPUT_FILTERS: usize = 16;
+
+impl ListQuery {
+    fn parse(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
+        let mut q = ListQuery::default();
+        let bad = |key: &str, e: String| ApiError::BadRequest(format!("{key}: {e}"));
+        for (key, value) in pairs {
+            let text = || Some(value.clone());
+            match key.as_str() {
+                "runbook" => q.runbook = text(),
+                "event_id" => q.event_id = text(),
+                "rule" => q.rule = text(),
+                "cursor" => q.cursor = text(),
+                "since" => q.since = text(),
+                "until" => q.until = text(),
+                "status" => {
+                    q.status = Some(
+                        ExecutionStatus::ALL
+                            .into_iter()
+                            .find(|s| s.as_str() == value)
+                            .ok_or_else(|| bad("status", format!("unknown status {value:?}")))?,
+                    )
+                }
+                "reason" => {
+                    q.reason = Some(
+                        Reason::parse(&value)
+                            .ok_or_else(|| bad("reason", format!("unknown reason {value:?}")))?,
+                    )
+                }
+                "denied" => {
+                    q.denied = Some(
+                        value
+                            .parse()
+                            .map_err(|_| bad("denied", "true or false".into()))?,
+                    )
+                }
+                "limit" => {
+                    q.limit = Some(value.parse().map_err(|_| bad("limit", "a number".into()))?)
+                }
+                _ => match key.strip_prefix("input.") {
+                    Some(path) if !path.is_empty() && !path.split('.').any(str::is_empty) => {
+                        q.input.push((path.to_string(), value));
+                    }
+                    _ => {
+                        return Err(ApiError::BadRequest(format!(
+                            "unknown query parameter {key:?} (runbook, status, reason, rule, event_id, denied, since, until, input.PATH, limit, cursor)"
+                        )));
+                    }
+                },
+            }
+        }
+        if q.input.len() > MAX_INPUT_FILTERS {
+            return Err(bad("input", format!("at most {MAX_INPUT_FILTERS} filters")));
+        }
+        Ok(q)
+    }
+}
+
+/// An RFC 3339 time as the smallest execution id created then.
+fn time_bound(key: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let t = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| ApiError::BadRequest(format!("{key}: not an RFC 3339 time ({e})")))?;
+    let ms = (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+    Ok(Some(crate::store::model::id_at(ms)))
 }
 
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-    QueryParams(query): QueryParams<ListQuery>,
+    QueryParams(pairs): QueryParams<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
+    let query = ListQuery::parse(pairs)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::BadRequest(format!(
             "limit must be 1..={MAX_LIMIT}"
         )));
     }
+    let since_id = time_bound("since", query.since.as_deref())?;
+    let until_id = time_bound("until", query.until.as_deref())?;
     let page = state
         .store()
         .list_executions(
@@ -58,6 +136,10 @@ pub async fn list(
                 event_id: query.event_id,
                 denied: query.denied,
                 reason: query.reason,
+                rule: query.rule,
+                since_id,
+                until_id,
+                input: query.input,
                 cursor: query.cursor,
                 limit,
             },

@@ -151,3 +151,48 @@ crate::on_every_store! {
     api.expect(403, "POST", &format!("/v1/tenants/acme/executions/{first}/rerun"), Some(&t.auditor), None).await;
     }
 }
+
+crate::on_every_store! {
+    async fn executions_are_found_by_rule_time_and_input(store: TestStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_on(&store, dir.path(), &[]);
+    let api = server.api();
+    let t = api.tenant("acme").await;
+    setup(&api, &t, json!({})).await;
+    let before = time::OffsetDateTime::now_utc();
+    let mut ids = Vec::new();
+    for n in [1, 2, 42, 42] {
+        ids.push(post(&api, &t, 1, n).await);
+    }
+    for id in &ids {
+        api.wait_terminal("acme", &t.auditor, id).await;
+    }
+    let after = time::OffsetDateTime::now_utc();
+    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let found = |query: String| {
+        let api = api.clone();
+        let token = t.auditor.clone();
+        async move {
+            let v = api.expect(200, "GET", &format!("/v1/tenants/acme/executions?{query}"), Some(&token), None).await;
+            let mut ids: Vec<String> = v["executions"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
+            ids.sort();
+            ids
+        }
+    };
+    let mut forty_two = vec![ids[2].clone(), ids[3].clone()];
+    forty_two.sort();
+    // `n` is a number in the input; the query cannot say so, and need not.
+    assert_eq!(found("input.n=42".into()).await, forty_two);
+    assert_eq!(found("input.n=42&input.case=sleep_ms&rule=work".into()).await, forty_two);
+    assert_eq!(found("input.n=42&input.case=echo".into()).await, Vec::<String>::new());
+    assert_eq!(found("rule=other".into()).await, Vec::<String>::new());
+    let mut all = ids.clone();
+    all.sort();
+    assert_eq!(found(format!("since={}&until={}", rfc(before), rfc(after))).await, all);
+    assert_eq!(found(format!("until={}", rfc(before))).await, Vec::<String>::new());
+    assert_eq!(found(format!("since={}", rfc(after))).await, Vec::<String>::new());
+    let v = api.expect(400, "GET", "/v1/tenants/acme/executions?since=yesterday", Some(&t.auditor), None).await;
+    assert!(v["error"]["message"].as_str().unwrap().starts_with("since"), "{v}");
+    api.expect(400, "GET", "/v1/tenants/acme/executions?colour=red", Some(&t.auditor), None).await;
+    }
+}

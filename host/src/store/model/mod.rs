@@ -97,9 +97,47 @@ pub struct ExecutionFilter {
     pub denied: Option<bool>,
     /// Only suppressed executions with this reason.
     pub reason: Option<crate::safety::suppression::Reason>,
+    /// Only executions fired by this rule.
+    pub rule: Option<String>,
+    /// Only executions created at or after this id (see [`id_at`]).
+    pub since_id: Option<String>,
+    /// Only executions created before this id.
+    pub until_id: Option<String>,
+    /// Only executions whose input has these values at these dotted paths
+    /// (all of them), as given in the query string.
+    pub input: Vec<(String, String)>,
     /// Return executions older than this id (the previous page's cursor).
     pub cursor: Option<String>,
     pub limit: usize,
+}
+
+/// The smallest execution id (a uuid v7: its first 48 bits are the
+/// milliseconds since the epoch) created at `ms`: ids compare as times.
+pub fn id_at(ms: u64) -> String {
+    let hex = format!("{:012x}", ms.min((1 << 48) - 1));
+    format!("{}-{}-0000-0000-000000000000", &hex[..8], &hex[8..])
+}
+
+/// Whether `input` has `raw` (a query-string value: JSON, or a string) at
+/// the dotted `path`.
+pub fn input_has(input: &Value, path: &str, raw: &str) -> bool {
+    let Some(found) = path.split('.').try_fold(input, |v, part| match v {
+        Value::Object(map) => map.get(part),
+        Value::Array(items) => items.get(part.parse::<usize>().ok()?),
+        _ => None,
+    }) else {
+        return false;
+    };
+    if found.as_str() == Some(raw) {
+        return true;
+    }
+    match serde_json::from_str::<Value>(raw) {
+        Ok(parsed) => {
+            parsed == *found
+                || matches!((parsed.as_f64(), found.as_f64()), (Some(a), Some(b)) if a == b)
+        }
+        Err(_) => false,
+    }
 }
 
 pub struct ExecutionPage {
@@ -247,4 +285,30 @@ pub fn current_minute() -> (u64, u32) {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     (secs / 60, (60 - secs % 60) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_compare_as_their_creation_times() {
+        let earlier = id_at(1_700_000_000_000);
+        let id = uuid::Uuid::now_v7().to_string();
+        assert!(earlier < id);
+        assert!(id < id_at(crate::safety::gate::now_ms() + 1));
+        assert_eq!(id_at(0), "00000000-0000-0000-0000-000000000000");
+    }
+
+    #[test]
+    fn input_filters_match_strings_and_json_values() {
+        let input = json!({"service": "checkout", "n": 42, "labels": {"tier": "1"}, "on": true});
+        assert!(input_has(&input, "service", "checkout"));
+        assert!(input_has(&input, "n", "42") && input_has(&input, "n", "42.0"));
+        assert!(input_has(&input, "labels.tier", "1"));
+        assert!(input_has(&input, "on", "true"));
+        assert!(!input_has(&input, "service", "cart"));
+        assert!(!input_has(&input, "missing", "x"));
+    }
 }

@@ -18,6 +18,57 @@ use async_trait::async_trait;
 /// The advisory lock a retention pass holds (any constant unlike the others).
 const RETENTION_LOCK: i64 = 0x7765_7265_7465;
 
+/// `GET /executions`; `INPUT_FILTER` is replaced by the input condition.
+const LIST: &str = "SELECT doc FROM executions
+                 WHERE tenant = $1
+                   AND ($2::text IS NULL OR runbook = $2)
+                   AND ($3::text IS NULL OR status = $3)
+                   AND ($4::text IS NULL OR event_id = $4)
+                   AND ($5::bool IS NULL OR denied = $5)
+                   AND ($6::text IS NULL OR id < $6)
+                   AND ($8::text IS NULL
+                        OR (status = 'suppressed' AND doc::jsonb -> 'suppressed' ->> 'reason' = $8))
+                   AND ($9::text IS NULL OR rule = $9)
+                   AND ($10::text IS NULL OR id >= $10)
+                   AND ($11::text IS NULL OR id < $11)
+                   AND INPUT_FILTER
+                 ORDER BY id DESC
+                 LIMIT $7";
+
+/// The input filters as one JSON document for `input @> doc` (the GIN
+/// index answers it): values parsed as JSON where they parse (`typed`), or
+/// all as strings — a query string cannot say which was meant.
+fn containment(filters: &[(String, String)], typed: bool) -> Option<String> {
+    if filters.is_empty() {
+        return None;
+    }
+    let mut doc = serde_json::Value::Object(Default::default());
+    for (path, raw) in filters {
+        let value = match typed {
+            true => {
+                serde_json::from_str(raw).unwrap_or_else(|_| serde_json::Value::String(raw.clone()))
+            }
+            false => serde_json::Value::String(raw.clone()),
+        };
+        let mut at = &mut doc;
+        let parts: Vec<&str> = path.split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let map = match at {
+                serde_json::Value::Object(map) => map,
+                _ => return Some("null".into()), // two filters disagree on a path: nothing matches
+            };
+            at = if i + 1 == parts.len() {
+                map.insert(part.to_string(), value.clone());
+                break;
+            } else {
+                map.entry(part.to_string())
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()))
+            };
+        }
+    }
+    Some(doc.to_string())
+}
+
 /// The columns an execution's row keeps beside its document.
 pub(super) struct ExecutionColumns {
     pub status: &'static str,
@@ -202,19 +253,16 @@ impl ExecutionStore for PostgresStore {
         let limit = filter.limit.max(1);
         let c = self.client().await?;
         let stmt = c
-            .prepare_cached(
-                "SELECT doc FROM executions
-                 WHERE tenant = $1
-                   AND ($2::text IS NULL OR runbook = $2)
-                   AND ($3::text IS NULL OR status = $3)
-                   AND ($4::text IS NULL OR event_id = $4)
-                   AND ($5::bool IS NULL OR denied = $5)
-                   AND ($6::text IS NULL OR id < $6)
-                   AND ($8::text IS NULL
-                        OR (status = 'suppressed' AND doc::jsonb -> 'suppressed' ->> 'reason' = $8))
-                 ORDER BY id DESC
-                 LIMIT $7",
-            )
+            .prepare_cached(&LIST.replace(
+                "INPUT_FILTER",
+                if filter.input.is_empty() {
+                    "$12::text IS NULL AND $13::text IS NULL"
+                } else {
+                    // Without an IS NULL branch, so the planner uses the
+                    // GIN index on `input`.
+                    "(input @> $12::text::jsonb OR input @> $13::text::jsonb)"
+                },
+            ))
             .await?;
         let rows = c
             .query(
@@ -228,6 +276,11 @@ impl ExecutionStore for PostgresStore {
                     &filter.cursor,
                     &(limit as i64 + 1),
                     &filter.reason.map(|r| r.as_str()),
+                    &filter.rule,
+                    &filter.since_id,
+                    &filter.until_id,
+                    &containment(&filter.input, true),
+                    &containment(&filter.input, false),
                 ],
             )
             .await?;
@@ -621,9 +674,10 @@ pub(super) async fn insert_execution(
         .prepare_cached(
             "INSERT INTO executions
                 (tenant, id, event_id, rule, runbook, status, pending, denied, doc,
-                 lease_owner, lease_token, awaiting, retry)
+                 lease_owner, lease_token, awaiting, retry, input)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                     $10, CASE WHEN $10::text IS NOT NULL THEN nextval('lease_tokens') END, $11, $12)
+                     $10, CASE WHEN $10::text IS NOT NULL THEN nextval('lease_tokens') END, $11, $12,
+                     $13::text::jsonb)
              ON CONFLICT DO NOTHING
              RETURNING lease_token",
         )
@@ -645,6 +699,7 @@ pub(super) async fn insert_execution(
                 &owner,
                 &columns.awaiting,
                 &(record.retry as i32),
+                &record.input.to_string(),
             ],
         )
         .await?;

@@ -147,6 +147,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox (next_at);
     "#,
+    // 7: finding executions by rule and by their input (`input.x=…`).
+    r#"
+    ALTER TABLE executions ADD COLUMN input jsonb;
+    UPDATE executions SET input = doc::jsonb -> 'input';
+    CREATE INDEX executions_input ON executions USING gin (input jsonb_path_ops);
+    CREATE INDEX executions_rule ON executions (tenant, rule, id);
+    "#,
 ];
 
 /// The schema version this build writes.

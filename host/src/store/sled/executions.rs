@@ -177,6 +177,16 @@ impl ExecutionStore for SledStore {
                 || filter
                     .reason
                     .is_some_and(|r| record.suppressed.as_ref().is_none_or(|s| s.reason != r))
+                || filter
+                    .rule
+                    .as_ref()
+                    .is_some_and(|r| record.rule.as_ref() != Some(r))
+                || filter.since_id.as_ref().is_some_and(|s| record.id < *s)
+                || filter.until_id.as_ref().is_some_and(|u| record.id >= *u)
+                || !filter
+                    .input
+                    .iter()
+                    .all(|(path, value)| crate::store::model::input_has(&record.input, path, value))
             {
                 continue;
             }
