@@ -10,7 +10,7 @@ use crate::ingest::event::{Event, now_rfc3339};
 use crate::registry::Environment;
 use crate::rules::cache::RuleCache;
 use crate::rules::{CompiledRule, match_rules};
-use crate::safety::gate::{Conditions, Gate};
+use crate::safety::gate::{Conditions, Gate, RenderInput};
 use crate::safety::policy::Policy;
 use crate::safety::settings::{self, ActiveSilences, SafetySettings};
 use crate::sandbox::report::ErrorKind;
@@ -436,7 +436,7 @@ impl Pipeline {
             );
         }
         let correlates = policy.threshold.is_some() || conditions.is_some();
-        let render: Arc<dyn Fn(&Value) -> Result<Value, String> + Send + Sync> = if correlates {
+        let render: RenderInput = if correlates {
             let (rule, envelope) = (rule.clone(), envelope.clone());
             Arc::new(move |events| rule.render_input_with(&envelope, Some(events)))
         } else {

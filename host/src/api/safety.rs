@@ -382,7 +382,9 @@ async fn decide(
     .await
     .map_err(|e| match e {
         DecideError::NotFound(_) => ApiError::NotFound(e.to_string()),
-        DecideError::NotAwaiting { .. } => ApiError::Conflict(e.to_string()),
+        DecideError::NotAwaiting { .. } | DecideError::TimedOut(_) => {
+            ApiError::Conflict(e.to_string())
+        }
         DecideError::Store(e) => e.into(),
     })?;
     let action = match verdict {

@@ -458,6 +458,23 @@ async fn try_run_one(
             Claim::NotYet(wait) => return Ok(Ran::NotYet(wait)),
         },
     };
+    // A pause holds what was queued before it, retries and approved
+    // executions included: it ends them suppressed instead of running.
+    let pause = store
+        .safety_settings(&record.tenant)
+        .await
+        .map_err(|e| e.to_string())?
+        .pause_of(&record.runbook);
+    if let Some(pause) = pause {
+        record.suppress(pause);
+        worker.take();
+        store
+            .finish_leased(&record, lease)
+            .await
+            .map_err(|e| e.to_string())?;
+        crate::safety::metrics::count(&record.tenant, crate::safety::suppression::Reason::Paused);
+        return Ok(Ran::Done);
+    }
     record.status = ExecutionStatus::Running;
     record.attempt += 1;
     record.started_at = Some(now_rfc3339());

@@ -31,6 +31,8 @@ pub enum DecideError {
     NotFound(String),
     #[error("execution {id:?} is {status}, not awaiting approval")]
     NotAwaiting { id: String, status: &'static str },
+    #[error("execution {0:?} waited past its approval deadline; it is being suppressed")]
+    TimedOut(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -56,6 +58,15 @@ pub async fn decide(
     };
     if record.status != ExecutionStatus::AwaitingApproval {
         return Err(not_awaiting(&record));
+    }
+    // Past its deadline it is the timeout's, even before the sweep gets
+    // to it.
+    if record
+        .approval
+        .as_ref()
+        .is_some_and(|a| a.deadline_ms <= now_ms())
+    {
+        return Err(DecideError::TimedOut(id.to_string()));
     }
     let mut decided = record.clone();
     let approval = decided

@@ -25,7 +25,7 @@ pub struct Gate {
     /// a multi-event rule correlate).
     pub envelope: Value,
     /// The rule's `params` over this envelope plus `events`.
-    pub render: Arc<dyn Fn(&Value) -> Result<Value, String> + Send + Sync>,
+    pub render: RenderInput,
     /// For a multi-event rule: its conditions and which this event meets.
     pub conditions: Option<Conditions>,
 }
@@ -39,6 +39,10 @@ pub struct Conditions {
     pub matched: Vec<String>,
     pub within_secs: u64,
 }
+
+/// Renders a rule's input with `events` (a threshold's or a multi-event
+/// rule's correlated envelopes).
+pub type RenderInput = Arc<dyn Fn(&Value) -> Result<Value, String> + Send + Sync>;
 
 impl std::fmt::Debug for Gate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -96,8 +96,8 @@ crate::on_every_store! {
     let gap = |i: usize| ms(&all[i]["not_before"]) - ms(&all[i - 1]["finished_at"]);
     assert!((400..=1_100).contains(&gap(1)), "first delay {} ms", gap(1));
     assert!((900..=2_100).contains(&gap(2)), "second delay {} ms", gap(2));
-    for i in 1..3 {
-        assert!(ms(&all[i]["started_at"]) >= ms(&all[i]["not_before"]), "retry {i} started early");
+    for (i, retry) in all.iter().enumerate().skip(1) {
+        assert!(ms(&retry["started_at"]) >= ms(&retry["not_before"]), "retry {i} started early");
     }
     }
 }
