@@ -152,7 +152,7 @@ impl ExecutionStore for PostgresStore {
         let tx = c.transaction().await?;
         let inserted = match gate {
             Some(gate) => {
-                safety::lock_rule(&tx, &record.tenant, &gate.rule).await?;
+                safety::take_locks(&tx, safety::gate_locks(&record.tenant, gate)).await?;
                 safety::insert_gated(&tx, record, gate, None).await?
             }
             None => insert_execution(&tx, record, None).await?,
@@ -166,18 +166,15 @@ impl ExecutionStore for PostgresStore {
         // the 202 waits for exactly one commit.
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        // The policy locks of every gated rule first, in one order, so two
-        // hosts' transactions never wait on each other in a cycle.
-        let mut locks: Vec<(String, String)> = batch
+        // The policy locks of every gate first, in one order, so two hosts'
+        // transactions never wait on each other in a cycle.
+        let locks = batch
             .iter()
             .flat_map(|n| &n.executions)
-            .filter_map(|e| Some((e.record.tenant.clone(), e.gate.as_ref()?.rule.clone())))
+            .filter_map(|e| Some(safety::gate_locks(&e.record.tenant, e.gate.as_ref()?)))
+            .flatten()
             .collect();
-        locks.sort_unstable();
-        locks.dedup();
-        for (tenant, rule) in &locks {
-            safety::lock_rule(&tx, tenant, rule).await?;
-        }
+        safety::take_locks(&tx, locks).await?;
         let insert_event = tx
             .prepare_cached(
                 "INSERT INTO events (tenant, id, doc) VALUES ($1, $2, $3)
@@ -443,8 +440,8 @@ impl ExecutionStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let ends_key = record.is_gated() && record.is_terminal();
-        if let (true, Some(rule)) = (ends_key, &record.rule) {
-            safety::lock_rule(&tx, &record.tenant, rule).await?;
+        if ends_key {
+            safety::lock_record_key(&tx, record).await?;
         }
         let columns = ExecutionColumns::of(record)?;
         let cancelled = tx
@@ -637,10 +634,10 @@ impl PostgresStore {
             &lease.map(|l| l.token),
         ];
         // An end its rule's policy counts is saved with its key's state,
-        // under the rule's lock.
-        if let (true, Some(rule)) = (record.is_gated() && record.is_terminal(), &record.rule) {
+        // under the key's lock.
+        if record.is_gated() && record.is_terminal() {
             let tx = c.transaction().await?;
-            safety::lock_rule(&tx, &record.tenant, rule).await?;
+            safety::lock_record_key(&tx, record).await?;
             let stmt = tx.prepare_cached(SAVE).await?;
             if tx.execute(&stmt, &params).await? != 1 {
                 return Ok(false);

@@ -15,16 +15,72 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::Transaction;
 
-/// Takes the advisory lock of one rule's policy state until the end of the
-/// transaction. Callers taking several take them in (tenant, rule) order,
-/// so two transactions cannot deadlock.
-pub(super) async fn lock_rule(tx: &Transaction<'_>, tenant: &str, rule: &str) -> StoreResult<()> {
+/// One advisory lock on policy state: a key's (its windows, circuit,
+/// active executions) or, for a budget, which spans a rule's keys, the
+/// rule's. Decisions about different keys of a rule without a budget run
+/// side by side.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct PolicyLock {
+    tenant: String,
+    rule: String,
+    /// `None`: the rule's lock (sorts before its keys').
+    key: Option<String>,
+}
+
+impl PolicyLock {
+    pub fn key(tenant: &str, rule: &str, key: &str) -> Self {
+        Self {
+            tenant: tenant.into(),
+            rule: rule.into(),
+            key: Some(key.into()),
+        }
+    }
+}
+
+/// The locks a gate's decision needs.
+pub(super) fn gate_locks(tenant: &str, gate: &Gate) -> Vec<PolicyLock> {
+    let mut locks = vec![PolicyLock::key(tenant, &gate.rule, &gate.key)];
+    if gate.policy.budget.is_some() {
+        locks.push(PolicyLock {
+            tenant: tenant.into(),
+            rule: gate.rule.clone(),
+            key: None,
+        });
+    }
+    locks
+}
+
+/// Takes the locks until the end of the transaction, in one order (rule
+/// before its keys, keys sorted), so two transactions never wait on each
+/// other in a cycle.
+pub(super) async fn take_locks(
+    tx: &Transaction<'_>,
+    mut locks: Vec<PolicyLock>,
+) -> StoreResult<()> {
+    locks.sort();
+    locks.dedup();
     let stmt = tx
         .prepare_cached(
-            "SELECT pg_advisory_xact_lock(hashtextextended('wolfe.policy/' || $1 || '/' || $2, 0))",
+            "SELECT pg_advisory_xact_lock(hashtextextended(
+                 CASE WHEN $3::text IS NULL THEN 'wolfe.policy.rule/' || $1 || '/' || $2
+                      ELSE 'wolfe.policy.key/' || $1 || '/' || $2 || '/' || $3 END, 0))",
         )
         .await?;
-    tx.execute(&stmt, &[&tenant, &rule]).await?;
+    for lock in &locks {
+        tx.execute(&stmt, &[&lock.tenant, &lock.rule, &lock.key])
+            .await?;
+    }
+    Ok(())
+}
+
+/// The lock of the key a tracked record belongs to.
+pub(super) async fn lock_record_key(
+    tx: &Transaction<'_>,
+    record: &ExecutionRecord,
+) -> StoreResult<()> {
+    if let (Some(rule), Some(key)) = (&record.rule, &record.key) {
+        take_locks(tx, vec![PolicyLock::key(&record.tenant, rule, key)]).await?;
+    }
     Ok(())
 }
 
@@ -69,7 +125,7 @@ async fn put_key_state(
     Ok(())
 }
 
-/// Inserts a gated execution under its rule's lock (the caller took it):
+/// Inserts a gated execution under its gate's locks (the caller took them):
 /// nothing is counted for an (event, rule) pair that has an execution;
 /// otherwise the policy decides `record`, and the decision, the states and
 /// the record commit together.
@@ -124,7 +180,7 @@ pub(super) async fn insert_gated(
 }
 
 /// Records a gated execution's end in its key's state (the caller holds
-/// the rule's lock, in the transaction that saves the record).
+/// the key's lock, in the transaction that saves the record).
 pub(super) async fn finish_key(tx: &Transaction<'_>, record: &ExecutionRecord) -> StoreResult<()> {
     let (Some(rule), Some(key)) = (&record.rule, &record.key) else {
         return Ok(());
@@ -232,7 +288,7 @@ impl SafetyStore for PostgresStore {
     async fn close_circuit(&self, tenant: &str, rule: &str, key: &str) -> StoreResult<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        lock_rule(&tx, tenant, rule).await?;
+        take_locks(&tx, vec![PolicyLock::key(tenant, rule, key)]).await?;
         let row = tx
             .query_opt(
                 "SELECT doc FROM policy_keys WHERE tenant = $1 AND rule = $2 AND key = $3",
@@ -265,8 +321,8 @@ impl SafetyStore for PostgresStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let ends = record.is_gated() && record.is_terminal();
-        if let (true, Some(rule)) = (ends, &record.rule) {
-            lock_rule(&tx, &record.tenant, rule).await?;
+        if ends {
+            lock_record_key(&tx, record).await?;
         }
         let columns = ExecutionColumns::of(record)?;
         let decided = tx

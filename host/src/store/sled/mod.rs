@@ -39,9 +39,10 @@ pub struct SledStore {
     /// Serialises audit appends: each entry needs its predecessor's hash.
     audit_lock: std::sync::Arc<std::sync::Mutex<()>>,
     rate_windows: std::sync::Arc<rates::RateWindows>,
-    /// Serialises policy decisions and the key-state writes of finishing
-    /// executions (see `safety`).
+    /// Serialises changes to a tenant's pauses and silences.
     policy_lock: std::sync::Arc<std::sync::Mutex<()>>,
+    /// Serialises decisions about one policy key (see `safety`).
+    policy_locks: std::sync::Arc<safety::PolicyLocks>,
     path: String,
 }
 
@@ -158,6 +159,7 @@ impl SledStore {
             audit_lock: Default::default(),
             rate_windows: Default::default(),
             policy_lock: Default::default(),
+            policy_locks: Default::default(),
             path,
         })
     }

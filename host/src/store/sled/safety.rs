@@ -1,7 +1,8 @@
 //! Safety state on sled: the policy state of each (rule, key) and each
 //! rule, decided in one sled transaction with the execution it decides;
 //! the tenant's pause and silence settings; executions awaiting approval.
-//! One lock serialises policy decisions, so a transaction never retries.
+//! Striped locks serialise the decisions about one key (and one budget), so
+//! a transaction does not retry.
 
 use super::keys::{key, prefix};
 use super::{SledStore, decode, encode, get};
@@ -15,6 +16,51 @@ use sled::Transactional;
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
+
+/// Locks over policy state, striped by (tenant, rule, key): decisions
+/// about different keys run side by side; a budget, which spans a rule's
+/// keys, also takes its rule's stripe. Stripes are taken in index order,
+/// so two callers never wait on each other in a cycle.
+pub(super) struct PolicyLocks {
+    stripes: Vec<std::sync::Mutex<()>>,
+}
+
+impl Default for PolicyLocks {
+    fn default() -> Self {
+        Self {
+            stripes: (0..64).map(|_| std::sync::Mutex::new(())).collect(),
+        }
+    }
+}
+
+impl PolicyLocks {
+    fn stripe(&self, parts: &[&str]) -> usize {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        parts.hash(&mut h);
+        (h.finish() % self.stripes.len() as u64) as usize
+    }
+
+    /// Holds the key's stripe (and the rule's, with `rule_wide`).
+    pub fn lock(
+        &self,
+        tenant: &str,
+        rule: &str,
+        policy_key: &str,
+        rule_wide: Option<&str>,
+    ) -> Vec<std::sync::MutexGuard<'_, ()>> {
+        let mut stripes = vec![self.stripe(&[tenant, rule, policy_key])];
+        if rule_wide.is_some() {
+            stripes.push(self.stripe(&[tenant, rule]));
+        }
+        stripes.sort_unstable();
+        stripes.dedup();
+        stripes
+            .into_iter()
+            .map(|i| self.stripes[i].lock().unwrap_or_else(|p| p.into_inner()))
+            .collect()
+    }
+}
 
 /// A store error inside a sled transaction.
 fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
@@ -66,7 +112,10 @@ impl SledStore {
         record: &mut ExecutionRecord,
         gate: &Gate,
     ) -> StoreResult<bool> {
-        let _decisions = self.policy_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let rule_wide = gate.policy.budget.is_some().then_some(gate.rule.as_str());
+        let _decisions = self
+            .policy_locks
+            .lock(&record.tenant, &gate.rule, &gate.key, rule_wide);
         let t = &self.trees;
         let tenant = record.tenant.clone();
         let pair = super::executions::pair_key(record);
@@ -96,9 +145,14 @@ impl SledStore {
                     }
                     let mut state: KeyState = tx_get(pk, &key_k)?;
                     let mut rule_state: RuleState = tx_get(pr, &rule_k)?;
+                    let rule_before = rule_state.clone();
                     gate::decide(gate, &mut rec, &mut state, &mut rule_state, now);
                     tx_put_state(pk, &key_k, &state)?;
-                    pr.insert(rule_k.as_slice(), encode(&rule_state).map_err(abort)?)?;
+                    // Written only when it changed: decisions about other
+                    // keys of a rule without a budget do not collide here.
+                    if rule_state != rule_before {
+                        pr.insert(rule_k.as_slice(), encode(&rule_state).map_err(abort)?)?;
+                    }
                     let k = key(&[&tenant, &rec.id]);
                     ex.insert(k.as_slice(), encode(&rec).map_err(abort)?)?;
                     if rec.is_pending() {
@@ -127,7 +181,15 @@ impl SledStore {
         record: &ExecutionRecord,
         only_if: Option<ExecutionStatus>,
     ) -> StoreResult<bool> {
-        let _decisions = self.policy_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _decisions = match (&record.rule, &record.key) {
+            (Some(rule), Some(policy_key)) => {
+                Some(
+                    self.policy_locks
+                        .lock(&record.tenant, rule, policy_key, None),
+                )
+            }
+            _ => None,
+        };
         let t = &self.trees;
         let k = key(&[&record.tenant, &record.id]);
         let key_k = match (&record.rule, &record.key) {
@@ -233,7 +295,7 @@ impl SafetyStore for SledStore {
     }
 
     async fn close_circuit(&self, tenant: &str, rule: &str, policy_key: &str) -> StoreResult<bool> {
-        let _decisions = self.policy_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _decisions = self.policy_locks.lock(tenant, rule, policy_key, None);
         let k = key(&[tenant, rule, policy_key]);
         let Some(mut state) = get::<KeyState>(&self.trees.policy_keys, &k)? else {
             return Ok(false);
