@@ -90,6 +90,7 @@ fn main() {
                     dry_run: false,
                     on_tick: None,
                     cancel: None,
+                    events: None,
                 },
             ));
             let took = started.elapsed();

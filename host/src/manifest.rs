@@ -70,6 +70,9 @@ pub struct DeclaredCapabilities {
     /// Tenant-configured connectors this runbook may call, by name.
     #[serde(default)]
     pub connectors: Vec<String>,
+    /// May put events into the pipeline (`events.emit`).
+    #[serde(default)]
+    pub emit: bool,
 }
 
 /// One `http` entry: a URL pattern and the methods allowed on it.

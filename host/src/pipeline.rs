@@ -374,6 +374,7 @@ impl Pipeline {
                 records.push(NewExecution { record, gate: None });
                 continue;
             }
+            (record.chain, record.caused_by) = crate::ingest::emitted::chain_of(event);
             record.dry_run = spec.policy.as_ref().is_some_and(|p| p.dry_run);
             record.retry_policy = spec.policy.as_ref().and_then(|p| p.retry.clone());
             record.notify = spec

@@ -181,6 +181,23 @@ fn cases(base: &str) -> Vec<Case> {
             },
         },
         Case {
+            name: "emit",
+            event: json!({"case": "emit", "emit_type": "diagnosed", "emit_data": {"hosts": ["b1", 2]}, "times": 2}),
+            status: Succeeded,
+            kind: None,
+            message: None,
+            trail: vec![("events", "emit", true), ("events", "emit", true)],
+            check: |r| {
+                // The SDK passes the type and the JSON data through intact,
+                // and hands back the host's id for each.
+                let data = r#"{"hosts":["b1",2]}"#;
+                assert_eq!(
+                    r.output.as_ref().unwrap()["emitted"],
+                    json!([format!("0:diagnosed:{data}"), format!("1:diagnosed:{data}")])
+                )
+            },
+        },
+        Case {
             name: "guest error",
             event: json!({"case": "guest_error", "broker": "b7"}),
             status: Failed,
@@ -255,6 +272,7 @@ async fn every_language_behaves_the_same() {
             let inputs = common::Inputs {
                 secrets,
                 kv: Some(kv),
+                events: Some(Arc::new(common::EchoingSink)),
                 ..Default::default()
             };
             let report = common::run_with(&sandbox, &runbook, case.event.clone(), inputs).await;

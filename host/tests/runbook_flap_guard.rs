@@ -26,11 +26,20 @@ async fn waits_then_restarts_then_escalates_a_flapping_service() {
 }
 
 /// A deployed version is immutable: the flap-guard component as built
-/// against `wolfe:runbook@0.1.0` (kept as bytes in the repository) links
-/// and behaves the same on today's host.
+/// against `wolfe:runbook@0.1.0` and `@0.1.1` (kept as bytes in the
+/// repository) links and behaves the same on today's host.
 #[tokio::test]
 async fn the_component_built_against_wit_0_1_0_still_runs() {
-    let fixtures = common::repo_root().join("tests/fixtures/wit-0.1.0");
+    runs_as_before("wit-0.1.0").await;
+}
+
+#[tokio::test]
+async fn the_component_built_against_wit_0_1_1_still_runs() {
+    runs_as_before("wit-0.1.1").await;
+}
+
+async fn runs_as_before(fixture: &str) {
+    let fixtures = common::repo_root().join("tests/fixtures").join(fixture);
     let manifest = std::fs::read_to_string(fixtures.join("flap-guard.toml")).unwrap();
     let manifest = wolfe::manifest::Manifest::parse(&manifest).unwrap();
     let wasm = std::fs::read(fixtures.join("flap_guard.wasm")).unwrap();

@@ -5,6 +5,8 @@
 
 mod common;
 // A test binary's root looks for `mod x;` beside itself: hence the path.
+#[path = "service_crash/chain.rs"]
+mod chain;
 #[path = "service_crash/lifecycle.rs"]
 mod lifecycle;
 #[path = "service_crash/notifications.rs"]

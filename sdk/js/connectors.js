@@ -1,7 +1,7 @@
 // Host-side integrations the manifest declares under capabilities.connectors.
 // The tenant configures each one (kind, URL, which secret holds its
 // credentials) and the host adds the credentials: they never enter the runbook.
-import { call as hostCall } from 'wolfe:runbook/connectors@0.1.1';
+import { call as hostCall } from 'wolfe:runbook/connectors@0.1.2';
 import { call as capability } from './errors.js';
 
 export class Reply {

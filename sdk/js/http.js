@@ -1,7 +1,7 @@
 // Outbound HTTP through the host, allowed only for the URLs and methods in
 // the manifest's capabilities.http. The standard fetch() works too, under the
 // same grants and recorded in the same trail; these helpers are synchronous.
-import { send } from 'wolfe:runbook/http@0.1.1';
+import { send } from 'wolfe:runbook/http@0.1.2';
 import { call } from './errors.js';
 import { decodeUtf8, encodeUtf8 } from './text.js';
 

@@ -16,6 +16,7 @@
 // execution log. Capabilities work only as far as the manifest grants them;
 // anything else throws Denied.
 export * as connectors from './connectors.js';
+export * as events from './events.js';
 export * as http from './http.js';
 export * as kv from './kv.js';
 export * as log from './log.js';

@@ -1,5 +1,5 @@
 // The runbook's private key-value store (capabilities.kv = true).
-import * as hostKv from 'wolfe:runbook/kv@0.1.1';
+import * as hostKv from 'wolfe:runbook/kv@0.1.2';
 import { Invalid, call } from './errors.js';
 import { decodeUtf8, encodeUtf8 } from './text.js';
 

@@ -1,6 +1,6 @@
 // Structured logging into the execution record. console.log and
 // console.error land in the log too (as stdout and stderr).
-import { log as hostLog } from 'wolfe:runbook/log@0.1.1';
+import { log as hostLog } from 'wolfe:runbook/log@0.1.2';
 
 export function debug(message) {
   hostLog('debug', String(message));

@@ -20,6 +20,7 @@ const SDK: &[(&str, &str)] = &[
         include_str!("../../../sdk/js/connectors.js"),
     ),
     ("errors.js", include_str!("../../../sdk/js/errors.js")),
+    ("events.js", include_str!("../../../sdk/js/events.js")),
     ("http.js", include_str!("../../../sdk/js/http.js")),
     ("kv.js", include_str!("../../../sdk/js/kv.js")),
     ("log.js", include_str!("../../../sdk/js/log.js")),

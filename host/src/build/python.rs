@@ -21,6 +21,10 @@ const SDK: &[(&str, &str)] = &[
         include_str!("../../../sdk/python/wolfe_sdk/connectors.py"),
     ),
     (
+        "events.py",
+        include_str!("../../../sdk/python/wolfe_sdk/events.py"),
+    ),
+    (
         "_world.py",
         include_str!("../../../sdk/python/wolfe_sdk/_world.py"),
     ),

@@ -5,6 +5,7 @@
 //! default, every call recorded in the [`trail`].
 
 pub mod connectors;
+pub mod events;
 pub mod http;
 pub mod kv;
 pub mod log;
@@ -22,6 +23,7 @@ pub struct Grants {
     pub secrets: BTreeSet<String>,
     pub kv: bool,
     pub connectors: BTreeSet<String>,
+    pub emit: bool,
 }
 
 impl Grants {
@@ -32,6 +34,7 @@ impl Grants {
             secrets: caps.secrets.iter().cloned().collect(),
             kv: caps.kv,
             connectors: caps.connectors.iter().cloned().collect(),
+            emit: caps.emit,
         })
     }
 }

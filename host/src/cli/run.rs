@@ -115,6 +115,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             dry_run: args.dry_run,
             on_tick: None,
             cancel: None,
+            events: None,
         },
     ));
     if let Some(store) = store {

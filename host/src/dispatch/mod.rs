@@ -158,6 +158,9 @@ pub struct WorkerContext {
     /// Recent execution time per tenant: a heavy tenant's executions yield
     /// to the others' (see `priority`).
     pub tenant_cpu: priority::TenantCpu,
+    /// Where runbooks' `events.emit` goes; set once the pipeline (which
+    /// needs the dispatcher) exists.
+    pub pipeline: Arc<std::sync::OnceLock<crate::pipeline::Pipeline>>,
 }
 
 /// One semaphore per tenant that has a `max_concurrent` quota, rebuilt when
@@ -591,6 +594,15 @@ async fn prepare_and_run(
         dry_run: record.dry_run,
         on_tick: Some(Box::new(move || watch.tick())),
         cancel: Some(cancel),
+        events: ctx.pipeline.get().map(|pipeline| {
+            Arc::new(crate::ingest::emitted::EmittedEvents {
+                pipeline: pipeline.clone(),
+                tenant: record.tenant.clone(),
+                runbook: record.runbook.clone(),
+                execution: record.id.clone(),
+                chain: record.chain,
+            }) as Arc<dyn crate::capabilities::events::EventSink>
+        }),
     };
     let started = std::time::Instant::now();
     let run: threads::Work<_> = Box::pin(async move { sandbox.execute(&runbook, request).await });

@@ -45,6 +45,8 @@ impl ExecutionRecord {
             finished_at: None,
             key: None,
             rerun_of: None,
+            chain: 0,
+            caused_by: None,
             notify: Vec::new(),
             notifications: Vec::new(),
             first_attempt: None,

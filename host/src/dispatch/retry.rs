@@ -41,6 +41,7 @@ pub fn successor(record: &mut ExecutionRecord) -> Option<ExecutionRecord> {
     retry.not_before_ms = Some(due);
     retry.dry_run = record.dry_run;
     retry.notify = record.notify.clone();
+    (retry.chain, retry.caused_by) = (record.chain, record.caused_by.clone());
     retry.first_attempt = Some(
         record
             .first_attempt

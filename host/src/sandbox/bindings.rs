@@ -16,6 +16,7 @@ wasmtime::component::bindgen!({
         "wolfe:runbook/kv.compare-and-swap": async | trappable,
         "wolfe:runbook/kv.increment": async | trappable,
         "wolfe:runbook/secrets.get": async | trappable,
+        "wolfe:runbook/events.emit": async | trappable,
         default: trappable,
     },
     exports: { default: async },

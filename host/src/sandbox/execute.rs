@@ -54,6 +54,7 @@ pub(crate) async fn run_execution(
         secrets: request.secrets,
         connectors: request.connectors,
         kv: request.kv,
+        events: request.events,
         deadline,
         dry_run: request.dry_run,
     });

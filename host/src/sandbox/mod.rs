@@ -98,6 +98,8 @@ pub struct ExecutionRequest {
     pub connectors: Arc<dyn ConnectorProvider>,
     /// This runbook's kv namespace; `None` when the host has no store.
     pub kv: Option<Arc<dyn KvProvider>>,
+    /// Where `events.emit` puts events; `None` outside the service.
+    pub events: Option<Arc<dyn crate::capabilities::events::EventSink>>,
     /// A dry run: the runbook runs, but only reads go out (GET, HEAD and
     /// OPTIONS requests, kv reads). Other requests and connector calls get a
     /// synthetic success; kv writes stay in memory for this execution.

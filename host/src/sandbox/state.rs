@@ -4,6 +4,7 @@
 
 use crate::capabilities::Grants;
 use crate::capabilities::connectors::ConnectorProvider;
+use crate::capabilities::events::EventSink;
 use crate::capabilities::http::fetch::FetchHooks;
 use crate::capabilities::http::{HttpContext, Outbound};
 use crate::capabilities::kv::{KvOverlay, KvProvider};
@@ -39,6 +40,10 @@ pub struct ExecutionState {
     /// kv writes and value bytes so far, against the per-execution caps.
     pub(crate) kv_writes: usize,
     pub(crate) kv_written_bytes: usize,
+    /// Where `events.emit` goes; `None` outside the service.
+    pub(crate) events: Option<Arc<dyn EventSink>>,
+    /// Events emitted so far (each one's place in the execution).
+    pub(crate) emitted: u32,
 }
 
 /// What an execution needs from outside the sandbox.
@@ -50,6 +55,7 @@ pub struct StateParts {
     pub secrets: Arc<dyn SecretsProvider>,
     pub connectors: Arc<dyn ConnectorProvider>,
     pub kv: Option<Arc<dyn KvProvider>>,
+    pub events: Option<Arc<dyn EventSink>>,
     pub deadline: Instant,
     /// Only reads go out: writes are withheld (http, connectors) or kept in
     /// memory for this execution (kv).
@@ -97,6 +103,8 @@ impl ExecutionState {
             kv,
             kv_writes: 0,
             kv_written_bytes: 0,
+            events: parts.events,
+            emitted: 0,
         }
     }
 }

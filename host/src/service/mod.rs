@@ -73,6 +73,7 @@ pub async fn run(
     let vault = Arc::new(crate::secrets::load_vault(&config.secrets_key_path())?);
     let workers = config.worker_count();
     let stop_workers = CancellationToken::new();
+    let emit_into: Arc<std::sync::OnceLock<Pipeline>> = Arc::default();
     let (dispatcher, pool) = dispatch::start(
         WorkerContext {
             store: store.clone(),
@@ -81,6 +82,7 @@ pub async fn run(
             vault: vault.clone(),
             tenant_gates: Default::default(),
             tenant_cpu: Default::default(),
+            pipeline: emit_into.clone(),
         },
         workers,
         config.queue_capacity,
@@ -103,6 +105,7 @@ pub async fn run(
         Arc::new(RuleCache::new(store.clone())),
         dispatcher,
     );
+    let _ = emit_into.set(pipeline.clone());
     let mut registry = Registry::default();
     let sqs_families = SqsMetricFamilies::default();
     sqs_families.register(&mut registry);

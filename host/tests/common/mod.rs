@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use wolfe::capabilities::connectors::StaticConnectors;
+use wolfe::capabilities::events::{EmitError, EventSink};
 use wolfe::capabilities::kv::KvProvider;
 use wolfe::capabilities::secrets::StaticSecrets;
 use wolfe::manifest::Manifest;
@@ -180,6 +181,24 @@ pub struct Inputs {
     pub kv: Option<Arc<dyn KvProvider>>,
     /// Run as a dry run: only reads go out.
     pub dry_run: bool,
+    /// Where `events.emit` goes; `None` as under `wolfe run`.
+    pub events: Option<Arc<dyn EventSink>>,
+}
+
+/// An event sink that answers each emit with the id
+/// `{seq}:{event type}:{data as JSON}`, so a test sees what arrived.
+pub struct EchoingSink;
+
+#[async_trait::async_trait]
+impl EventSink for EchoingSink {
+    async fn emit(
+        &self,
+        seq: u32,
+        event_type: &str,
+        data: serde_json::Value,
+    ) -> Result<String, EmitError> {
+        Ok(format!("{seq}:{event_type}:{data}"))
+    }
 }
 
 pub async fn run(
@@ -207,6 +226,7 @@ pub async fn run_with(
                 dry_run: inputs.dry_run,
                 on_tick: None,
                 cancel: None,
+                events: inputs.events,
             },
         )
         .await

@@ -17,12 +17,13 @@ the exception's message. ``print()`` goes to the execution log. Capabilities
 manifest grants them; anything else raises ``Denied``.
 """
 
-from . import connectors, http, kv, log, secrets
+from . import connectors, events, http, kv, log, secrets
 from .errors import CapabilityError, Denied, Failed, Invalid, Limited
 
 __all__ = [
     "runbook",
     "connectors",
+    "events",
     "http",
     "kv",
     "log",

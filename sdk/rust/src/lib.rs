@@ -25,6 +25,7 @@ extern crate self as wolfe_sdk;
 
 pub mod connectors;
 mod error;
+pub mod events;
 pub mod http;
 pub mod kv;
 pub mod log;

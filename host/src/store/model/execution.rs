@@ -72,6 +72,12 @@ pub struct ExecutionRecord {
     /// incident's dedup key, so a later success resolves it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_attempt: Option<String>,
+    /// How deep in a chain of emitted events it is (0: started from
+    /// outside), and the execution whose event started it.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub chain: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caused_by: Option<String>,
     /// A re-run (`POST …/executions/{id}/rerun`): the execution it re-runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rerun_of: Option<String>,

@@ -2,7 +2,7 @@
 // the JavaScript twin of tests/guests/rust/conformance. Capability errors are
 // returned as data ({error: "..."}) so tests see what the guest saw. Split
 // over two files so the build's bundling of local imports is tested too.
-import { CapabilityError, connectors, http, kv, log, secrets } from 'wolfe-sdk';
+import { CapabilityError, connectors, events, http, kv, log, secrets } from 'wolfe-sdk';
 import { fetchCase, fetchFlood } from './fetching.js';
 
 class BrokerDown extends Error {
@@ -86,6 +86,21 @@ export async function run(event) {
       const counter = kv.getJson('counter', 0) + 1;
       kv.setJson('counter', counter);
       return { counter };
+    }
+    case 'emit': {
+      const ids = [];
+      for (let i = 0; i < (event.times ?? 1); i += 1) {
+        try {
+          ids.push(events.emit(event.emit_type, event.emit_data ?? null));
+        } catch (e) {
+          if (e instanceof CapabilityError) {
+            return { emitted: ids, error: String(e) };
+          }
+          throw e;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, event.ms ?? 0));
+      return { emitted: ids };
     }
     case 'guest_error':
       throw new BrokerDown(`broker ${event.broker} is down`);

@@ -5,7 +5,7 @@ returned as data ({"error": "..."}) so tests see what the guest saw."""
 import sys
 import time
 
-from wolfe_sdk import CapabilityError, connectors, http, kv, log, runbook, secrets
+from wolfe_sdk import CapabilityError, connectors, events, http, kv, log, runbook, secrets
 
 
 class BrokerDown(Exception):
@@ -78,6 +78,15 @@ def run(event):
         n = kv.get_json("counter", 0) + 1
         kv.set_json("counter", n)
         return {"counter": n}
+    if case == "emit":
+        ids = []
+        for _ in range(event.get("times", 1)):
+            try:
+                ids.append(events.emit(event["emit_type"], event.get("emit_data")))
+            except CapabilityError as e:
+                return {"emitted": ids, "error": str(e)}
+        time.sleep(event.get("ms", 0) / 1000)
+        return {"emitted": ids}
     if case == "guest_error":
         raise BrokerDown(f"broker {event.get('broker')} is down")
     if case == "infinite_loop":

@@ -102,6 +102,21 @@ fn run(event: Value) -> wolfe_sdk::Result<Value> {
             Ok(json!({"deleted": true}))
         }
         "guest_error" => wolfe_sdk::bail!("broker {} is down", arg("broker")),
+        // Emits `emit_type` with `emit_data` (`times` times), then sleeps
+        // `ms`: a diagnostic runbook handing findings on.
+        "emit" => {
+            let mut ids = Vec::new();
+            for _ in 0..event["times"].as_u64().unwrap_or(1) {
+                match wolfe_sdk::events::emit(&arg("emit_type"), &event["emit_data"]) {
+                    Ok(id) => ids.push(json!(id)),
+                    Err(e) => return Ok(json!({"emitted": ids, "error": e.to_string()})),
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(
+                event["ms"].as_u64().unwrap_or(0),
+            ));
+            Ok(json!({"emitted": ids}))
+        }
         // Fails the first `times` runs for `key` (counted in kv), then
         // succeeds: a flaky runbook for retry tests.
         "fail_times" => {

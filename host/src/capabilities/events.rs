@@ -1,0 +1,103 @@
+//! `events.emit`: a runbook puts an event into the pipeline for other rules
+//! to act on, when its manifest says `capabilities.emit = true`. The host
+//! gives each event an id derived from the execution and the call's place
+//! in it (a resumed execution emits nothing twice) and bounds chains of
+//! runbooks started by emitted events.
+
+use super::describe;
+use super::trail::DRY_RUN;
+use crate::sandbox::bindings::wolfe::runbook::events::Host;
+use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
+use crate::sandbox::state::ExecutionState;
+use async_trait::async_trait;
+use std::time::Instant;
+
+/// Events one execution may emit.
+pub const MAX_EMITS_PER_EXECUTION: u32 = 100;
+/// The longest event type.
+pub const MAX_EVENT_TYPE_BYTES: usize = 128;
+
+/// Why an emit did not go through.
+#[derive(Debug)]
+pub enum EmitError {
+    /// The chain is as deep as it may be.
+    Limited(String),
+    Failed(String),
+}
+
+/// Where an execution's events go: the pipeline, in the service.
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    /// Emits the execution's `seq`-th event (0, 1, …); returns its id.
+    async fn emit(
+        &self,
+        seq: u32,
+        event_type: &str,
+        data: serde_json::Value,
+    ) -> Result<String, EmitError>;
+}
+
+impl Host for ExecutionState {
+    async fn emit(
+        &mut self,
+        event_type: String,
+        data: String,
+    ) -> wasmtime::Result<Result<String, GuestError>> {
+        let started = Instant::now();
+        let seq = self.emitted;
+        let result = self.try_emit(seq, &event_type, &data).await;
+        let (allowed, outcome) = match &result {
+            Ok(id) if id.starts_with("dry-run:") => (true, DRY_RUN.to_string()),
+            Ok(id) => (true, format!("ok: {id}")),
+            Err(e @ GuestError::Denied(_)) => (false, describe(e)),
+            Err(e) => (true, describe(e)),
+        };
+        self.trail
+            .record("events", "emit", &event_type, allowed, outcome, started);
+        Ok(result)
+    }
+}
+
+impl ExecutionState {
+    async fn try_emit(
+        &mut self,
+        seq: u32,
+        event_type: &str,
+        data: &str,
+    ) -> Result<String, GuestError> {
+        if !self.grants.emit {
+            return Err(GuestError::Denied(
+                "emitting events is not declared in the manifest (capabilities.emit = true)".into(),
+            ));
+        }
+        if event_type.is_empty()
+            || event_type.len() > MAX_EVENT_TYPE_BYTES
+            || event_type.chars().any(char::is_control)
+        {
+            return Err(GuestError::Invalid(format!(
+                "the event type must be 1 to {MAX_EVENT_TYPE_BYTES} bytes without control characters"
+            )));
+        }
+        let data: serde_json::Value = serde_json::from_str(data)
+            .map_err(|e| GuestError::Invalid(format!("the event data is not JSON: {e}")))?;
+        if seq >= MAX_EMITS_PER_EXECUTION {
+            return Err(GuestError::Limited(format!(
+                "at most {MAX_EMITS_PER_EXECUTION} events per execution"
+            )));
+        }
+        self.emitted += 1;
+        if self.http.is_dry_run() {
+            // Withheld like every other write of a dry run.
+            return Ok(format!("dry-run:{seq}"));
+        }
+        let Some(sink) = &self.events else {
+            return Err(GuestError::Failed(
+                "this host has no pipeline to emit into (wolfe run)".into(),
+            ));
+        };
+        sink.emit(seq, event_type, data).await.map_err(|e| match e {
+            EmitError::Limited(m) => GuestError::Limited(m),
+            EmitError::Failed(m) => GuestError::Failed(m),
+        })
+    }
+}
