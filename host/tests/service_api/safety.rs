@@ -5,6 +5,8 @@
 
 #[path = "safety/brakes.rs"]
 mod brakes;
+#[path = "safety/explain.rs"]
+mod explain;
 #[path = "safety/keys.rs"]
 mod keys;
 #[path = "safety/running.rs"]
