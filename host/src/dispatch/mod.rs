@@ -161,6 +161,8 @@ pub struct WorkerContext {
     /// Where runbooks' `events.emit` goes; set once the pipeline (which
     /// needs the dispatcher) exists.
     pub pipeline: Arc<std::sync::OnceLock<crate::pipeline::Pipeline>>,
+    /// See `ServiceConfig::max_chain_depth`.
+    pub max_chain_depth: u32,
 }
 
 /// One semaphore per tenant that has a `max_concurrent` quota, rebuilt when
@@ -601,6 +603,7 @@ async fn prepare_and_run(
                 runbook: record.runbook.clone(),
                 execution: record.id.clone(),
                 chain: record.chain,
+                max_depth: ctx.max_chain_depth,
             }) as Arc<dyn crate::capabilities::events::EventSink>
         }),
     };

@@ -3,7 +3,8 @@
 //! remediation runbook through a rule with its own policy. An event's id is
 //! derived from the emitting execution and the call's place in it, so an
 //! execution resumed after a crash emits nothing twice; chains of runbooks
-//! started by emitted events are at most [`MAX_CHAIN_DEPTH`] deep.
+//! started by emitted events are bounded (`max_chain_depth`, default
+//! [`DEFAULT_MAX_CHAIN_DEPTH`]).
 
 use super::event::{Event, idempotent_event_id, now_rfc3339};
 use crate::capabilities::events::{EmitError, EventSink};
@@ -11,9 +12,11 @@ use crate::pipeline::Pipeline;
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
-/// How deep a chain may go: an execution started by an event its
-/// predecessor emitted is one deeper than it.
-pub const MAX_CHAIN_DEPTH: u32 = 5;
+/// How deep a chain may go unless configured: an execution started by an
+/// event its predecessor emitted is one deeper than it.
+pub const DEFAULT_MAX_CHAIN_DEPTH: u32 = 5;
+/// The deepest chain a host may be configured to allow.
+pub const MAX_CHAIN_DEPTH: u32 = 20;
 
 /// The source of a runbook's events.
 pub fn source_of(runbook: &str) -> String {
@@ -28,16 +31,18 @@ pub struct EmittedEvents {
     pub execution: String,
     /// The emitting execution's depth (0: started by an outside event).
     pub chain: u32,
+    /// The deepest event it may emit.
+    pub max_depth: u32,
 }
 
 #[async_trait]
 impl EventSink for EmittedEvents {
     async fn emit(&self, seq: u32, event_type: &str, data: Value) -> Result<String, EmitError> {
         let depth = self.chain + 1;
-        if depth > MAX_CHAIN_DEPTH {
+        if depth > self.max_depth {
             return Err(EmitError::Limited(format!(
-                "this execution is {} deep in a chain of emitted events (at most {MAX_CHAIN_DEPTH})",
-                self.chain
+                "this execution is {} deep in a chain of emitted events (at most {})",
+                self.chain, self.max_depth
             )));
         }
         let source = source_of(&self.runbook);

@@ -53,6 +53,9 @@ pub struct ServiceConfig {
     /// notifications (`{public_url}/executions/{id}`). Default
     /// `http://{listen}`.
     pub public_url: Option<String>,
+    /// How deep a chain of runbooks started by each other's emitted events
+    /// may go (1 to 20). Default 5.
+    pub max_chain_depth: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +88,7 @@ impl Default for ServiceConfig {
             outbound_allow_cidrs: Vec::new(),
             secrets_key_file: None,
             public_url: None,
+            max_chain_depth: crate::ingest::emitted::DEFAULT_MAX_CHAIN_DEPTH,
         }
     }
 }
@@ -117,6 +121,7 @@ const ENV_KEYS: &[&str] = &[
     "outbound_allow_cidrs",
     "secrets_key_file",
     "public_url",
+    "max_chain_depth",
 ];
 
 impl ServiceConfig {

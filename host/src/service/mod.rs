@@ -43,6 +43,13 @@ pub async fn run(
     shutdown: CancellationToken,
     on_started: impl FnOnce(&Started),
 ) -> anyhow::Result<()> {
+    let deepest = crate::ingest::emitted::MAX_CHAIN_DEPTH;
+    if !(1..=deepest).contains(&config.max_chain_depth) {
+        anyhow::bail!(
+            "max_chain_depth: must be between 1 and {deepest}, not {}",
+            config.max_chain_depth
+        );
+    }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let location = StoreLocation::parse(config.store.as_deref()).map_err(anyhow::Error::msg)?;
@@ -83,6 +90,7 @@ pub async fn run(
             tenant_gates: Default::default(),
             tenant_cpu: Default::default(),
             pipeline: emit_into.clone(),
+            max_chain_depth: config.max_chain_depth,
         },
         workers,
         config.queue_capacity,

@@ -87,12 +87,16 @@ crate::on_every_store! {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(of_rule(&api, &t, "diagnose").await[0]["status"], "running");
     server.kill();
+    let killed_at = time::OffsetDateTime::now_utc();
     let server = Server::start_on(&store, dir.path(), &[]);
     let api = server.api();
-    // The diagnosis runs again after the crash and emits again …
+    // The diagnosis runs again after the crash and emits again (`attempt`
+    // may not say so: on sled the running state is not flushed) …
     let diagnosed = wait_rule(&api, &t, "diagnose", 1, Duration::from_secs(20)).await;
     let diagnosis = diagnosed.iter().find(|e| e["status"] == "succeeded").unwrap_or_else(|| panic!("{diagnosed:#?}"));
-    assert!(diagnosis["attempt"].as_u64().unwrap() >= 2, "it was resumed: {diagnosis}");
+    let started = diagnosis["started_at"].as_str().unwrap();
+    let started = time::OffsetDateTime::parse(started, &time::format_description::well_known::Rfc3339).unwrap();
+    assert!(started > killed_at, "it ran again after the crash: {diagnosis}");
     // … under the same event id: nothing is remediated twice.
     let remediated = wait_rule(&api, &t, "remediate", 1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -113,7 +117,8 @@ crate::on_every_store! {
 crate::on_every_store! {
     async fn a_self_triggering_loop_stops_at_the_depth_limit(store: TestStore) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_on(&store, dir.path(), &[]);
+    // A host configured for chains of 3 (default 5).
+    let server = Server::start_on(&store, dir.path(), &[("WOLFE_MAX_CHAIN_DEPTH", "3")]);
     let api = server.api();
     let t = api.tenant("acme").await;
     setup(&api, &t).await;
@@ -121,18 +126,35 @@ crate::on_every_store! {
     rule(&api, &t, "start", json!({"source": "am", "runbook": "conformance", "environment": "dev", "params": emit})).await;
     rule(&api, &t, "loop", json!({"source": "runbook:conformance", "type": "again", "runbook": "conformance", "environment": "dev", "params": emit})).await;
     api.expect(202, "POST", "/v1/hooks/acme/am", Some(&t.sender), Some(json!({}))).await;
-    // Depth 0 (the webhook's) emits depth 1, …, depth 5 emits nothing.
-    let looped = wait_rule(&api, &t, "loop", 5, Duration::from_secs(20)).await;
+    // Depth 0 (the webhook's) emits depth 1, …, depth 3 emits nothing.
+    let looped = wait_rule(&api, &t, "loop", 3, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let looped_now = of_rule(&api, &t, "loop").await;
-    assert_eq!(looped_now.len(), 5, "{looped:#?}");
+    assert_eq!(looped_now.len(), 3, "{looped:#?}");
     let mut chains: Vec<u64> = looped_now.iter().map(|e| e["chain"].as_u64().unwrap()).collect();
     chains.sort_unstable();
-    assert_eq!(chains, [1, 2, 3, 4, 5]);
-    let last = looped_now.iter().find(|e| e["chain"] == 5).unwrap();
+    assert_eq!(chains, [1, 2, 3]);
+    let last = looped_now.iter().find(|e| e["chain"] == 3).unwrap();
     assert!(last["output"]["error"].as_str().unwrap().contains("limited"), "{last}");
     let trail = &last["capability_calls"][0];
     assert_eq!((trail["interface"].as_str(), trail["operation"].as_str()), (Some("events"), Some("emit")));
     assert!(trail["outcome"].as_str().unwrap().starts_with("limited"), "{trail}");
     }
+}
+
+#[test]
+fn a_chain_depth_out_of_range_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wolfe"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("WOLFE_MAX_CHAIN_DEPTH", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("max_chain_depth: must be between 1 and 20, not 0"),
+        "{stderr}"
+    );
 }
