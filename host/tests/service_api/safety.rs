@@ -64,6 +64,22 @@ async fn put_rule(api: &Api, t: &Tokens, name: &str, extra: Value) {
     .await;
 }
 
+/// Puts silence `name` over events of `service`, from `from` to `until`
+/// seconds from now (negative: in the past), as the operator.
+async fn put_silence(api: &Api, t: &Tokens, name: &str, service: &str, from: i64, until: i64) {
+    api.expect(
+        200,
+        "PUT",
+        &format!("/v1/tenants/acme/silences/{name}"),
+        Some(&t.operator),
+        Some(json!({
+            "starts_at": at(from), "ends_at": at(until),
+            "matchers": [{"path": "data.service", "op": "eq", "value": service}],
+        })),
+    )
+    .await;
+}
+
 /// [`tenant`] with one rule, `guard`, under `policy` (no params: the
 /// input is the posted body).
 async fn guarded(api: &Api, policy: Value) -> Tokens {

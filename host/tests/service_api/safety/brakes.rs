@@ -1,6 +1,8 @@
 //! The on-call's brakes: silences, pauses and approvals.
 
-use super::{at, fire, guarded, held, put_rule, record, runs, sleep_until, suppressed, tenant};
+use super::{
+    at, fire, guarded, held, put_rule, put_silence, record, runs, sleep_until, suppressed, tenant,
+};
 use crate::common::server::Server;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -64,17 +66,7 @@ crate::on_every_store! {
     runs(&api, &t, json!({"service": "web"})).await;
 
     // A silence that starts later holds nothing yet.
-    api.expect(
-        200,
-        "PUT",
-        "/v1/tenants/acme/silences/later",
-        Some(&t.operator),
-        Some(json!({
-            "starts_at": at(3600), "ends_at": at(7200),
-            "matchers": [{"path": "data.service", "op": "eq", "value": "web"}],
-        })),
-    )
-    .await;
+    put_silence(&api, &t, "later", "web", 3600, 7200).await;
     runs(&api, &t, json!({"service": "web"})).await;
 
     let listed = api
@@ -108,17 +100,7 @@ crate::on_every_store! {
     runs(&api, &t, json!({"service": "db"})).await;
 
     // A silence ends on time, unasked.
-    api.expect(
-        200,
-        "PUT",
-        "/v1/tenants/acme/silences/short",
-        Some(&t.operator),
-        Some(json!({
-            "starts_at": at(-60), "ends_at": at(2),
-            "matchers": [{"path": "data.service", "op": "eq", "value": "db"}],
-        })),
-    )
-    .await;
+    put_silence(&api, &t, "short", "db", -60, 2).await;
     let put = Instant::now();
     held(
         &api,

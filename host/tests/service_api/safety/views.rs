@@ -1,6 +1,6 @@
 //! What operators see: `GET /safety` and the executions listed by reason.
 
-use super::{at, fire, guarded, ids, put_rule, runs, tenant};
+use super::{fire, guarded, ids, put_rule, put_silence, runs, tenant};
 use crate::common::server::Server;
 use serde_json::json;
 
@@ -49,28 +49,8 @@ crate::on_every_store! {
     runs(&api, &t, json!({"kind": "fix", "service": "web"})).await;
     runs(&api, &t, json!({"kind": "fix", "service": "web"})).await;
     let asked = fire(&api, &t, json!({"kind": "ask"})).await;
-    api.expect(
-        200,
-        "PUT",
-        "/v1/tenants/acme/silences/cache",
-        Some(&t.operator),
-        Some(json!({
-            "starts_at": at(-60), "ends_at": at(3600),
-            "matchers": [{"path": "data.service", "op": "eq", "value": "cache"}],
-        })),
-    )
-    .await;
-    api.expect(
-        200,
-        "PUT",
-        "/v1/tenants/acme/silences/over",
-        Some(&t.operator),
-        Some(json!({
-            "starts_at": at(-120), "ends_at": at(-60),
-            "matchers": [{"path": "data.service", "op": "eq", "value": "cache"}],
-        })),
-    )
-    .await;
+    put_silence(&api, &t, "cache", "cache", -60, 3600).await;
+    put_silence(&api, &t, "over", "cache", -120, -60).await;
     api.expect(
         200,
         "POST",
