@@ -11,7 +11,6 @@ use crate::registry::Environment;
 use crate::rules::cache::RuleCache;
 use crate::rules::{CompiledRule, match_rules};
 use crate::safety::gate::{Conditions, Gate, RenderInput};
-use crate::safety::policy::Policy;
 use crate::safety::settings::{self, ActiveSilences, SafetySettings};
 use crate::sandbox::report::ErrorKind;
 use crate::store::{Ingested, Inserted, NewEvent, NewExecution, Store, StoreError};
@@ -228,19 +227,11 @@ impl Pipeline {
         if !self.dispatcher.has_room_for(1) {
             return Err(PipelineError::QueueFull(self.dispatcher.in_flight()));
         }
-        let quota = self.quota(tenant).await?;
-        self.spend_rate_quota(tenant, &quota, 1).await?;
         let mut record = self
             .new_execution(tenant, None, None, runbook, environment, input)
             .await?;
         record.dry_run = dry_run;
-        self.store.create_execution(&mut record, None).await?;
-        self.store.commit().await?;
-        self.queue(vec![ExecutionRef::new(
-            tenant.to_string(),
-            record.id.clone(),
-        )]);
-        Ok(record)
+        self.run_record(record).await
     }
 
     /// Puts the notifications of executions held back at ingest in the
@@ -254,10 +245,10 @@ impl Pipeline {
         }
     }
 
-    /// Creates and queues a re-run (a record made by
-    /// [`rerun_of`](crate::dispatch::cancel::rerun_of)), under the same
-    /// backpressure and quota as a manual run.
-    pub async fn run_again(
+    /// Creates and queues a record made outside the rules — a manual run,
+    /// or a re-run made by [`rerun_of`](crate::dispatch::cancel::rerun_of)
+    /// — under the queue's backpressure and the tenant's rate quota.
+    pub async fn run_record(
         &self,
         mut record: ExecutionRecord,
     ) -> Result<ExecutionRecord, PipelineError> {
@@ -339,9 +330,7 @@ impl Pipeline {
             // A correlating rule's params may use `events`, which exist only
             // once it fires (the gate renders them then): until then the
             // record shows the event's data.
-            let correlates = spec.within_secs.is_some()
-                || spec.policy.as_ref().is_some_and(|p| p.threshold.is_some());
-            let input = match correlates {
+            let input = match spec.correlates() {
                 true => Ok(envelope["data"].clone()),
                 false => rule.render_input(&envelope),
             };
@@ -387,9 +376,9 @@ impl Pipeline {
             } else if let Some(name) = silence {
                 record.suppress(settings::silenced(name, holds.settings.silences.get(name)));
             }
-            let gate = match (&spec.policy, record.is_terminal()) {
-                (_, true) => None,
-                (policy, false) => match Self::gate(rule, policy.as_ref(), event, &envelope) {
+            let gate = match record.is_terminal() {
+                true => None,
+                false => match Self::gate(rule, event, &envelope) {
                     Ok(gate) => gate,
                     Err(e) => {
                         record.fail_before_run(
@@ -411,11 +400,11 @@ impl Pipeline {
     /// policy, or only `dry_run`).
     pub fn gate(
         rule: &CompiledRule,
-        policy: Option<&Policy>,
         event: &Event,
         envelope: &Value,
     ) -> Result<Option<Gate>, String> {
         let spec = &rule.rule.spec;
+        let policy = spec.policy.as_ref();
         let conditions = spec.within_secs.map(|within_secs| Conditions {
             all: rule.condition_names(),
             matched: rule.matched_conditions(&event.source, &event.event_type, envelope),
@@ -436,7 +425,7 @@ impl Pipeline {
                     .into(),
             );
         }
-        let correlates = policy.threshold.is_some() || conditions.is_some();
+        let correlates = spec.correlates();
         let render: RenderInput = if correlates {
             let (rule, envelope) = (rule.clone(), envelope.clone());
             Arc::new(move |events| rule.render_input_with(&envelope, Some(events)))

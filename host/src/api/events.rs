@@ -11,7 +11,7 @@ use super::extract::{JsonBody, PathParams};
 use crate::ingest::event::{Event, now_rfc3339};
 use crate::pipeline::Pipeline;
 use crate::rules::{CompiledRule, Rule, RuleSpec};
-use crate::safety::gate::{self, KeyState, RuleState};
+use crate::safety::gate::{self, RuleState};
 use crate::store::ExecutionFilter;
 use crate::tenancy::Action;
 use axum::Json;
@@ -169,8 +169,7 @@ pub async fn test_rule(
         Ok(input) => json!(input),
         Err(e) => json!({"error": e}),
     };
-    let policy = rule.rule.spec.policy.clone();
-    match Pipeline::gate(&rule, policy.as_ref(), &event, &envelope) {
+    match Pipeline::gate(&rule, &event, &envelope) {
         Err(e) => answer["key"] = json!({"error": e}),
         Ok(None) => {}
         Ok(Some(g)) => {
@@ -178,13 +177,7 @@ pub async fn test_rule(
             // The decision the policy would make now, on a copy of the
             // key's and rule's state: nothing is written.
             let store = state.store();
-            let mut key: KeyState = store
-                .policy_keys(&tenant, &name, 100_000)
-                .await?
-                .into_iter()
-                .find(|(k, _)| *k == g.key)
-                .map(|(_, s)| s)
-                .unwrap_or_default();
+            let mut key = store.policy_key_state(&tenant, &name, &g.key).await?;
             let mut budget: RuleState = store.policy_rule_state(&tenant, &name).await?;
             let mut record = crate::dispatch::record::ExecutionRecord::queued(
                 &tenant,

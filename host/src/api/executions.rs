@@ -299,7 +299,7 @@ pub async fn rerun(
     again.dry_run = body.dry_run;
     let created = state
         .pipeline()
-        .run_again(again)
+        .run_record(again)
         .await
         .map_err(super::runbooks::pipeline_error)?;
     super::audit::record(

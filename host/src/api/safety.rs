@@ -8,7 +8,9 @@ use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
 use crate::ingest::event::now_rfc3339;
 use crate::safety::approvals::{self, DecideError, Verdict};
-use crate::safety::gate::{self, KeyState, RuleState, now_ms, open_circuit, rfc3339_ms};
+use crate::safety::gate::{
+    self, KeyState, OpenCircuit, RuleState, now_ms, open_circuit, rfc3339_ms,
+};
 use crate::safety::policy::Policy;
 use crate::safety::settings::{MAX_SILENCES, Pause, SafetySettings, Silence};
 use crate::sandbox::report::ExecutionStatus;
@@ -107,8 +109,7 @@ pub async fn pause_runbook(
     PathParams((tenant, name)): PathParams<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
-    crate::manifest::check_identifier("runbook", &name, 64)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    super::triggers::check_name("runbook", &name)?;
     let p = pause(&caller);
     let settings = update(&state, &tenant, |s| {
         s.paused_runbooks
@@ -404,8 +405,14 @@ async fn decide(
     Ok(Json(json!(decided)))
 }
 
-/// One key's counters in the current windows.
-fn key_view(policy: &Policy, key: &str, state: &KeyState, now: u64) -> Value {
+/// One key's counters in the current windows, with its open circuit.
+fn key_view(
+    policy: &Policy,
+    key: &str,
+    state: &KeyState,
+    circuit: Option<&OpenCircuit>,
+    now: u64,
+) -> Value {
     let mut s = state.clone();
     gate::forget_old(policy, &mut s, &mut RuleState::default(), now);
     json!({
@@ -415,7 +422,7 @@ fn key_view(policy: &Policy, key: &str, state: &KeyState, now: u64) -> Value {
         "active": s.active,
         "correlating": s.correlating.len(),
         "failures_in_window": s.failures.len(),
-        "circuit": open_circuit(policy, key, state, now),
+        "circuit": circuit,
     })
 }
 
@@ -445,10 +452,13 @@ pub async fn overview(
         let keys = store.policy_keys(&tenant, &rule.name, KEYS_SHOWN).await?;
         let mut budget = store.policy_rule_state(&tenant, &rule.name).await?;
         gate::forget_old(&policy, &mut KeyState::default(), &mut budget, now);
+        let mut key_views = Vec::with_capacity(keys.len());
         for (key, s) in &keys {
-            if let Some(c) = open_circuit(&policy, key, s, now) {
+            let circuit = open_circuit(&policy, key, s, now);
+            if let Some(c) = &circuit {
                 circuits.push(json!({"rule": rule.name, "circuit": c}));
             }
+            key_views.push(key_view(&policy, key, s, circuit.as_ref(), now));
         }
         rules.push(json!({
             "rule": rule.name,
@@ -460,7 +470,7 @@ pub async fn overview(
                 "keys_used": budget.budget.len(),
                 "keys": budget.budget.keys().collect::<Vec<_>>(),
             })),
-            "keys": keys.iter().map(|(k, s)| key_view(&policy, k, s, now)).collect::<Vec<_>>(),
+            "keys": key_views,
         }));
     }
     let awaiting = store

@@ -47,7 +47,7 @@ impl Host for ExecutionState {
         let seq = self.emitted;
         let result = self.try_emit(seq, &event_type, &data).await;
         let (allowed, outcome) = match &result {
-            Ok(id) if id.starts_with("dry-run:") => (true, DRY_RUN.to_string()),
+            Ok(_) if self.http.is_dry_run() => (true, DRY_RUN.to_string()),
             Ok(id) => (true, format!("ok: {id}")),
             Err(e @ GuestError::Denied(_)) => (false, describe(e)),
             Err(e) => (true, describe(e)),

@@ -5,7 +5,7 @@
 
 use super::{Dispatcher, ExecutionRecord};
 use crate::ingest::event::now_rfc3339;
-use crate::sandbox::report::{ErrorKind, ExecutionError, ExecutionStatus};
+use crate::sandbox::report::{ErrorKind, ExecutionStatus};
 use crate::store::{Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
@@ -48,13 +48,12 @@ pub async fn cancel(
             ExecutionStatus::Queued | ExecutionStatus::AwaitingApproval => {
                 let expected = record.status;
                 let mut ended = record;
+                ended.fail_before_run(
+                    ErrorKind::Cancelled,
+                    format!("cancelled by {by} before it ran"),
+                    now_rfc3339(),
+                );
                 ended.status = ExecutionStatus::Cancelled;
-                ended.error = Some(ExecutionError {
-                    kind: ErrorKind::Cancelled,
-                    message: format!("cancelled by {by} before it ran"),
-                    backtrace: None,
-                });
-                ended.finished_at = Some(now_rfc3339());
                 if store.cancel_waiting(&ended, expected).await? {
                     store.commit().await?;
                     // A host may have claimed it in the moment before: stop

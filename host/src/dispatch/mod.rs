@@ -522,11 +522,12 @@ async fn try_run_one(
     // The retry is made durable before the failure it follows: a crash in
     // between re-runs this execution, whose next failure finds the retry
     // there ((event, rule, retry) is unique) instead of doubling it.
-    let successor = retry::successor(&mut record);
-    if let Some(next) = &successor {
-        let mut next = next.clone();
+    // The record as stored: after a crash the store may hand back the id
+    // of the retry it had claimed already.
+    let mut successor = retry::successor(&mut record);
+    if let Some(next) = successor.as_mut() {
         store
-            .create_execution(&mut next, None)
+            .create_execution(next, None)
             .await
             .map_err(|e| e.to_string())?;
     }

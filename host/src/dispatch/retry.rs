@@ -6,7 +6,6 @@
 //! forgets nor doubles it.
 
 use super::record::ExecutionRecord;
-use crate::ingest::event::now_rfc3339;
 use crate::safety::gate::{now_ms, rfc3339_ms};
 use crate::safety::policy::Retry;
 use rand::Rng;
@@ -52,7 +51,6 @@ pub fn successor(record: &mut ExecutionRecord) -> Option<ExecutionRecord> {
     // admitted again (the original was), so it waits for no turn.
     retry.key = record.key.clone();
     retry.key_tracked = record.key_tracked;
-    retry.created_at = now_rfc3339();
     Some(retry)
 }
 

@@ -175,16 +175,8 @@ impl Deliverer {
     async fn post(&self, out: Outgoing) -> Result<(), String> {
         let url = reqwest::Url::parse(&out.url).map_err(|e| format!("bad connector URL: {e}"))?;
         // Names are checked by the client's resolver; literal addresses here.
-        if let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = url.host()
-            && let Some(ip) = url
-                .host_str()
-                .and_then(|h| h.trim_matches(['[', ']']).parse().ok())
-        {
-            self.outbound
-                .addresses
-                .check(ip)
-                .map_err(|e| e.to_string())?;
-        }
+        crate::capabilities::http::check_ip_literal(&self.outbound.addresses, &url)
+            .map_err(|e| e.to_string())?;
         let mut request = self
             .outbound
             .client

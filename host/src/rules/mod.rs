@@ -36,10 +36,25 @@ struct CompiledCondition {
     criteria: Vec<CompiledCriterion>,
 }
 
+impl CompiledCondition {
+    /// Whether the event meets this condition.
+    fn meets(&self, source: &str, event_type: &str, envelope: &Value) -> bool {
+        self.source.as_deref().is_none_or(|s| s == source)
+            && self.event_type.as_deref().is_none_or(|t| t == event_type)
+            && self.criteria.iter().all(|m| m.matches(envelope))
+    }
+}
+
 /// Conditions one multi-event rule may have.
 pub const MAX_CONDITIONS: usize = 10;
 
 impl RuleSpec {
+    /// Whether the rule fires on a correlation of events (a multi-event
+    /// rule, or a threshold) whose input sees them as `events`.
+    pub fn correlates(&self) -> bool {
+        self.within_secs.is_some() || self.policy.as_ref().is_some_and(|p| p.threshold.is_some())
+    }
+
     /// Validates criteria and templates; the error names the bad part.
     pub fn validate(&self) -> Result<(), String> {
         crate::manifest::check_identifier("runbook", &self.runbook, 64)
@@ -74,12 +89,7 @@ impl RuleSpec {
         let secs = self
             .within_secs
             .ok_or("within_secs: a multi-event rule needs its window")?;
-        if secs == 0 || secs > crate::safety::policy::MAX_WINDOW_SECS {
-            return Err(format!(
-                "within_secs: must be between 1 and {} seconds, not {secs}",
-                crate::safety::policy::MAX_WINDOW_SECS
-            ));
-        }
+        crate::safety::policy::window("within_secs", secs)?;
         if self.policy.as_ref().is_some_and(|p| p.threshold.is_some()) {
             return Err(
                 "policy.threshold: a multi-event rule correlates with `all` already".into(),
@@ -144,11 +154,7 @@ impl CompiledRule {
     ) -> Vec<String> {
         self.conditions
             .iter()
-            .filter(|c| {
-                c.source.as_deref().is_none_or(|s| s == source)
-                    && c.event_type.as_deref().is_none_or(|t| t == event_type)
-                    && c.criteria.iter().all(|m| m.matches(envelope))
-            })
+            .filter(|c| c.meets(source, event_type, envelope))
             .map(|c| c.name.clone())
             .collect()
     }
@@ -163,9 +169,10 @@ impl CompiledRule {
         let spec = &self.rule.spec;
         if !self.conditions.is_empty() {
             return spec.enabled
-                && !self
-                    .matched_conditions(source, event_type, envelope)
-                    .is_empty();
+                && self
+                    .conditions
+                    .iter()
+                    .any(|c| c.meets(source, event_type, envelope));
         }
         spec.enabled
             && spec.source.as_deref().is_none_or(|s| s == source)

@@ -169,7 +169,7 @@ pub fn decide(
                 ),
                 None,
             );
-            return end_suppressed(record, s);
+            return record.suppress(s);
         }
         let events: serde_json::Map<String, Value> = std::mem::take(&mut key.conditions)
             .into_iter()
@@ -195,7 +195,7 @@ pub fn decide(
                 ),
                 None,
             );
-            return end_suppressed(record, s);
+            return record.suppress(s);
         }
         let events = std::mem::take(&mut key.correlating);
         correlated = Some(Value::Array(events.into_iter().map(|c| c.event).collect()));
@@ -214,7 +214,7 @@ pub fn decide(
             ),
             Some(last.execution.clone()),
         );
-        return end_suppressed(record, s);
+        return record.suppress(s);
     }
     let mut trial = false;
     if let Some(c) = policy.circuit
@@ -236,10 +236,7 @@ pub fn decide(
         };
         match detail {
             Some(detail) => {
-                return end_suppressed(
-                    record,
-                    suppress(Reason::CircuitOpen, "circuit", detail, None),
-                );
+                return record.suppress(suppress(Reason::CircuitOpen, "circuit", detail, None));
             }
             None => trial = true,
         }
@@ -259,7 +256,7 @@ pub fn decide(
             ),
             key.active.first().cloned(),
         );
-        return end_suppressed(record, s);
+        return record.suppress(s);
     }
     if let Some(r) = policy.rate
         && key.runs.len() >= r.max as usize
@@ -276,7 +273,7 @@ pub fn decide(
             ),
             None,
         );
-        return end_suppressed(record, s);
+        return record.suppress(s);
     }
     if let Some(b) = policy.budget
         && !rule.budget.contains_key(&gate.key)
@@ -295,7 +292,7 @@ pub fn decide(
             ),
             None,
         );
-        return end_suppressed(record, s);
+        return record.suppress(s);
     }
 
     // Admitted.
@@ -416,11 +413,7 @@ pub fn forget_old(policy: &Policy, key: &mut KeyState, rule: &mut RuleState, now
                 key.opened_at = key.failures.last().copied();
             }
         }
-        None => {
-            key.failures.clear();
-            key.opened_at = None;
-            key.trial = None;
-        }
+        None => close_circuit(key),
     }
 }
 
@@ -455,10 +448,6 @@ pub fn close_circuit(state: &mut KeyState) {
     state.failures.clear();
     state.opened_at = None;
     state.trial = None;
-}
-
-fn end_suppressed(record: &mut ExecutionRecord, suppression: Suppression) {
-    record.suppress(suppression);
 }
 
 /// Milliseconds since the Unix epoch, now.

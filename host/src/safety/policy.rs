@@ -217,7 +217,8 @@ impl Policy {
     }
 }
 
-fn window(field: &str, secs: u64) -> Result<(), String> {
+/// A window of 1 s to [`MAX_WINDOW_SECS`], or an error naming `field`.
+pub(crate) fn window(field: &str, secs: u64) -> Result<(), String> {
     if secs == 0 || secs > MAX_WINDOW_SECS {
         return Err(format!(
             "{field}: must be between 1 and {MAX_WINDOW_SECS} seconds, not {secs}"

@@ -251,6 +251,8 @@ pub trait SafetyStore: Send + Sync {
         limit: usize,
     ) -> StoreResult<Vec<(String, KeyState)>>;
     async fn policy_rule_state(&self, tenant: &str, rule: &str) -> StoreResult<RuleState>;
+    /// One key's policy state (empty when it has none).
+    async fn policy_key_state(&self, tenant: &str, rule: &str, key: &str) -> StoreResult<KeyState>;
     /// Forgets a key's failures and closes its circuit; whether the key had
     /// state.
     async fn close_circuit(&self, tenant: &str, rule: &str, key: &str) -> StoreResult<bool>;

@@ -425,7 +425,12 @@ fn too_large() -> GuestError {
 
 /// An IP address written in the URL is checked here: the resolver only
 /// sees names.
-fn check_ip_literal(policy: &AddressPolicy, url: &Url) -> Result<(), address::AddressRefused> {
+/// Checks a URL whose host is a literal address (names are checked by the
+/// client's resolver).
+pub(crate) fn check_ip_literal(
+    policy: &AddressPolicy,
+    url: &Url,
+) -> Result<(), address::AddressRefused> {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => policy.check(ip.into()),
         Some(url::Host::Ipv6(ip)) => policy.check(ip.into()),

@@ -84,6 +84,17 @@ pub(super) async fn lock_record_key(
     Ok(())
 }
 
+async fn rule_state<C: GenericClient>(c: &C, tenant: &str, rule: &str) -> StoreResult<RuleState> {
+    let stmt = c
+        .prepare_cached("SELECT doc FROM policy_rules WHERE tenant = $1 AND rule = $2")
+        .await?;
+    c.query_opt(&stmt, &[&tenant, &rule])
+        .await?
+        .map(|r| from_doc(&r, 0))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
 async fn key_state<C: GenericClient>(
     c: &C,
     tenant: &str,
@@ -152,15 +163,7 @@ pub(super) async fn insert_gated(
     }
     let tenant = record.tenant.clone();
     let mut state = key_state(tx, &tenant, &gate.rule, &gate.key).await?;
-    let rule_stmt = tx
-        .prepare_cached("SELECT doc FROM policy_rules WHERE tenant = $1 AND rule = $2")
-        .await?;
-    let mut rule_state: RuleState = tx
-        .query_opt(&rule_stmt, &[&tenant, &gate.rule])
-        .await?
-        .map(|r| from_doc(&r, 0))
-        .transpose()?
-        .unwrap_or_default();
+    let mut rule_state = rule_state(tx, &tenant, &gate.rule).await?;
     let budget_before = rule_state.clone();
     gate::decide(gate, record, &mut state, &mut rule_state, gate::now_ms());
     put_key_state(tx, &tenant, &gate.rule, &gate.key, &state).await?;
@@ -274,15 +277,11 @@ impl SafetyStore for PostgresStore {
     }
 
     async fn policy_rule_state(&self, tenant: &str, rule: &str) -> StoreResult<RuleState> {
-        let c = self.client().await?;
-        c.query_opt(
-            "SELECT doc FROM policy_rules WHERE tenant = $1 AND rule = $2",
-            &[&tenant, &rule],
-        )
-        .await?
-        .map(|r| from_doc(&r, 0))
-        .transpose()
-        .map(Option::unwrap_or_default)
+        rule_state(&self.client().await?, tenant, rule).await
+    }
+
+    async fn policy_key_state(&self, tenant: &str, rule: &str, key: &str) -> StoreResult<KeyState> {
+        key_state(&self.client().await?, tenant, rule, key).await
     }
 
     async fn close_circuit(&self, tenant: &str, rule: &str, key: &str) -> StoreResult<bool> {

@@ -233,13 +233,13 @@ impl ExecutionStore for SledStore {
         _max_concurrent: Option<u32>,
     ) -> StoreResult<Claim> {
         let record: Option<ExecutionRecord> = get(&self.trees.executions, &key(&[tenant, id]))?;
-        Ok(match record.filter(|r| r.is_pending()) {
-            Some(r) if not_due_for(&r).is_some() => {
-                Claim::NotYet(not_due_for(&r).unwrap_or_default())
-            }
-            Some(r) if !self.may_start(&r)? => Claim::Busy,
-            Some(r) => Claim::Claimed(Box::new(r), Lease { token: 0 }),
-            None => Claim::Gone,
+        let Some(r) = record.filter(|r| r.is_pending()) else {
+            return Ok(Claim::Gone);
+        };
+        Ok(match not_due_for(&r) {
+            Some(wait) => Claim::NotYet(wait),
+            None if !self.may_start(&r)? => Claim::Busy,
+            None => Claim::Claimed(Box::new(r), Lease { token: 0 }),
         })
     }
 

@@ -260,13 +260,8 @@ impl SafetyStore for SledStore {
         change: &(dyn for<'s> Fn(&'s mut SafetySettings) + Send + Sync),
     ) -> StoreResult<SafetySettings> {
         let _decisions = self.policy_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut settings = self
-            .trees
-            .safety
-            .get(tenant)?
-            .map(|v| decode(&v))
-            .transpose()?
-            .unwrap_or_default();
+        let mut settings: SafetySettings =
+            get(&self.trees.safety, tenant.as_bytes())?.unwrap_or_default();
         change(&mut settings);
         self.trees.safety.insert(tenant, encode(&settings)?)?;
         Ok(settings)
@@ -292,6 +287,15 @@ impl SafetyStore for SledStore {
 
     async fn policy_rule_state(&self, tenant: &str, rule: &str) -> StoreResult<RuleState> {
         Ok(get(&self.trees.policy_rules, &key(&[tenant, rule]))?.unwrap_or_default())
+    }
+
+    async fn policy_key_state(
+        &self,
+        tenant: &str,
+        rule: &str,
+        policy_key: &str,
+    ) -> StoreResult<KeyState> {
+        Ok(get(&self.trees.policy_keys, &key(&[tenant, rule, policy_key]))?.unwrap_or_default())
     }
 
     async fn close_circuit(&self, tenant: &str, rule: &str, policy_key: &str) -> StoreResult<bool> {
