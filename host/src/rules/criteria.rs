@@ -14,6 +14,15 @@ pub struct CompiledCriterion {
 }
 
 impl CompiledCriterion {
+    /// Compiles a list; the error names the first bad one (`criteria[i]…`).
+    pub fn compile_all(criteria: &[Criterion]) -> Result<Vec<Self>, String> {
+        criteria
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Self::compile(i, c))
+            .collect()
+    }
+
     /// Validates path, operand type and regex; errors name the criterion.
     pub fn compile(index: usize, criterion: &Criterion) -> Result<Self, String> {
         let at = |m: String| format!("criteria[{index}]: {m}");

@@ -45,6 +45,19 @@ impl CompiledCondition {
     }
 }
 
+/// What templates see: the envelope's fields at the top level, the whole
+/// envelope as `event`, and a correlation's `events` when it fired.
+fn template_context(envelope: &Value, events: Option<&Value>) -> Value {
+    let mut context = envelope.clone();
+    if let Value::Object(map) = &mut context {
+        map.insert("event".into(), envelope.clone());
+        if let Some(events) = events {
+            map.insert("events".into(), events.clone());
+        }
+    }
+    context
+}
+
 /// Conditions one multi-event rule may have.
 pub const MAX_CONDITIONS: usize = 10;
 
@@ -59,9 +72,7 @@ impl RuleSpec {
     pub fn validate(&self) -> Result<(), String> {
         crate::manifest::check_identifier("runbook", &self.runbook, 64)
             .map_err(|e| e.to_string())?;
-        for (i, c) in self.criteria.iter().enumerate() {
-            CompiledCriterion::compile(i, c)?;
-        }
+        CompiledCriterion::compile_all(&self.criteria)?;
         if let Some(params) = &self.params {
             params::validate_params(params)?;
         }
@@ -102,9 +113,7 @@ impl RuleSpec {
             if !names.insert(&c.name) {
                 return Err(format!("all[{i}].name: {:?} is used twice", c.name));
             }
-            for (j, criterion) in c.criteria.iter().enumerate() {
-                CompiledCriterion::compile(j, criterion).map_err(|e| format!("all[{i}].{e}"))?;
-            }
+            CompiledCriterion::compile_all(&c.criteria).map_err(|e| format!("all[{i}].{e}"))?;
         }
         Ok(())
     }
@@ -112,13 +121,7 @@ impl RuleSpec {
 
 impl CompiledRule {
     pub fn compile(rule: Rule) -> Result<Self, String> {
-        let criteria = rule
-            .spec
-            .criteria
-            .iter()
-            .enumerate()
-            .map(|(i, c)| CompiledCriterion::compile(i, c))
-            .collect::<Result<_, _>>()?;
+        let criteria = CompiledCriterion::compile_all(&rule.spec.criteria)?;
         let conditions = rule
             .spec
             .all
@@ -128,12 +131,7 @@ impl CompiledRule {
                     name: c.name.clone(),
                     source: c.source.clone(),
                     event_type: c.event_type.clone(),
-                    criteria: c
-                        .criteria
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| CompiledCriterion::compile(i, c))
-                        .collect::<Result<_, _>>()?,
+                    criteria: CompiledCriterion::compile_all(&c.criteria)?,
                 })
             })
             .collect::<Result<_, String>>()?;
@@ -197,16 +195,7 @@ impl CompiledRule {
         events: Option<&Value>,
     ) -> Result<Value, String> {
         match &self.rule.spec.params {
-            Some(params) => {
-                let mut context = envelope.clone();
-                if let Value::Object(map) = &mut context {
-                    map.insert("event".into(), envelope.clone());
-                    if let Some(events) = events {
-                        map.insert("events".into(), events.clone());
-                    }
-                }
-                params::render_params(params, &context)
-            }
+            Some(params) => params::render_params(params, &template_context(envelope, events)),
             None => Ok(match events {
                 Some(events) => serde_json::json!({
                     "data": envelope["data"],
@@ -224,10 +213,7 @@ impl CompiledRule {
         let Some(template) = self.rule.spec.policy.as_ref().and_then(|p| p.key.as_ref()) else {
             return Ok(WHOLE_RULE_KEY.to_string());
         };
-        let mut context = envelope.clone();
-        if let Value::Object(map) = &mut context {
-            map.insert("event".into(), envelope.clone());
-        }
+        let context = template_context(envelope, None);
         let rendered = params::render_params(&Value::String(template.clone()), &context)
             .map_err(|e| format!("policy.key: {}", e.trim_start_matches("params: ")))?;
         let key = match rendered {

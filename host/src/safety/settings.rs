@@ -63,9 +63,8 @@ impl Silence {
         if self.matchers.len() > MAX_MATCHERS {
             return Err(format!("matchers: at most {MAX_MATCHERS}"));
         }
-        for (i, m) in self.matchers.iter().enumerate() {
-            CompiledCriterion::compile(i, m).map_err(|e| e.replacen("criteria", "matchers", 1))?;
-        }
+        CompiledCriterion::compile_all(&self.matchers)
+            .map_err(|e| e.replacen("criteria", "matchers", 1))?;
         Ok(())
     }
 
@@ -104,13 +103,7 @@ impl ActiveSilences {
             .iter()
             .filter(|(_, s)| s.is_active(now))
             .filter_map(|(name, s)| {
-                let compiled = s
-                    .matchers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, m)| CompiledCriterion::compile(i, m))
-                    .collect::<Result<Vec<_>, _>>()
-                    .ok()?;
+                let compiled = CompiledCriterion::compile_all(&s.matchers).ok()?;
                 Some((name.clone(), compiled))
             })
             .collect();
