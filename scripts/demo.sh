@@ -11,7 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build -p wolfe
+# The same packages and features as scripts/test.sh builds, so after the
+# tests this compiles nothing again (fail points do nothing unless the
+# FAILPOINTS variable names one).
+cargo build --workspace --features wolfe/failpoints
 wolfe="$CARGO_TARGET_DIR/debug/wolfe"
 data=.wolfe/demo
 port="${WOLFE_DEMO_PORT:-8080}"

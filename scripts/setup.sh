@@ -7,8 +7,9 @@
 #   - .tools/node: componentize-js and esbuild (build JavaScript runbooks),
 #     pinned by scripts/js-tools/package-lock.json. Node.js itself comes from
 #     the system (Debian's nodejs is installed when missing and we are root).
-# Also Debian's postgresql package, when missing and we are root: the tests
-# start their own private servers from its binaries (installing it starts none).
+# Also Debian's postgresql and prometheus packages, when missing and we are
+# root: the tests start their own private servers from their binaries
+# (installing them starts none).
 # Safe to run repeatedly; does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,18 +59,25 @@ if ! cmp -s scripts/js-tools/package-lock.json .tools/node/package-lock.json \
   (cd .tools/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# PostgreSQL binaries for the store's tests (host/tests/common/postgres.rs).
-# Tries the install on the current package lists first: apt-get update only
-# when that fails.
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+# Debian packages the tests start private servers or tools from; installing
+# them starts nothing. Tries the install on the current package lists first:
+# apt-get update only when that fails.
+debian_package() { # PACKAGE WHAT_NEEDS_IT PRESENT_CHECK...
+  local package=$1 why=$2
+  shift 2
+  if "$@" >/dev/null 2>&1; then return 0; fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "setup: installing PostgreSQL from Debian" >&2
-    install_postgresql() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
-    if ! install_postgresql 2>/dev/null; then
+    echo "setup: installing $package from Debian ($why)" >&2
+    install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$package" >/dev/null; }
+    if ! install 2>/dev/null; then
       apt-get update -qq >/dev/null
-      install_postgresql
+      install
     fi
   else
-    echo "setup: the PostgreSQL tests need Debian's postgresql package (apt-get install --no-install-recommends postgresql); skipping it" >&2
+    echo "setup: $why need Debian's $package package (apt-get install --no-install-recommends $package); skipping it" >&2
   fi
-fi
+}
+# PostgreSQL binaries for the store's tests (host/tests/common/postgres.rs).
+debian_package postgresql "the PostgreSQL tests" sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
+# promtool checks /metrics; a private prometheus scrapes a real wolfe serve.
+debian_package prometheus "the metrics tests" command -v promtool

@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 # One target directory for the host, the tests and every guest.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo test --workspace "$@"
+# With the fail points the crash tests drive; demo.sh builds with the same
+# features, so the two commands share one build.
+cargo test --workspace --features wolfe/failpoints "$@"

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod dispatch;
 pub mod ingest;
 pub mod manifest;
+pub mod metrics;
 pub mod notify;
 pub mod pipeline;
 pub mod registry;

@@ -134,7 +134,9 @@ impl Pipeline {
         // Held back at once (suppressed, awaiting approval) and asking to be
         // heard about.
         let mut notify = Vec::new();
+        let writing = std::time::Instant::now();
         let outcomes = self.store.ingest(&mut batch, claim).await?;
+        crate::metrics::store_write("ingest", writing.elapsed());
         let admitted = batch
             .iter()
             .zip(&outcomes)
@@ -162,6 +164,9 @@ impl Pipeline {
                         if inserted != Inserted::Existing {
                             if let Some(s) = &record.suppressed {
                                 crate::safety::metrics::count(tenant, s.reason);
+                            }
+                            if record.is_terminal() {
+                                crate::metrics::execution_finished(&record);
                             }
                             if !record.notify.is_empty() && !record.is_pending() {
                                 notify.push(record.clone());
@@ -191,6 +196,9 @@ impl Pipeline {
                         if let Some(record) = self.create_one(execution).await? {
                             if let Some(s) = &record.suppressed {
                                 crate::safety::metrics::count(tenant, s.reason);
+                            }
+                            if record.is_terminal() {
+                                crate::metrics::execution_finished(&record);
                             }
                             if record.is_pending() {
                                 to_queue

@@ -2,6 +2,10 @@
 //! endpoint's success and error cases, JSON error bodies with stable codes.
 
 mod common;
+#[path = "service_api/http_errors.rs"]
+mod http_errors;
+#[path = "service_api/metrics.rs"]
+mod metrics;
 #[path = "service_api/safety.rs"]
 mod safety;
 #[path = "service_api/storm.rs"]

@@ -319,10 +319,11 @@ crate::on_every_store! {
     .await;
     server.kill();
 
-    // Restart with the fault hook: the host aborts after the durable write.
+    // Restart with the fail point: the host aborts after the durable write.
+    let fail_point = format!("{}=return", wolfe::ingest::sqs::poller::CRASH_BEFORE_DELETE);
     let (mut server, api) = service(&store,
         dir.path(),
-        &[(wolfe::ingest::sqs::poller::CRASH_BEFORE_DELETE_ENV, "1")],
+        &[("FAILPOINTS", fail_point.as_str())],
     )
     .await;
     put_sqs_source(&api, &t, "q", &queue, &moto.endpoint, json!({})).await;

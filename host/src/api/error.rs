@@ -79,6 +79,15 @@ impl ApiError {
     }
 }
 
+/// The API's error body, `{"error": {"code", "message"}}`, with `status`.
+pub(crate) fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
 /// Seconds a client should wait before retrying when the queue is full.
 pub const RETRY_AFTER_SECS: u32 = 1;
 
@@ -95,11 +104,7 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut response = (
-            self.status(),
-            Json(json!({"error": {"code": self.code(), "message": message}})),
-        )
-            .into_response();
+        let mut response = error_response(self.status(), self.code(), &message);
         let retry_after = match &self {
             Self::QueueFull(_) | Self::StoreUnavailable(_) => Some(RETRY_AFTER_SECS),
             Self::QuotaExceeded {

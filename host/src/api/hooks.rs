@@ -33,6 +33,7 @@ pub async fn receive(
     PathParams((tenant, source_name)): PathParams<(String, String)>,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let received = std::time::Instant::now();
     let body = read_body(&state, &headers, body).await?;
     // A missing or wrong token is judged below, with the source's auth; a
     // store that cannot be read is an outage, not a refusal.
@@ -43,6 +44,7 @@ pub async fn receive(
     };
     let refuse = |why: &str| {
         tracing::info!(%tenant, source = %source_name, why, "webhook request refused");
+        crate::metrics::webhook_refused();
         ApiError::Unauthorized(REFUSED.into())
     };
     let known = caller.as_ref().is_some_and(|c| belongs_to(c, &tenant));
@@ -82,14 +84,33 @@ pub async fn receive(
                 .map_err(|_| refuse("signature does not match the body"))?;
         }
     }
+    // Past authentication: the tenant and source are real, safe as labels.
+    let answer = accept(&state, &tenant, &source_name, &spec, &headers, &body).await;
+    let status = match &answer {
+        Ok((status, _)) => *status,
+        Err(e) => e.status(),
+    };
+    crate::metrics::webhook_answered(&tenant, &source_name, status.as_u16(), received.elapsed());
+    answer
+}
+
+/// Turns an authenticated request's body into events and accepts them.
+async fn accept(
+    state: &AppState,
+    tenant: &str,
+    source_name: &str,
+    spec: &WebhookSpec,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let events =
-        events_from_body(&tenant, &source_name, &spec, &headers, &body).map_err(|e| match e {
+        events_from_body(tenant, source_name, spec, headers, body).map_err(|e| match e {
             IngestError::InvalidBody(m) => ApiError::InvalidJson(m),
             IngestError::Unauthorized => ApiError::Unauthorized(e.to_string()),
         })?;
     let accepted = state
         .pipeline()
-        .accept(&tenant, events)
+        .accept(tenant, events)
         .await
         .map_err(pipeline_error)?;
     let event_ids: Vec<&str> = accepted.iter().map(|a| a.event_id.as_str()).collect();

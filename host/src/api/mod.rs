@@ -4,18 +4,24 @@
 
 mod audit;
 mod auth;
+mod body_deadline;
 mod connectors;
 mod error;
 mod events;
 mod executions;
 mod extract;
 mod hooks;
+mod metrics;
+pub mod openapi;
+mod plain_errors;
 mod report;
+mod request_span;
 mod runbooks;
 mod safety;
 mod secrets;
 mod tenants;
 mod triggers;
+pub mod types;
 
 pub use error::ApiError;
 
@@ -26,9 +32,13 @@ use crate::secrets::vault::Vault;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
 use axum::routing::{get, post, put};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Request size limits.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +47,8 @@ pub struct ApiLimits {
     pub max_body_bytes: usize,
     /// Runbook uploads (manifest + component).
     pub max_component_bytes: usize,
+    /// How long a client may take to send a request body.
+    pub body_read_timeout: std::time::Duration,
 }
 
 /// Everything handlers need, cheap to clone.
@@ -107,19 +119,25 @@ impl AppState {
     }
 }
 
+/// The routes the OpenAPI document describes, each with its handler: the
+/// router serves these and the document is generated from the same list.
+pub(crate) fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(tenants::healthz))
+        .routes(routes!(tenants::readyz))
+        .routes(routes!(tenants::create_tenant))
+        .routes(routes!(tenants::create_token))
+        .routes(routes!(tenants::put_quota, tenants::get_quota))
+}
+
 pub fn router(state: AppState) -> Router {
     let limits = state.limits();
     let t = "/v1/tenants/{tenant}";
+    let (documented, _) = documented_routes().split_for_parts();
     Router::new()
-        .route("/healthz", get(tenants::healthz))
-        .route("/readyz", get(tenants::readyz))
-        .route("/metrics", get(tenants::metrics))
-        .route("/v1/tenants", post(tenants::create_tenant))
-        .route(&format!("{t}/tokens"), post(tenants::create_token))
-        .route(
-            &format!("{t}/quota"),
-            put(tenants::put_quota).get(tenants::get_quota),
-        )
+        .merge(documented)
+        .route("/v1/openapi.json", get(openapi::serve))
+        .route("/metrics", get(metrics::metrics))
         .route(
             &format!("{t}/runbooks"),
             post(runbooks::upload)
@@ -231,6 +249,13 @@ pub fn router(state: AppState) -> Router {
             post(hooks::receive).layer(DefaultBodyLimit::disable()),
         )
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .fallback(|method: Method, uri: Uri| async move {
+            ApiError::NotFound(format!("no endpoint {method} {}", uri.path()))
+        })
+        .layer(axum::middleware::map_request(move |request| async move {
+            body_deadline::with_deadline(request, limits.body_read_timeout)
+        }))
+        .layer(axum::middleware::from_fn(plain_errors::json_error_bodies))
+        .layer(axum::middleware::from_fn(request_span::in_request_span))
         .with_state(state)
 }

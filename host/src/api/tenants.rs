@@ -4,27 +4,33 @@ use super::AppState;
 use super::auth::{authenticate, authorize};
 use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
+use super::types::{CreateTenant, CreateToken, CreatedToken, ErrorBody, Health, Ready};
 use crate::ingest::event::now_rfc3339;
 use crate::manifest::check_identifier;
 use crate::tenancy::{
-    Action, Principal, Role, Tenant, TenantQuota, TokenRecord, generate_token, token_hash, token_id,
+    Action, Principal, Tenant, TenantQuota, TokenRecord, generate_token, token_hash, token_id,
 };
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateTenant {
-    name: String,
-}
-
+/// Creates a tenant. Role: the server admin token.
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants",
+    request_body = CreateTenant,
+    responses(
+        (status = 201, description = "created", body = Tenant),
+        (status = 400, description = "`invalid_json`, `invalid_request` (a bad name)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the server admin token", body = ErrorBody),
+        (status = 409, description = "`conflict`: the tenant exists", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn create_tenant(
     axum::extract::State(state): axum::extract::State<AppState>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateTenant>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Tenant>), ApiError> {
     let caller = authenticate(&state, &headers).await?;
     if caller.principal != Principal::ServerAdmin {
         return Err(ApiError::Forbidden(
@@ -49,21 +55,29 @@ pub async fn create_tenant(
     )
     .await?;
     state.store().commit().await?;
-    Ok((StatusCode::CREATED, Json(json!(tenant))))
+    Ok((StatusCode::CREATED, Json(tenant)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateToken {
-    role: Role,
-}
-
+/// Creates a token of a role in the tenant; the answer is the only time the
+/// token is shown. Role: admin.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/tokens", tag = "tenants",
+    params(("tenant" = String, Path, description = "the tenant")),
+    request_body = CreateToken,
+    responses(
+        (status = 201, description = "created", body = CreatedToken),
+        (status = 400, description = "`invalid_json`: an unknown role", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an admin of the tenant", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such tenant (also for a token of another tenant)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn create_token(
     axum::extract::State(state): axum::extract::State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
     JsonBody(body): JsonBody<CreateToken>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::ManageTokens).await?;
     let token = generate_token();
     let record = TokenRecord {
@@ -92,17 +106,33 @@ pub async fn create_token(
     // The only time the token is ever shown.
     Ok((
         StatusCode::CREATED,
-        Json(json!({"token": token, "id": record.id, "tenant": tenant, "role": body.role})),
+        Json(CreatedToken {
+            token,
+            id: record.id,
+            tenant,
+            role: body.role,
+        }),
     ))
 }
 
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// Liveness: the process serves. No token.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "serving", body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
+/// Readiness: the store answers and the queue has room. No token.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "ready", body = Ready),
+        (status = 503, description = "`store_unavailable`, or `queue_full` (with Retry-After)", body = ErrorBody),
+    ))]
 pub async fn readyz(
     axum::extract::State(state): axum::extract::State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Ready>, ApiError> {
     // Not ready while the store is unreachable (503 `store_unavailable`), so
     // a load balancer sends nothing this host cannot acknowledge.
     state.store().admin_token_hash().await?;
@@ -113,57 +143,32 @@ pub async fn readyz(
             dispatcher.in_flight()
         )));
     }
-    Ok(Json(
-        json!({"status": "ready", "in_flight": dispatcher.in_flight()}),
-    ))
+    Ok(Json(Ready {
+        status: "ready".into(),
+        in_flight: dispatcher.in_flight(),
+    }))
 }
 
-/// Prometheus metrics (text format). Server admin only: labels name tenants.
-pub async fn metrics(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    headers: HeaderMap,
-) -> Result<
-    (
-        StatusCode,
-        [(axum::http::HeaderName, &'static str); 1],
-        String,
+/// Sets a tenant's quota (the tenant's own admin may not raise its
+/// limits). Role: the server admin token.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/quota", tag = "tenants",
+    params(("tenant" = String, Path, description = "the tenant")),
+    request_body = TenantQuota,
+    responses(
+        (status = 200, description = "the quota now", body = TenantQuota),
+        (status = 400, description = "`invalid_json`, `invalid_request` (a limit of 0)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the server admin token", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such tenant", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`", body = ErrorBody),
     ),
-    ApiError,
-> {
-    let caller = authenticate(&state, &headers).await?;
-    if caller.principal != Principal::ServerAdmin {
-        return Err(ApiError::Forbidden(
-            "metrics are for the server admin token".into(),
-        ));
-    }
-    let mut text = String::new();
-    prometheus_client::encoding::text::encode(&mut text, state.metrics())
-        .map_err(|e| ApiError::Internal(format!("encoding metrics: {e}")))?;
-    let dispatcher = state.pipeline().dispatcher();
-    text = text.trim_end_matches("# EOF\n").to_string();
-    text.push_str(&format!(
-        "# HELP wolfe_executions_in_flight Executions queued or running.\n# TYPE wolfe_executions_in_flight gauge\nwolfe_executions_in_flight {}\n# HELP wolfe_queue_capacity Executions the queue holds before webhooks get 503.\n# TYPE wolfe_queue_capacity gauge\nwolfe_queue_capacity {}\n# EOF\n",
-        dispatcher.in_flight(),
-        dispatcher.capacity()
-    ));
-    Ok((
-        StatusCode::OK,
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        text,
-    ))
-}
-
-/// `PUT /v1/tenants/{t}/quota`: the server admin sets a tenant's quota (the
-/// tenant's own admin may not raise its limits).
+    security(("bearer" = [])))]
 pub async fn put_quota(
     axum::extract::State(state): axum::extract::State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
     JsonBody(quota): JsonBody<TenantQuota>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TenantQuota>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     if caller.principal != Principal::ServerAdmin {
         return Err(ApiError::Forbidden(
@@ -194,19 +199,30 @@ pub async fn put_quota(
     )
     .await?;
     state.store().commit().await?;
-    Ok(Json(json!(record.quota)))
+    Ok(Json(record.quota))
 }
 
+/// A tenant's quota. Role: any role of the tenant.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/quota", tag = "tenants",
+    params(("tenant" = String, Path, description = "the tenant")),
+    responses(
+        (status = 200, description = "the quota", body = TenantQuota),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: a sender token", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such tenant", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn get_quota(
     axum::extract::State(state): axum::extract::State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TenantQuota>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let record = state
         .store()
         .get_tenant(&tenant)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("tenant {tenant:?} not found")))?;
-    Ok(Json(json!(record.quota)))
+    Ok(Json(record.quota))
 }

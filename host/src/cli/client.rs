@@ -3,6 +3,7 @@
 //! `WOLFE_SERVER`, `WOLFE_TOKEN`, `WOLFE_TENANT`.
 
 use super::Outcome;
+use crate::api::types::{CreateTenant, CreateToken, CreatedToken};
 use crate::build::build_runbook;
 use anyhow::{Context, bail};
 use reqwest::Method;
@@ -227,7 +228,7 @@ pub(super) struct Client {
 impl Client {
     pub(super) fn new(conn: Connection) -> anyhow::Result<Self> {
         Ok(Self {
-            http: reqwest::Client::new(),
+            http: super::api_client(),
             conn,
             runtime: tokio::runtime::Runtime::new()?,
         })
@@ -276,14 +277,38 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
-        let mut request = self.http.request(
-            method,
-            format!("{}{path}", self.conn.server.trim_end_matches('/')),
-        );
+        let mut request = self.http.request(method, self.url(path));
         if let Some(b) = body {
             request = request.json(&b);
         }
         self.send(request)
+    }
+
+    /// A typed call: the body and the answer are the API's own types
+    /// (`api::types`), so the CLI and the server cannot disagree on a field.
+    pub(super) fn call<Body: serde::Serialize, Answer: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Body,
+    ) -> anyhow::Result<Answer> {
+        let answer = self.send(self.http.request(method, self.url(path)).json(body))?;
+        serde_json::from_value(answer).with_context(|| {
+            format!(
+                "the server's answer is not a {}",
+                std::any::type_name::<Answer>()
+            )
+        })
+    }
+
+    /// `GET path` with a query string encoded by reqwest (a value with `&`,
+    /// `=` or spaces arrives as given).
+    pub(super) fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
+        self.send(self.http.get(self.url(path)).query(query))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.conn.server.trim_end_matches('/'))
     }
 }
 
@@ -305,7 +330,9 @@ pub fn tenant(conn: Connection, command: TenantCommand) -> anyhow::Result<Outcom
     let client = Client::new(conn)?;
     match command {
         TenantCommand::Create { name } => {
-            print(&client.json(Method::POST, "/v1/tenants", Some(json!({"name": name})))?)
+            let created: crate::tenancy::Tenant =
+                client.call(Method::POST, "/v1/tenants", &CreateTenant { name })?;
+            print(&json!(created))
         }
     }
 }
@@ -314,11 +341,17 @@ pub fn token(conn: Connection, command: TokenCommand) -> anyhow::Result<Outcome>
     let client = Client::new(conn)?;
     let tenant = client.tenant()?.to_string();
     match command {
-        TokenCommand::Create { role } => print(&client.json(
-            Method::POST,
-            &format!("/v1/tenants/{tenant}/tokens"),
-            Some(json!({"role": role})),
-        )?),
+        TokenCommand::Create { role } => {
+            let role = serde_json::from_value(json!(role)).with_context(|| {
+                format!("--role {role:?}: one of admin, author, operator, auditor, sender")
+            })?;
+            let created: CreatedToken = client.call(
+                Method::POST,
+                &format!("/v1/tenants/{tenant}/tokens"),
+                &CreateToken { role },
+            )?;
+            print(&json!(created))
+        }
     }
 }
 
@@ -363,10 +396,9 @@ pub fn promote(
     let client = Client::new(conn)?;
     let tenant = client.tenant()?.to_string();
     // Nothing in the target environment yet: compare with nothing deployed.
-    let change = client.json(
-        Method::GET,
-        &format!("/v1/tenants/{tenant}/runbooks/{name}/diff?from={to}&to={from}"),
-        None,
+    let change = client.get(
+        &format!("/v1/tenants/{tenant}/runbooks/{name}/diff"),
+        &[("from", to.to_string()), ("to", from.to_string())],
     );
     match &change {
         Ok(diff) => eprintln!(
@@ -419,9 +451,9 @@ pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
             limit,
             cursor,
         } => {
-            let mut query = vec![format!("limit={limit}")];
+            let mut query = vec![("limit", limit.to_string())];
             if denied {
-                query.push("denied=true".into());
+                query.push(("denied", "true".into()));
             }
             for (k, v) in [
                 ("runbook", runbook),
@@ -430,14 +462,10 @@ pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
                 ("cursor", cursor),
             ] {
                 if let Some(v) = v {
-                    query.push(format!("{k}={v}"));
+                    query.push((k, v));
                 }
             }
-            print(&client.json(
-                Method::GET,
-                &format!("/v1/tenants/{tenant}/executions?{}", query.join("&")),
-                None,
-            )?)
+            print(&client.get(&format!("/v1/tenants/{tenant}/executions"), &query)?)
         }
         ExecCommand::Show { id } => print(&client.json(
             Method::GET,
@@ -475,18 +503,14 @@ pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
         } => {
             let mut query = Vec::new();
             if denied {
-                query.push("denied=true".to_string());
+                query.push(("denied", "true".to_string()));
             }
             if let Some(interface) = interface {
-                query.push(format!("interface={interface}"));
+                query.push(("interface", interface));
             }
-            print(&client.json(
-                Method::GET,
-                &format!(
-                    "/v1/tenants/{tenant}/executions/{id}/trail?{}",
-                    query.join("&")
-                ),
-                None,
+            print(&client.get(
+                &format!("/v1/tenants/{tenant}/executions/{id}/trail"),
+                &query,
             )?)
         }
     }
@@ -540,11 +564,11 @@ pub fn audit(conn: Connection, command: AuditCommand) -> anyhow::Result<Outcome>
             limit,
             action,
         } => {
-            let mut path = format!("{base}/audit?after={after}&limit={limit}");
+            let mut query = vec![("after", after.to_string()), ("limit", limit.to_string())];
             if let Some(action) = action {
-                path.push_str(&format!("&action={action}"));
+                query.push(("action", action));
             }
-            print(&client.json(Method::GET, &path, None)?)
+            print(&client.get(&format!("{base}/audit"), &query)?)
         }
         AuditCommand::Verify => {
             let verdict = client.json(Method::GET, &format!("{base}/audit/verify"), None)?;
@@ -558,10 +582,9 @@ pub fn audit(conn: Connection, command: AuditCommand) -> anyhow::Result<Outcome>
         AuditCommand::Report => {
             print(&client.json(Method::GET, &format!("{base}/report"), None)?)
         }
-        AuditCommand::Diff { name, from, to } => print(&client.json(
-            Method::GET,
-            &format!("{base}/runbooks/{name}/diff?from={from}&to={to}"),
-            None,
+        AuditCommand::Diff { name, from, to } => print(&client.get(
+            &format!("{base}/runbooks/{name}/diff"),
+            &[("from", from), ("to", to)],
         )?),
         AuditCommand::Reach {
             host,
@@ -569,12 +592,12 @@ pub fn audit(conn: Connection, command: AuditCommand) -> anyhow::Result<Outcome>
             connector,
         } => {
             let query = match (host, secret, connector) {
-                (Some(h), _, _) => format!("host={h}"),
-                (None, Some(s), _) => format!("secret={s}"),
-                (None, None, Some(c)) => format!("connector={c}"),
+                (Some(h), _, _) => ("host", h),
+                (None, Some(s), _) => ("secret", s),
+                (None, None, Some(c)) => ("connector", c),
                 (None, None, None) => bail!("pass --host, --secret or --connector"),
             };
-            print(&client.json(Method::GET, &format!("{base}/reach?{query}"), None)?)
+            print(&client.get(&format!("{base}/reach"), &[query])?)
         }
     }
 }

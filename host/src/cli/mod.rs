@@ -19,8 +19,19 @@ use std::process::ExitCode;
     about = "Event-driven runbook automation on WebAssembly"
 )]
 struct Cli {
+    /// How log lines are written to stderr: `text` for people, `json` (one
+    /// object per line, span fields such as tenant, execution and event ids
+    /// included) for a log pipeline. The level is set by WOLFE_LOG.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "WOLFE_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -218,10 +229,22 @@ pub enum Outcome {
     RunbookFailed,
 }
 
+/// An HTTP client for Wolfe's API that keeps an idle connection for 2 s
+/// only: well under the time `wolfe serve` keeps one open
+/// (`header_read_timeout_secs`, 30 s by default), so a request sent after a
+/// long pause (a build between two calls) never goes out on a connection the
+/// server is closing.
+pub fn api_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
 /// Entry point of the `wolfe` binary.
 pub fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    init_tracing(cli.log_format);
     let result = match cli.command {
         Command::Build { dir, output } => build(&dir, output.as_deref()),
         Command::New { dir, lang, sdk } => new(&dir, &lang, sdk),
@@ -352,13 +375,22 @@ fn new(dir: &std::path::Path, lang: &str, sdk: Option<PathBuf>) -> anyhow::Resul
     Ok(Outcome::Succeeded)
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WOLFE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        // The current span's fields at the top of each line's `span`, and
+        // every enclosing span's in `spans`.
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
+    };
 }
 
 fn one_line(text: &str) -> String {

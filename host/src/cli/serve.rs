@@ -57,6 +57,6 @@ async fn stop_on_signal(shutdown: CancellationToken) {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-    eprintln!("wolfe: shutting down; finishing running executions");
+    tracing::warn!("shutting down; finishing running executions");
     shutdown.cancel();
 }

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// An execution to run, by its store key.
 #[derive(Debug, Clone)]
@@ -226,8 +227,18 @@ pub fn start(
             let requeue = requeue.clone();
             tokio::spawn(async move {
                 let workers = Workers { slots, recording };
+                // Every log line of this execution carries its ids (the
+                // runbook and event once the record is read).
+                let span = tracing::info_span!(
+                    "execution",
+                    tenant = %execution.tenant,
+                    execution_id = %execution.id,
+                    runbook = tracing::field::Empty,
+                    event_id = tracing::field::Empty,
+                );
                 let retry =
                     run_when_admitted(ctx, &execution, workers, &threads, &shutdown, &requeue)
+                        .instrument(span)
                         .await;
                 in_flight.fetch_sub(1, Ordering::Relaxed);
                 if retry && !shutdown.is_cancelled() {
@@ -350,11 +361,14 @@ async fn fail_lost(store: &Store, execution: &Rescued) -> Result<(), String> {
         ),
         now_rfc3339(),
     );
-    store
+    if store
         .finish_leased(&record, lease)
         .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?
+    {
+        crate::metrics::execution_finished(&record);
+    }
+    Ok(())
 }
 
 /// Waits for the tenant's turn (its `max_concurrent` quota, on every host
@@ -463,6 +477,11 @@ async fn try_run_one(
             Claim::NotYet(wait) => return Ok(Ran::NotYet(wait)),
         },
     };
+    let span = tracing::Span::current();
+    span.record("runbook", record.runbook.as_str());
+    if let Some(event_id) = &record.event_id {
+        span.record("event_id", event_id.as_str());
+    }
     // A pause holds what was queued before it, retries and approved
     // executions included: it ends them suppressed instead of running.
     let pause = store
@@ -473,10 +492,13 @@ async fn try_run_one(
     if let Some(pause) = pause {
         record.suppress(pause);
         worker.take();
-        store
+        if store
             .finish_leased(&record, lease)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+        {
+            crate::metrics::execution_finished(&record);
+        }
         crate::safety::metrics::count(&record.tenant, crate::safety::suppression::Reason::Paused);
         return Ok(Ran::Done);
     }
@@ -535,17 +557,20 @@ async fn try_run_one(
     crate::notify::enqueue_for(store, &record)
         .await
         .map_err(|e| e.to_string())?;
-    if !store
+    let writing = std::time::Instant::now();
+    let finished = store
         .finish_leased(&record, lease)
         .await
-        .map_err(|e| e.to_string())?
-    {
+        .map_err(|e| e.to_string())?;
+    crate::metrics::store_write("finish", writing.elapsed());
+    if !finished {
         tracing::warn!(tenant = %record.tenant, id = %record.id, status = record.status.as_str(), "late completion refused: this host lost the execution's lease, another host ran it");
         return Ok(Ran::Done);
     }
     // No need to hold a worker until the result is on disk: until it is, the
     // execution is still pending there, and a crash re-runs it.
     store.commit_soon();
+    crate::metrics::execution_finished(&record);
     tracing::info!(tenant = %record.tenant, id = %record.id, runbook = %record.runbook, status = record.status.as_str(), "execution finished");
     if let Some(next) = successor {
         tracing::info!(tenant = %next.tenant, id = %next.id, retry_of = %record.id, retry = next.retry, not_before = ?next.not_before, "retry scheduled");

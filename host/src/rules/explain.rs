@@ -116,10 +116,10 @@ fn first_failure(
         expected: json!(want),
         found: json!(got),
     };
-    if let Some(want) = want_source.filter(|w| *w != source) {
+    if let Some(want) = want_source.filter(|w| !super::glob::matches(w, source)) {
         return Some(simple("source", want, source));
     }
-    if let Some(want) = want_type.filter(|w| *w != event_type) {
+    if let Some(want) = want_type.filter(|w| !super::glob::matches(w, event_type)) {
         return Some(simple("type", want, event_type));
     }
     criteria

@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod criteria;
 pub mod explain;
+pub mod glob;
 pub mod params;
 pub mod path;
 
@@ -39,8 +40,8 @@ struct CompiledCondition {
 impl CompiledCondition {
     /// Whether the event meets this condition.
     fn meets(&self, source: &str, event_type: &str, envelope: &Value) -> bool {
-        self.source.as_deref().is_none_or(|s| s == source)
-            && self.event_type.as_deref().is_none_or(|t| t == event_type)
+        glob::matches_optional(self.source.as_deref(), source)
+            && glob::matches_optional(self.event_type.as_deref(), event_type)
             && self.criteria.iter().all(|m| m.matches(envelope))
     }
 }
@@ -72,6 +73,8 @@ impl RuleSpec {
     pub fn validate(&self) -> Result<(), String> {
         crate::manifest::check_identifier("runbook", &self.runbook, 64)
             .map_err(|e| e.to_string())?;
+        glob::validate("source", self.source.as_deref())?;
+        glob::validate("type", self.event_type.as_deref())?;
         CompiledCriterion::compile_all(&self.criteria)?;
         if let Some(params) = &self.params {
             params::validate_params(params)?;
@@ -113,6 +116,8 @@ impl RuleSpec {
             if !names.insert(&c.name) {
                 return Err(format!("all[{i}].name: {:?} is used twice", c.name));
             }
+            glob::validate(&format!("all[{i}].source"), c.source.as_deref())?;
+            glob::validate(&format!("all[{i}].type"), c.event_type.as_deref())?;
             CompiledCriterion::compile_all(&c.criteria).map_err(|e| format!("all[{i}].{e}"))?;
         }
         Ok(())
@@ -173,8 +178,8 @@ impl CompiledRule {
                     .any(|c| c.meets(source, event_type, envelope));
         }
         spec.enabled
-            && spec.source.as_deref().is_none_or(|s| s == source)
-            && spec.event_type.as_deref().is_none_or(|t| t == event_type)
+            && glob::matches_optional(spec.source.as_deref(), source)
+            && glob::matches_optional(spec.event_type.as_deref(), event_type)
             && self.criteria.iter().all(|c| c.matches(envelope))
     }
 

@@ -106,6 +106,7 @@ pub async fn decide(
     store.commit().await?;
     if verdict == Verdict::Reject {
         super::metrics::count(tenant, Reason::Rejected);
+        crate::metrics::execution_finished(&decided);
     }
     if decided.is_pending() {
         pipeline.queue_now(vec![ExecutionRef::new(tenant.to_string(), id.to_string())]);
@@ -140,6 +141,7 @@ pub async fn expire_due(pipeline: &Pipeline) -> Result<usize, StoreError> {
         });
         if store.decide_approval(&ended).await? {
             super::metrics::count(&tenant, Reason::ApprovalTimeout);
+            crate::metrics::execution_finished(&ended);
             expired += 1;
         }
     }

@@ -32,6 +32,13 @@ pub struct ServiceConfig {
     /// Largest runbook upload (manifest + component). Default 64 MiB: a
     /// Python component is about 19 MB.
     pub max_component_bytes: usize,
+    /// Seconds a client may take to send its request headers, and an idle
+    /// keep-alive connection stays open, before the connection is closed.
+    /// Default 30.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client may take to send a request body (a runbook upload
+    /// included) before the request fails. Default 120.
+    pub body_read_timeout_secs: u64,
     /// Use the pooling instance allocator. Default true.
     pub pooling: bool,
     /// Compile uploaded components in a short-lived child process, so the
@@ -81,6 +88,8 @@ impl Default for ServiceConfig {
             queue_capacity: 10_000,
             max_body_bytes: 1024 * 1024,
             max_component_bytes: 64 * 1024 * 1024,
+            header_read_timeout_secs: 30,
+            body_read_timeout_secs: 120,
             pooling: true,
             compile_in_subprocess: true,
             retention: RetentionConfig::default(),
@@ -114,6 +123,8 @@ const ENV_KEYS: &[&str] = &[
     "queue_capacity",
     "max_body_bytes",
     "max_component_bytes",
+    "header_read_timeout_secs",
+    "body_read_timeout_secs",
     "pooling",
     "compile_in_subprocess",
     "retention",
@@ -127,6 +138,12 @@ const ENV_KEYS: &[&str] = &[
 impl ServiceConfig {
     /// Defaults, then the file, then the environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        Self::load_with_prefix(file, "WOLFE_")
+    }
+
+    /// [`Self::load`] from variables named `{prefix}KEY`: the tests use their
+    /// own prefix, so they need not change the variables other tests see.
+    fn load_with_prefix(file: Option<&Path>, prefix: &str) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(ServiceConfig::default()));
         if let Some(file) = file {
             if !file.exists() {
@@ -134,7 +151,7 @@ impl ServiceConfig {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let env = Env::prefixed("WOLFE_").split("__").filter(|key| {
+        let env = Env::prefixed(prefix).split("__").filter(|key| {
             // The filter sees the upper-case name, nested parts already
             // joined with `.`: `RETENTION.MAX_AGE_HOURS`.
             let name = key.as_str().to_ascii_lowercase();
@@ -180,36 +197,40 @@ mod tests {
     use super::*;
 
     #[test]
-    // figment's Jail fixes the closure's (large) error type.
-    #[allow(clippy::result_large_err)]
     fn file_then_environment_override_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("wolfe.toml");
         std::fs::write(&file, "workers = 3\n[retention]\nmax_age_hours = 2\n").unwrap();
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("WOLFE_QUEUE_CAPACITY", "77");
-            jail.set_env("WOLFE_RETENTION__INTERVAL_SECS", "5");
-            jail.set_env("WOLFE_ADMIN_TOKEN", "not-a-config-key");
-            jail.set_env(
-                "WOLFE_OUTBOUND_ALLOW_CIDRS",
+        // A prefix no other test reads, set once before loading.
+        let prefix = "WOLFE_CONFIG_TEST_";
+        for (name, value) in [
+            ("QUEUE_CAPACITY", "77"),
+            ("RETENTION__INTERVAL_SECS", "5"),
+            ("ADMIN_TOKEN", "not-a-config-key"),
+            (
+                "OUTBOUND_ALLOW_CIDRS",
                 r#"["127.0.0.1/32", "10.20.0.0/16"]"#,
-            );
-            let config = ServiceConfig::load(Some(&file)).unwrap();
-            assert_eq!(
-                config.outbound_allow_cidrs,
-                vec![
-                    "127.0.0.1/32".parse::<ipnet::IpNet>().unwrap(),
-                    "10.20.0.0/16".parse().unwrap()
-                ]
-            );
-            assert!(ServiceConfig::default().outbound_allow_cidrs.is_empty());
-            assert_eq!(config.workers, 3);
-            assert_eq!(config.queue_capacity, 77);
-            assert_eq!(config.retention.max_age_hours, 2);
-            assert_eq!(config.retention.interval_secs, 5);
-            assert_eq!(config.listen, "127.0.0.1:8080");
-            Ok(())
-        });
+            ),
+        ] {
+            // SAFETY: these names are read by this test alone, and no
+            // thread in this process calls setenv or getenv concurrently on
+            // them; the other unit tests do not change the environment.
+            unsafe { std::env::set_var(format!("{prefix}{name}"), value) };
+        }
+        let config = ServiceConfig::load_with_prefix(Some(&file), prefix).unwrap();
+        assert_eq!(
+            config.outbound_allow_cidrs,
+            vec![
+                "127.0.0.1/32".parse::<ipnet::IpNet>().unwrap(),
+                "10.20.0.0/16".parse().unwrap()
+            ]
+        );
+        assert!(ServiceConfig::default().outbound_allow_cidrs.is_empty());
+        assert_eq!(config.workers, 3);
+        assert_eq!(config.queue_capacity, 77);
+        assert_eq!(config.retention.max_age_hours, 2);
+        assert_eq!(config.retention.interval_secs, 5);
+        assert_eq!(config.listen, "127.0.0.1:8080");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! drains in-flight executions.
 
 pub mod config;
+mod http_server;
 
 use crate::api::{ApiLimits, AppState, router};
 use crate::dispatch::runbooks::RunbookCache;
@@ -49,6 +50,14 @@ pub async fn run(
             "max_chain_depth: must be between 1 and {deepest}, not {}",
             config.max_chain_depth
         );
+    }
+    for (key, secs) in [
+        ("header_read_timeout_secs", config.header_read_timeout_secs),
+        ("body_read_timeout_secs", config.body_read_timeout_secs),
+    ] {
+        if secs == 0 {
+            anyhow::bail!("{key}: must be at least 1 second, not 0");
+        }
     }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
@@ -118,6 +127,7 @@ pub async fn run(
     let sqs_families = SqsMetricFamilies::default();
     sqs_families.register(&mut registry);
     crate::safety::metrics::register(&mut registry);
+    crate::metrics::register(&mut registry);
     let sqs = Arc::new(SqsSupervisor::new(
         pipeline.clone(),
         store.clone(),
@@ -158,6 +168,7 @@ pub async fn run(
         ApiLimits {
             max_body_bytes: config.max_body_bytes,
             max_component_bytes: config.max_component_bytes,
+            body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
         },
         vault,
     );
@@ -175,10 +186,13 @@ pub async fn run(
         sqs_sources,
         schedule_sources,
     });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("the HTTP server failed")?;
+    http_server::serve(
+        listener,
+        router(state),
+        Duration::from_secs(config.header_read_timeout_secs),
+        shutdown.clone(),
+    )
+    .await;
 
     // No new events: stop SQS receives (deletes in flight finish) and
     // schedules (a tick being fired finishes), then let running executions

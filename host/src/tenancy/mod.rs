@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// A tenant: the isolation boundary that owns everything else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tenant {
     pub name: String,
     pub created_at: String,
@@ -16,7 +16,7 @@ pub struct Tenant {
 
 /// Per-tenant limits, so one tenant cannot take what others need. Each is
 /// unset (no tenant limit beyond the host's) until the server admin sets it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantQuota {
     /// Ceiling on each execution's linear memory; manifests are clamped.
@@ -54,7 +54,7 @@ impl TenantQuota {
 }
 
 /// What a token may do inside its tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything in the tenant, tokens included.

@@ -19,6 +19,11 @@ pub struct Server {
 impl Server {
     /// Starts `wolfe serve` on `data` with extra `WOLFE_*` settings.
     pub fn start(data: &Path, env: &[(&str, &str)]) -> Server {
+        Self::start_with_stderr(data, env, Stdio::inherit())
+    }
+
+    /// [`Self::start`] with the server's log (stderr) sent to `stderr`.
+    pub fn start_with_stderr(data: &Path, env: &[(&str, &str)], stderr: Stdio) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_wolfe"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
@@ -29,7 +34,7 @@ impl Server {
             .env("WOLFE_OUTBOUND_ALLOW_CIDRS", r#"["127.0.0.1/32"]"#)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         for (k, v) in env {
             command.env(k, v);
         }
@@ -81,7 +86,7 @@ impl Server {
 
     pub fn api(&self) -> Api {
         Api {
-            http: reqwest::Client::new(),
+            http: wolfe::cli::api_client(),
             base: self.base.clone(),
         }
     }

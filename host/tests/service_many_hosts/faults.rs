@@ -93,7 +93,7 @@ impl Load {
         let stop = Arc::new(AtomicBool::new(false));
         let outcomes = Arc::new(Mutex::new(Vec::new()));
         let next = Arc::new(AtomicU64::new(0));
-        let http = reqwest::Client::new();
+        let http = wolfe::cli::api_client();
         let hosts = bases.lock().unwrap().len();
         let tasks = (0..hosts * senders_per_host)
             .map(|i| {
@@ -663,7 +663,7 @@ async fn sigkill_one_of_three_hosts_ten_times_under_load() {
     // About 10 posts a second per host, well under its 8 workers' 26 runs a
     // second (and a survivor's share after a takeover): no backlog.
     let load = Load::start(&bases, 1, &t.sender, RUN_MS, Duration::from_millis(80));
-    let http = reqwest::Client::new();
+    let http = wolfe::cli::api_client();
     // When each slot's current process began serving: only its own
     // acknowledgements are its executions (it created and leased them).
     let mut serving = vec![Instant::now(); slots.len()];

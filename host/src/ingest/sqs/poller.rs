@@ -21,10 +21,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Pause while the execution queue has no room.
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(100);
 
-/// Test-only fault injection: when this variable is set, the host aborts
+/// The fail point (feature `failpoints`) at which a test crashes the host
 /// right after a batch is durable and before it is deleted — the crash that
-/// at-least-once delivery must survive.
-pub const CRASH_BEFORE_DELETE_ENV: &str = "WOLFE_TEST_CRASH_BEFORE_SQS_DELETE";
+/// at-least-once delivery must survive: `FAILPOINTS=sqs-before-delete=return`.
+pub const CRASH_BEFORE_DELETE: &str = "sqs-before-delete";
 
 pub struct Poller {
     pub tenant: String,
@@ -126,12 +126,12 @@ impl Poller {
                 return;
             }
         }
-        if std::env::var_os(CRASH_BEFORE_DELETE_ENV).is_some() {
+        fail::fail_point!(CRASH_BEFORE_DELETE, |_| {
             eprintln!(
-                "wolfe: {CRASH_BEFORE_DELETE_ENV} is set: aborting after the durable write, before the delete"
+                "wolfe: fail point {CRASH_BEFORE_DELETE}: aborting after the durable write, before the delete"
             );
             std::process::abort();
-        }
+        });
         self.delete(receipts).await;
     }
 

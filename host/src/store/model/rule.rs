@@ -10,10 +10,12 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
-    /// Only events from this source; absent matches every source.
+    /// Only events from this source (a name, or a glob where `*` matches
+    /// any run of characters); absent matches every source.
     #[serde(default)]
     pub source: Option<String>,
-    /// Only events of this type; absent matches every type.
+    /// Only events of this type (a name or a `*` glob: `alert.*`, `*`);
+    /// absent matches every type.
     #[serde(default, rename = "type")]
     pub event_type: Option<String>,
     #[serde(default)]

@@ -23,7 +23,9 @@ impl GroupCommit {
                 while let Ok(first) = rx.recv() {
                     let mut batch = vec![first];
                     batch.extend(rx.try_iter());
+                    let flushing = std::time::Instant::now();
                     let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
+                    crate::metrics::store_write("flush", flushing.elapsed());
                     if let Err(e) = &result {
                         tracing::error!(error = %e, "flushing the store failed");
                     }

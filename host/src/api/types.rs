@@ -1,0 +1,64 @@
+//! Request and response bodies of the API as named types: the handlers
+//! answer with them, the CLI client (`cli/client.rs`) reads them, and the
+//! OpenAPI document (`api/openapi.rs`) is generated from them, so a field
+//! renamed in one place cannot silently break another. Records that are
+//! also stored (tenants, quotas) are the store's own types.
+
+use crate::tenancy::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Every 4xx and 5xx answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable: `not_found`, `invalid_json`, ...
+    pub code: String,
+    /// What was wrong, for a person.
+    pub message: String,
+}
+
+/// `POST /v1/tenants`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    /// 1 to 64 of `a-z 0-9 - _`, starting with a letter or digit.
+    pub name: String,
+}
+
+/// `POST /v1/tenants/{tenant}/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    pub role: Role,
+}
+
+/// A new token: the only time it is shown; the server keeps its hash.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedToken {
+    pub token: String,
+    /// The token's public id, as the audit log names it.
+    pub id: String,
+    pub tenant: String,
+    pub role: Role,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` while the process serves.
+    pub status: String,
+}
+
+/// `GET /readyz` when ready.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Ready {
+    /// `ready`.
+    pub status: String,
+    /// Executions queued or running on this host.
+    pub in_flight: usize,
+}
