@@ -355,6 +355,34 @@ crate::on_every_store! {
 }
 }
 
+/// `hello` deployed to dev behind the webhook source `am` and one rule: what
+/// a test of the HTTP layer needs to fire a real execution.
+async fn hello_behind_webhook(
+    api: &common::server::Api,
+    t: &common::server::Tokens,
+    source: Value,
+    rule: (&str, Value),
+) {
+    api.deploy_guest("acme", &t.author, "hello", "dev").await;
+    api.expect(
+        200,
+        "PUT",
+        "/v1/tenants/acme/sources/am",
+        Some(&t.author),
+        Some(source),
+    )
+    .await;
+    let (name, spec) = rule;
+    api.expect(
+        200,
+        "PUT",
+        &format!("/v1/tenants/acme/rules/{name}"),
+        Some(&t.author),
+        Some(spec),
+    )
+    .await;
+}
+
 async fn setup_pipeline(api: &common::server::Api) -> common::server::Tokens {
     let t = api.tenant("acme").await;
     api.deploy_guest("acme", &t.author, "hello", "dev").await;

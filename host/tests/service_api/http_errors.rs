@@ -4,7 +4,7 @@
 //! instead of holding a connection. Also: rule `type` and `source` globs.
 
 use super::common::server::Server;
-use super::error_code;
+use super::{error_code, hello_behind_webhook};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -183,15 +183,11 @@ async fn rule_types_and_sources_are_globs() {
     );
 
     // A stored glob rule fires on real webhooks of the types it names.
-    api.deploy_guest("acme", &t.author, "hello", "dev").await;
-    api.expect(200, "PUT", "/v1/tenants/acme/sources/am", Some(&t.author),
-        Some(json!({"auth": {"type": "bearer"}, "split": "alerts", "id": "fingerprint", "type_path": "labels.alertname"}))).await;
-    api.expect(
-        200,
-        "PUT",
-        "/v1/tenants/acme/rules/disks",
-        Some(&t.author),
-        Some(rule("a*", "Disk*")),
+    hello_behind_webhook(
+        &api,
+        &t,
+        json!({"auth": {"type": "bearer"}, "split": "alerts", "id": "fingerprint", "type_path": "labels.alertname"}),
+        ("disks", rule("a*", "Disk*")),
     )
     .await;
     let alerts = json!({"alerts": [

@@ -4,6 +4,7 @@
 //! Also `--log-format json`: log lines carry the execution's ids.
 
 use super::common::server::{ADMIN_TOKEN, Server};
+use super::hello_behind_webhook;
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -101,21 +102,11 @@ async fn prometheus_scrapes_what_the_api_reports() {
     let server = Server::start(dir.path(), &[]);
     let api = server.api();
     let t = api.tenant("acme").await;
-    api.deploy_guest("acme", &t.author, "hello", "dev").await;
-    api.expect(
-        200,
-        "PUT",
-        "/v1/tenants/acme/sources/am",
-        Some(&t.author),
-        Some(json!({"auth": {"type": "bearer"}, "split": "alerts", "id": "fingerprint"})),
-    )
-    .await;
-    api.expect(
-        200,
-        "PUT",
-        "/v1/tenants/acme/rules/all",
-        Some(&t.author),
-        Some(json!({"runbook": "hello", "environment": "dev"})),
+    hello_behind_webhook(
+        &api,
+        &t,
+        json!({"auth": {"type": "bearer"}, "split": "alerts", "id": "fingerprint"}),
+        ("all", json!({"runbook": "hello", "environment": "dev"})),
     )
     .await;
     let alerts =
@@ -223,21 +214,11 @@ async fn json_logs_carry_the_execution_event_and_tenant_ids() {
     );
     let api = server.api();
     let t = api.tenant("acme").await;
-    api.deploy_guest("acme", &t.author, "hello", "dev").await;
-    api.expect(
-        200,
-        "PUT",
-        "/v1/tenants/acme/sources/am",
-        Some(&t.author),
-        Some(json!({"auth": {"type": "bearer"}})),
-    )
-    .await;
-    api.expect(
-        200,
-        "PUT",
-        "/v1/tenants/acme/rules/all",
-        Some(&t.author),
-        Some(json!({"runbook": "hello", "environment": "dev"})),
+    hello_behind_webhook(
+        &api,
+        &t,
+        json!({"auth": {"type": "bearer"}}),
+        ("all", json!({"runbook": "hello", "environment": "dev"})),
     )
     .await;
     let v = api
