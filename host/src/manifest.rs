@@ -25,7 +25,7 @@ pub enum ManifestError {
 }
 
 /// The language a runbook is written in; selects the build toolchain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     Rust,
@@ -34,7 +34,7 @@ pub enum Language {
 }
 
 /// A parsed and validated `runbook.toml`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub name: String,
@@ -49,7 +49,7 @@ pub struct Manifest {
 }
 
 /// `[limits]` as declared; `None` means the host default.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeclaredLimits {
     pub memory_mb: Option<u64>,
@@ -58,7 +58,7 @@ pub struct DeclaredLimits {
 }
 
 /// `[capabilities]` as declared. Anything absent is denied.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeclaredCapabilities {
     #[serde(default)]
@@ -76,7 +76,7 @@ pub struct DeclaredCapabilities {
 }
 
 /// One `http` entry: a URL pattern and the methods allowed on it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeclaredHttp {
     pub url: String,

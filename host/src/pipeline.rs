@@ -29,7 +29,7 @@ pub enum PipelineError {
 }
 
 /// What happened to one accepted event.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct AcceptedEvent {
     pub event_id: String,
     pub duplicate: bool,
@@ -352,33 +352,11 @@ impl Pipeline {
                     input.as_ref().cloned().unwrap_or(Value::Null),
                 )
                 .await?;
-            let failure = match (input, &record.version) {
-                (Err(e), _) => Some((
-                    ErrorKind::InvalidInput,
-                    format!("rule {}: {e}", rule.rule.name),
-                )),
-                (Ok(_), None) => Some((
-                    ErrorKind::RunbookUnavailable,
-                    format!(
-                        "no version of {} is deployed to {}",
-                        spec.runbook, spec.environment
-                    ),
-                )),
-                (Ok(_), Some(_)) => None,
-            };
-            if let Some((kind, message)) = failure {
-                record.fail_before_run(kind, message, now_rfc3339());
+            if fill_in(&mut record, rule, event, &input) {
                 records.push(NewExecution { record, gate: None });
                 continue;
             }
-            (record.chain, record.caused_by) = crate::ingest::emitted::chain_of(event);
-            record.dry_run = spec.policy.as_ref().is_some_and(|p| p.dry_run);
             record.retry_policy = spec.policy.as_ref().and_then(|p| p.retry.clone());
-            record.notify = spec
-                .policy
-                .as_ref()
-                .map(|p| p.notify.clone())
-                .unwrap_or_default();
             if let Some(pause) = holds.settings.pause_of(&spec.runbook) {
                 record.suppress(pause);
             } else if let Some(name) = silence {
@@ -490,5 +468,103 @@ impl Pipeline {
             environment,
             input,
         ))
+    }
+}
+
+/// Fills in what `rule` and `event` give a new record — its chain, `dry_run`
+/// and `notify` — then fails it when it cannot run (its input did not
+/// render, or nothing is deployed); `true` when it failed. `notify` comes
+/// first, so a rule hears of a failure before the run like of any other.
+fn fill_in(
+    record: &mut ExecutionRecord,
+    rule: &CompiledRule,
+    event: &Event,
+    input: &Result<Value, String>,
+) -> bool {
+    let spec = &rule.rule.spec;
+    (record.chain, record.caused_by) = crate::ingest::emitted::chain_of(event);
+    record.dry_run = spec.policy.as_ref().is_some_and(|p| p.dry_run);
+    record.notify = spec
+        .policy
+        .as_ref()
+        .map(|p| p.notify.clone())
+        .unwrap_or_default();
+    let (kind, message) = match (input, &record.version) {
+        (Err(e), _) => (
+            ErrorKind::InvalidInput,
+            format!("rule {}: {e}", rule.rule.name),
+        ),
+        (Ok(_), None) => (
+            ErrorKind::RunbookUnavailable,
+            format!(
+                "no version of {} is deployed to {}",
+                spec.runbook, spec.environment
+            ),
+        ),
+        (Ok(_), Some(_)) => return false,
+    };
+    record.fail_before_run(kind, message, now_rfc3339());
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Rule;
+    use serde_json::json;
+
+    #[test]
+    fn a_failure_before_the_run_is_notified_and_keeps_dry_run() {
+        let spec = json!({
+            "runbook": "rb", "environment": "dev",
+            "policy": {"dry_run": true, "notify": [{"on": ["failed"], "connector": "chat"}]},
+        });
+        let rule = CompiledRule::compile(Rule {
+            name: "r".into(),
+            spec: serde_json::from_value(spec).unwrap(),
+            updated_at: now_rfc3339(),
+        })
+        .unwrap();
+        let event = Event {
+            id: "e".into(),
+            tenant: "t".into(),
+            source: "s".into(),
+            event_type: "x".into(),
+            time: now_rfc3339(),
+            data: json!({}),
+            metadata: Default::default(),
+        };
+        let deployed = Some("1".to_string());
+        let cases = [
+            (
+                Err("params.x: undefined".into()),
+                deployed.clone(),
+                Some(ErrorKind::InvalidInput),
+            ),
+            (Ok(json!({})), None, Some(ErrorKind::RunbookUnavailable)),
+            (Ok(json!({})), deployed, None),
+        ];
+        for (input, version, failure) in cases {
+            let mut record = ExecutionRecord::queued(
+                "t",
+                Some("r"),
+                Some("e"),
+                "rb",
+                version,
+                Environment::Dev,
+                json!({}),
+            );
+            let failed = fill_in(&mut record, &rule, &event, &input);
+            assert_eq!(failed, failure.is_some(), "{input:?}");
+            assert!(record.dry_run, "{input:?}");
+            assert_eq!(record.notify.len(), 1, "{input:?}");
+            assert_eq!(record.error.as_ref().map(|e| e.kind), failure, "{input:?}");
+            let heard: Vec<String> = crate::notify::due_for(&record)
+                .into_iter()
+                .map(|n| n.on)
+                .collect();
+            let expected: &[&str] = if failed { &["failed"] } else { &[] };
+            assert_eq!(heard, expected, "{input:?}");
+        }
     }
 }

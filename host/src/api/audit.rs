@@ -6,14 +6,15 @@ use super::AppState;
 use super::auth::{Caller, authorize};
 use super::error::ApiError;
 use super::extract::{PathParams, QueryParams};
+use super::openapi::TenantErrors;
+use super::types::{AuditPage, AuditQuery};
 use crate::ingest::event::now_rfc3339;
-use crate::store::AuditRecord;
+use crate::store::{AuditRecord, AuditVerification};
 use crate::tenancy::Action;
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Entries returned per page at most.
 const MAX_PAGE: usize = 1_000;
@@ -46,28 +47,19 @@ pub async fn record(
     Ok(())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Page {
-    /// Entries after this sequence number (default 0: from the start).
-    #[serde(default)]
-    after: u64,
-    #[serde(default = "default_limit")]
-    limit: usize,
-    /// Only entries of this action (`secret.put`, `runbook.promote`, …).
-    action: Option<String>,
-}
-
-fn default_limit() -> usize {
-    100
-}
-
+/// The tenant's audit log, oldest first: who did what to what, with the
+/// record before and after. Role: admin, auditor.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/audit", tag = "security",
+    params(("tenant" = String, Path, description = "the tenant"),
+        AuditQuery),
+    responses((status = 200, description = "a page of entries", body = AuditPage), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-    QueryParams(page): QueryParams<Page>,
-) -> Result<Json<Value>, ApiError> {
+    QueryParams(page): QueryParams<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadAudit).await?;
     let limit = page.limit.clamp(1, MAX_PAGE);
     let entries = state.store().list_audit(&tenant, page.after, limit).await?;
@@ -78,16 +70,24 @@ pub async fn list(
         .into_iter()
         .filter(|e| page.action.as_ref().is_none_or(|a| &e.action == a))
         .collect();
-    Ok(Json(json!({"entries": entries, "next_after": next_after})))
+    Ok(Json(AuditPage {
+        entries,
+        next_after,
+    }))
 }
 
+/// Checks the tenant's audit hash chain end to end. Role: admin, auditor.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/audit/verify", tag = "security",
+    params(("tenant" = String, Path, description = "the tenant")),
+    responses((status = 200, description = "the verification", body = AuditVerification), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn verify(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditVerification>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadAudit).await?;
-    Ok(Json(json!(
-        crate::store::audit::verify_audit(state.store(), &tenant).await?
-    )))
+    Ok(Json(
+        crate::store::audit::verify_audit(state.store(), &tenant).await?,
+    ))
 }

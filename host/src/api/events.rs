@@ -8,6 +8,10 @@ use super::AppState;
 use super::auth::authorize;
 use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
+use super::openapi::{BodyErrors, TenantErrors};
+use super::types::{
+    EventExplanation, PolicyDecision, RuleOutcome, RuleTest, RuleTestResult, RuleVerdict,
+};
 use crate::ingest::event::{Event, now_rfc3339};
 use crate::pipeline::Pipeline;
 use crate::rules::{CompiledRule, Rule, RuleSpec};
@@ -17,8 +21,7 @@ use crate::tenancy::Action;
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 /// Whether a rule could fire for events of `source` at all.
 fn listens_to(rule: &RuleSpec, source: &str) -> bool {
@@ -30,12 +33,19 @@ fn listens_to(rule: &RuleSpec, source: &str) -> bool {
         .any(|c| c.source.as_deref().is_none_or(|s| s == source))
 }
 
-/// `GET /v1/tenants/{t}/events/{id}`.
+/// An event as stored and, for every rule of its source, whether it
+/// matched (else the first check it failed, with the value found) and
+/// what became of it. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/events/{id}", tag = "triggers",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("id" = String, Path, description = "the event")),
+    responses((status = 200, description = "the event explained", body = EventExplanation), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, id)): PathParams<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EventExplanation>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
     let store = state.store();
     let event = store
@@ -65,60 +75,46 @@ pub async fn show(
             .iter()
             .find(|e| e.rule.as_deref() == Some(rule.rule.name.as_str()));
         let outcome = match (why.matched, execution) {
-            (_, Some(e)) => json!({
-                "execution": e.id,
-                "status": e.status,
-                "suppressed": e.suppressed,
-                "error": e.error,
+            (_, Some(e)) => Some(RuleOutcome::Execution {
+                execution: e.id.clone(),
+                status: e.status,
+                suppressed: e.suppressed.clone(),
+                error: e.error.clone(),
             }),
-            (true, None) => json!({
-                "note": "matches now but created no execution: the rule was added, enabled or changed after the event arrived (re-post the event to fire it)"
+            (true, None) => Some(RuleOutcome::Note {
+                note: "matches now but created no execution: the rule was added, enabled or changed after the event arrived (re-post the event to fire it)".into(),
             }),
-            (false, None) => Value::Null,
+            (false, None) => None,
         };
-        explained.push(json!({
-            "rule": rule.rule.name,
-            "runbook": rule.rule.spec.runbook,
-            "match": why,
-            "outcome": outcome,
-        }));
+        explained.push(RuleVerdict {
+            rule: rule.rule.name.clone(),
+            runbook: rule.rule.spec.runbook.clone(),
+            matched: why,
+            outcome,
+        });
     }
-    Ok(Json(json!({"event": event, "rules": explained})))
+    Ok(Json(EventExplanation {
+        event,
+        rules: explained,
+    }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SampleEvent {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    source: Option<String>,
-    #[serde(default, rename = "type")]
-    event_type: Option<String>,
-    #[serde(default)]
-    data: Value,
-    #[serde(default)]
-    metadata: Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleTest {
-    event: SampleEvent,
-    /// A rule to try instead of the stored one (e.g. before applying it).
-    #[serde(default)]
-    rule: Option<RuleSpec>,
-}
-
-/// `POST /v1/tenants/{t}/rules/{rule}/test {"event", "rule"?}`: what the
-/// rule would do with the event — match, rendered input and key, and the
-/// policy's decision from the current state — storing nothing.
+/// What the rule would do with a sample event — match, rendered input and
+/// key, and the policy's decision from the current state — storing
+/// nothing. `rule` tries an unsaved rule instead of the stored one. Role:
+/// any but sender.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/rules/{rule}/test", tag = "triggers",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("rule" = String, Path, description = "the rule (stored, or the name for `rule`)")),
+    request_body = RuleTest,
+    responses((status = 200, description = "what the rule would do", body = RuleTestResult), TenantErrors, BodyErrors),
+    security(("bearer" = [])))]
 pub async fn test_rule(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<RuleTest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleTestResult>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let spec = match body.rule {
         Some(spec) => {
@@ -161,19 +157,26 @@ pub async fn test_rule(
     };
     let envelope = event.envelope();
     let why = rule.explain(&event.source, &event.event_type, &envelope);
-    let mut answer = json!({"event": envelope, "match": why});
-    if !why.matched {
+    let mut answer = RuleTestResult {
+        event: envelope.clone(),
+        matched: why,
+        input: None,
+        key: None,
+        decision: None,
+    };
+    if !answer.matched.matched {
         return Ok(Json(answer));
     }
-    answer["input"] = match rule.render_input(&envelope) {
+    let input = match rule.render_input(&envelope) {
         Ok(input) => json!(input),
         Err(e) => json!({"error": e}),
     };
+    answer.input = Some(input.clone());
     match Pipeline::gate(&rule, &event, &envelope) {
-        Err(e) => answer["key"] = json!({"error": e}),
+        Err(e) => answer.key = Some(json!({"error": e})),
         Ok(None) => {}
         Ok(Some(g)) => {
-            answer["key"] = json!(g.key);
+            answer.key = Some(json!(g.key));
             // The decision the policy would make now, on a copy of the
             // key's and rule's state: nothing is written.
             let store = state.store();
@@ -186,13 +189,13 @@ pub async fn test_rule(
                 &rule.rule.spec.runbook,
                 None,
                 rule.rule.spec.environment,
-                answer["input"].clone(),
+                input,
             );
             gate::decide(&g, &mut record, &mut key, &mut budget, gate::now_ms());
-            answer["decision"] = json!({
-                "status": record.status,
-                "suppressed": record.suppressed,
-                "input": record.input,
+            answer.decision = Some(PolicyDecision {
+                status: record.status,
+                suppressed: record.suppressed,
+                input: record.input,
             });
         }
     }

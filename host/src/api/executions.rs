@@ -5,6 +5,10 @@ use super::AppState;
 use super::auth::authorize;
 use super::error::ApiError;
 use super::extract::{PathParams, QueryParams};
+use super::openapi::{BodyErrors, TenantErrors};
+use super::types::{
+    CancelResult, ErrorBody, ExecutionPage, RerunAccepted, RerunRequest, Trail, TrailQuery,
+};
 use crate::dispatch::cancel::CancelError;
 use crate::dispatch::record::ExecutionRecord;
 use crate::safety::suppression::Reason;
@@ -14,8 +18,7 @@ use crate::tenancy::Action;
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Page size when the request gives none, and the most it may ask for.
 const DEFAULT_LIMIT: usize = 50;
@@ -110,12 +113,28 @@ fn time_bound(key: &str, value: Option<&str>) -> Result<Option<String>, ApiError
     Ok(Some(crate::store::model::id_at(ms)))
 }
 
+/// Executions, newest first, filtered; also `input.PATH=VALUE` (repeatable,
+/// all must hold) on the input's fields. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/executions", tag = "executions",
+    params(("tenant" = String, Path, description = "the tenant"),
+        ("runbook" = Option<String>, Query, description = "only this runbook"),
+        ("status" = Option<ExecutionStatus>, Query, description = "only this status"),
+        ("reason" = Option<Reason>, Query, description = "only suppressed executions with this reason"),
+        ("rule" = Option<String>, Query, description = "only executions this rule created"),
+        ("event_id" = Option<String>, Query, description = "only executions of this event"),
+        ("denied" = Option<bool>, Query, description = "only executions with (true) or without (false) a denied call"),
+        ("since" = Option<String>, Query, description = "created at or after this RFC 3339 time"),
+        ("until" = Option<String>, Query, description = "created before this RFC 3339 time"),
+        ("limit" = Option<usize>, Query, description = "page size, 1 to 500 [default: 50]"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    responses((status = 200, description = "a page of executions", body = ExecutionPage), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
     QueryParams(pairs): QueryParams<Vec<(String, String)>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExecutionPage>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
     let query = ListQuery::parse(pairs)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
@@ -145,36 +164,42 @@ pub async fn list(
             },
         )
         .await?;
-    Ok(Json(
-        json!({"executions": page.executions, "next_cursor": page.next_cursor}),
-    ))
+    Ok(Json(ExecutionPage {
+        executions: page.executions,
+        next_cursor: page.next_cursor,
+    }))
 }
 
+/// One execution record: input, output, error, logs, capability trail,
+/// fuel, memory, where it came from. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/executions/{id}", tag = "executions",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("id" = String, Path, description = "the execution")),
+    responses((status = 200, description = "the execution", body = ExecutionRecord), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, id)): PathParams<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExecutionRecord>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
-    Ok(Json(json!(execution(&state, &tenant, &id).await?)))
+    Ok(Json(execution(&state, &tenant, &id).await?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrailQuery {
-    /// Only denied calls (true) or only allowed ones (false).
-    denied: Option<bool>,
-    /// Only calls of one interface: `http`, `secrets`, `kv`, `connectors`.
-    interface: Option<String>,
-}
-
-/// `GET /executions/{id}/trail`: what one execution reached or tried to.
+/// What one execution reached or tried to, filtered for a security
+/// review. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/executions/{id}/trail", tag = "executions",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("id" = String, Path, description = "the execution"),
+        TrailQuery),
+    responses((status = 200, description = "the trail", body = Trail), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn trail(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, id)): PathParams<(String, String)>,
     QueryParams(query): QueryParams<TrailQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Trail>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
     let record = execution(&state, &tenant, &id).await?;
     let denied_calls = record
@@ -188,24 +213,30 @@ pub async fn trail(
         .filter(|c| query.denied.is_none_or(|d| d != c.allowed))
         .filter(|c| query.interface.as_ref().is_none_or(|i| *i == c.interface))
         .collect();
-    Ok(Json(json!({
-        "execution": record.id,
-        "runbook": record.runbook,
-        "version": record.version,
-        "environment": record.environment,
-        "status": record.status,
-        "denied_calls": denied_calls,
-        "calls_dropped": record.capability_calls_dropped,
-        "calls": calls,
-    })))
+    Ok(Json(Trail {
+        execution: record.id,
+        runbook: record.runbook,
+        version: record.version,
+        environment: record.environment,
+        status: record.status,
+        denied_calls,
+        calls_dropped: record.capability_calls_dropped,
+        calls,
+    }))
 }
 
-/// `POST …/executions/{id}/cancel`.
+/// Cancels an execution: one that waits ends `cancelled` now; a running
+/// one stops at its next epoch tick. Role: admin, author, operator.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/executions/{id}/cancel", tag = "executions",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("id" = String, Path, description = "the execution")),
+    responses((status = 200, description = "cancelled or stopping", body = CancelResult), (status = 409, description = "`conflict`: it has ended", body = ErrorBody), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, id)): PathParams<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CancelResult>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::RunRunbooks).await?;
     let outcome = crate::dispatch::cancel::cancel(
         state.store(),
@@ -231,37 +262,29 @@ pub async fn cancel(
     )
     .await?;
     state.store().commit().await?;
-    Ok(Json(json!({"execution": id, "cancelled": outcome})))
+    Ok(Json(CancelResult {
+        execution: id,
+        cancelled: outcome,
+    }))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RerunBody {
-    /// `same` (the default) or `deployed`: the version deployed now.
-    #[serde(default)]
-    version: Option<String>,
-    /// With `deployed`: the environment to take it from [default: the
-    /// original's].
-    #[serde(default)]
-    environment: Option<crate::registry::Environment>,
-    #[serde(default)]
-    dry_run: bool,
-}
-
-/// `POST …/executions/{id}/rerun`: the same input again (`rerun_of`).
+/// Runs an execution's input again, with the same version or the one
+/// deployed now (`rerun_of` links the two). The body is optional. Role:
+/// admin, author, operator.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/executions/{id}/rerun", tag = "executions",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("id" = String, Path, description = "the execution")),
+    request_body = Option<RerunRequest>,
+    responses((status = 202, description = "queued", body = RerunAccepted), (status = 409, description = "`conflict`: nothing is deployed to take", body = ErrorBody), (status = 429, description = "`quota_exceeded`, with Retry-After", body = ErrorBody), TenantErrors, BodyErrors),
+    security(("bearer" = [])))]
 pub async fn rerun(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, id)): PathParams<(String, String)>,
     body: axum::body::Bytes,
-) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+) -> Result<(axum::http::StatusCode, Json<RerunAccepted>), ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::RunRunbooks).await?;
-    let body: RerunBody = if body.iter().all(u8::is_ascii_whitespace) {
-        RerunBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::InvalidJson(format!("request body: {e}")))?
-    };
+    let body: RerunRequest = super::extract::optional_json(&body)?;
     let original = execution(&state, &tenant, &id).await?;
     let version = match body.version.as_deref().unwrap_or("same") {
         "same" => {
@@ -315,7 +338,11 @@ pub async fn rerun(
     state.store().commit().await?;
     Ok((
         axum::http::StatusCode::ACCEPTED,
-        Json(json!({"execution_id": created.id, "rerun_of": id, "version": created.version})),
+        Json(RerunAccepted {
+            execution_id: created.id,
+            rerun_of: id,
+            version: created.version,
+        }),
     ))
 }
 

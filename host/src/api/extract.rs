@@ -61,3 +61,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
             .map_err(|e: QueryRejection| ApiError::BadRequest(e.body_text()))
     }
 }
+
+/// A JSON body that may be left out: empty (or only whitespace) or `null`
+/// is the type's default.
+pub fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice::<Option<T>>(body)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| ApiError::InvalidJson(format!("request body: {e}")))
+}

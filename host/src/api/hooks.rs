@@ -14,6 +14,7 @@ use super::auth::{Caller, authenticate};
 use super::error::ApiError;
 use super::extract::PathParams;
 use super::runbooks::pipeline_error;
+use super::types::{ErrorBody, WebhookAccepted};
 use crate::ingest::source::{SourceSpec, WebhookAuth, WebhookSpec};
 use crate::ingest::webhook::{IngestError, events_from_body, verify_hmac};
 use crate::tenancy::{Principal, Role};
@@ -21,18 +22,36 @@ use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use serde_json::{Value, json};
 
 /// The one answer to every unauthenticated refusal, whatever its cause.
 const REFUSED: &str = "this webhook does not accept the request: unknown tenant or source, \
                        or missing or wrong credentials or signature";
 
+/// Posts events to a webhook source: the body is one event, or many with
+/// the source's `split`. Authenticated by a sender (or admin) token of the
+/// tenant, or by the HMAC signature the source names. 202 only once the
+/// events and their executions are durable.
+#[utoipa::path(post, path = "/v1/hooks/{tenant}/{source}", tag = "webhooks",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("source" = String, Path, description = "the webhook source")),
+    request_body(content = serde_json::Value, description = "any JSON document", content_type = "application/json"),
+    responses(
+        (status = 202, description = "accepted and durable", body = WebhookAccepted),
+        (status = 400, description = "`invalid_json`: the body (or a split element) is not what the source expects", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: unknown tenant or source, or missing or wrong credentials or signature (one answer for all)", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such source (told only to a token of the tenant)", body = ErrorBody),
+        (status = 409, description = "`conflict`: an SQS or schedule source takes no posts (told only to a token of the tenant)", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 429, description = "`quota_exceeded`, with Retry-After", body = ErrorBody),
+        (status = 503, description = "`queue_full` or `store_unavailable`, with Retry-After", body = ErrorBody),
+    ),
+    security((), ("bearer" = [])))]
 pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, source_name)): PathParams<(String, String)>,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<WebhookAccepted>), ApiError> {
     let received = std::time::Instant::now();
     let body = read_body(&state, &headers, body).await?;
     // A missing or wrong token is judged below, with the source's auth; a
@@ -102,7 +121,7 @@ async fn accept(
     spec: &WebhookSpec,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<WebhookAccepted>), ApiError> {
     let events =
         events_from_body(tenant, source_name, spec, headers, body).map_err(|e| match e {
             IngestError::InvalidBody(m) => ApiError::InvalidJson(m),
@@ -113,15 +132,15 @@ async fn accept(
         .accept(tenant, events)
         .await
         .map_err(pipeline_error)?;
-    let event_ids: Vec<&str> = accepted.iter().map(|a| a.event_id.as_str()).collect();
+    let event_ids: Vec<String> = accepted.iter().map(|a| a.event_id.clone()).collect();
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({
-            "event_id": event_ids.first(),
-            "event_ids": event_ids,
-            "duplicates": accepted.iter().filter(|a| a.duplicate).count(),
-            "executions": accepted.iter().flat_map(|a| a.executions.iter()).collect::<Vec<_>>(),
-        })),
+        Json(WebhookAccepted {
+            event_id: event_ids.first().cloned(),
+            duplicates: accepted.iter().filter(|a| a.duplicate).count(),
+            executions: accepted.into_iter().flat_map(|a| a.executions).collect(),
+            event_ids,
+        }),
     ))
 }
 

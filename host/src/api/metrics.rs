@@ -14,6 +14,15 @@ use axum::response::{IntoResponse, Response};
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// Prometheus metrics. Role: the server admin token.
+#[utoipa::path(get, path = "/metrics", tag = "metrics",
+    responses(
+        (status = 200, description = "OpenMetrics when asked for in Accept, else the Prometheus text format 0.0.4",
+         content((String = "text/plain"), (String = "application/openmetrics-text"))),
+        (status = 401, description = "`unauthorized`", body = super::types::ErrorBody),
+        (status = 403, description = "`forbidden`: not the server admin token", body = super::types::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn metrics(
     State(state): State<AppState>,
     headers: HeaderMap,

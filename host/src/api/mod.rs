@@ -33,7 +33,6 @@ use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
-use axum::routing::{get, post, put};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -121,133 +120,87 @@ impl AppState {
 
 /// The routes the OpenAPI document describes, each with its handler: the
 /// router serves these and the document is generated from the same list.
-pub(crate) fn documented_routes() -> OpenApiRouter<AppState> {
+/// `limits` sets the body limits of the routes that have their own (the
+/// document does not need them).
+pub(crate) fn documented_routes(limits: Option<ApiLimits>) -> OpenApiRouter<AppState> {
+    // Uploads take components; webhook bodies are read (with their own
+    // limit) inside the handler, before anything about the tenant or
+    // source is revealed.
+    let (upload_schemas, upload_paths, mut upload) = routes!(runbooks::upload, runbooks::list);
+    let (hook_schemas, hook_paths, mut hook) = routes!(hooks::receive);
+    if let Some(limits) = limits {
+        upload = upload.layer(DefaultBodyLimit::max(limits.max_component_bytes));
+        hook = hook.layer(DefaultBodyLimit::disable());
+    }
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes((upload_schemas, upload_paths, upload))
+        .routes((hook_schemas, hook_paths, hook))
+        .routes(routes!(openapi::serve))
         .routes(routes!(tenants::healthz))
         .routes(routes!(tenants::readyz))
+        .routes(routes!(metrics::metrics))
         .routes(routes!(tenants::create_tenant))
         .routes(routes!(tenants::create_token))
         .routes(routes!(tenants::put_quota, tenants::get_quota))
+        .routes(routes!(runbooks::show))
+        .routes(routes!(runbooks::deploy))
+        .routes(routes!(runbooks::promote))
+        .routes(routes!(runbooks::run))
+        .routes(routes!(report::diff_versions))
+        .routes(routes!(triggers::list_sources))
+        .routes(routes!(
+            triggers::put_source,
+            triggers::get_source,
+            triggers::delete_source
+        ))
+        .routes(routes!(triggers::list_rejected))
+        .routes(routes!(triggers::list_rules))
+        .routes(routes!(
+            triggers::put_rule,
+            triggers::get_rule,
+            triggers::delete_rule
+        ))
+        .routes(routes!(events::test_rule))
+        .routes(routes!(events::show))
+        .routes(routes!(executions::list))
+        .routes(routes!(executions::show))
+        .routes(routes!(executions::trail))
+        .routes(routes!(executions::cancel))
+        .routes(routes!(executions::rerun))
+        .routes(routes!(safety::approve))
+        .routes(routes!(safety::reject))
+        .routes(routes!(safety::overview))
+        .routes(routes!(safety::pause_tenant))
+        .routes(routes!(safety::resume_tenant))
+        .routes(routes!(safety::pause_runbook))
+        .routes(routes!(safety::resume_runbook))
+        .routes(routes!(safety::list_silences))
+        .routes(routes!(
+            safety::put_silence,
+            safety::get_silence,
+            safety::delete_silence
+        ))
+        .routes(routes!(safety::list_circuits))
+        .routes(routes!(safety::close_circuit))
+        .routes(routes!(report::report))
+        .routes(routes!(report::reach))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::verify))
+        .routes(routes!(connectors::list_connectors))
+        .routes(routes!(
+            connectors::put_connector,
+            connectors::get_connector,
+            connectors::delete_connector
+        ))
+        .routes(routes!(secrets::list_secrets))
+        .routes(routes!(secrets::put_secret, secrets::delete_secret))
 }
 
 pub fn router(state: AppState) -> Router {
     let limits = state.limits();
-    let t = "/v1/tenants/{tenant}";
-    let (documented, _) = documented_routes().split_for_parts();
+    let (documented, _) = documented_routes(Some(limits)).split_for_parts();
     Router::new()
         .merge(documented)
-        .route("/v1/openapi.json", get(openapi::serve))
-        .route("/metrics", get(metrics::metrics))
-        .route(
-            &format!("{t}/runbooks"),
-            post(runbooks::upload)
-                .get(runbooks::list)
-                .layer(DefaultBodyLimit::max(limits.max_component_bytes)),
-        )
-        .route(&format!("{t}/runbooks/{{name}}"), get(runbooks::show))
-        .route(
-            &format!("{t}/runbooks/{{name}}/environments/{{env}}"),
-            put(runbooks::deploy),
-        )
-        .route(
-            &format!("{t}/runbooks/{{name}}/promote"),
-            post(runbooks::promote),
-        )
-        .route(&format!("{t}/runbooks/{{name}}/run"), post(runbooks::run))
-        .route(&format!("{t}/sources"), get(triggers::list_sources))
-        .route(
-            &format!("{t}/sources/{{source}}"),
-            put(triggers::put_source)
-                .get(triggers::get_source)
-                .delete(triggers::delete_source),
-        )
-        .route(
-            &format!("{t}/sources/{{source}}/rejected"),
-            get(triggers::list_rejected),
-        )
-        .route(&format!("{t}/rules"), get(triggers::list_rules))
-        .route(
-            &format!("{t}/rules/{{rule}}"),
-            put(triggers::put_rule)
-                .get(triggers::get_rule)
-                .delete(triggers::delete_rule),
-        )
-        .route(
-            &format!("{t}/rules/{{rule}}/circuits"),
-            get(safety::list_circuits),
-        )
-        .route(
-            &format!("{t}/rules/{{rule}}/circuits/close"),
-            post(safety::close_circuit),
-        )
-        .route(&format!("{t}/safety"), get(safety::overview))
-        .route(&format!("{t}/events/{{id}}"), get(events::show))
-        .route(&format!("{t}/rules/{{rule}}/test"), post(events::test_rule))
-        .route(&format!("{t}/pause"), post(safety::pause_tenant))
-        .route(&format!("{t}/resume"), post(safety::resume_tenant))
-        .route(
-            &format!("{t}/runbooks/{{name}}/pause"),
-            post(safety::pause_runbook),
-        )
-        .route(
-            &format!("{t}/runbooks/{{name}}/resume"),
-            post(safety::resume_runbook),
-        )
-        .route(&format!("{t}/silences"), get(safety::list_silences))
-        .route(
-            &format!("{t}/silences/{{name}}"),
-            put(safety::put_silence)
-                .get(safety::get_silence)
-                .delete(safety::delete_silence),
-        )
-        .route(
-            &format!("{t}/executions/{{id}}/cancel"),
-            post(executions::cancel),
-        )
-        .route(
-            &format!("{t}/executions/{{id}}/rerun"),
-            post(executions::rerun),
-        )
-        .route(
-            &format!("{t}/executions/{{id}}/approve"),
-            post(safety::approve),
-        )
-        .route(
-            &format!("{t}/executions/{{id}}/reject"),
-            post(safety::reject),
-        )
-        .route(&format!("{t}/report"), get(report::report))
-        .route(&format!("{t}/reach"), get(report::reach))
-        .route(
-            &format!("{t}/runbooks/{{name}}/diff"),
-            get(report::diff_versions),
-        )
-        .route(&format!("{t}/audit"), get(audit::list))
-        .route(&format!("{t}/audit/verify"), get(audit::verify))
-        .route(&format!("{t}/connectors"), get(connectors::list_connectors))
-        .route(
-            &format!("{t}/connectors/{{name}}"),
-            put(connectors::put_connector)
-                .get(connectors::get_connector)
-                .delete(connectors::delete_connector),
-        )
-        .route(&format!("{t}/secrets"), get(secrets::list_secrets))
-        .route(
-            &format!("{t}/secrets/{{name}}"),
-            put(secrets::put_secret).delete(secrets::delete_secret),
-        )
-        .route(&format!("{t}/executions"), get(executions::list))
-        .route(&format!("{t}/executions/{{id}}"), get(executions::show))
-        .route(
-            &format!("{t}/executions/{{id}}/trail"),
-            get(executions::trail),
-        )
-        // Webhook bodies are read (with their own limit) inside the handler,
-        // before anything about the tenant or source is revealed.
-        .route(
-            "/v1/hooks/{tenant}/{source}",
-            post(hooks::receive).layer(DefaultBodyLimit::disable()),
-        )
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .fallback(|method: Method, uri: Uri| async move {
             ApiError::NotFound(format!("no endpoint {method} {}", uri.path()))

@@ -19,11 +19,55 @@ use utoipa::{Modify, OpenApi};
         description = "Event-driven runbook automation: webhooks, SQS and schedules fire rules that run runbooks (WebAssembly components) in a sandbox. Every error answers `ErrorBody` with a stable `code`. Tokens are bearer tokens: the server admin token, or a tenant token of a role (admin, author, operator, auditor, sender)."
     ),
     modifiers(&BearerTokens),
+    tags(
+        (name = "health", description = "Liveness and readiness, no token"),
+        (name = "tenants", description = "Tenants, tokens and quotas"),
+        (name = "runbooks", description = "Immutable runbook versions, deployments to dev, test and prod, manual runs"),
+        (name = "triggers", description = "Sources (webhook, SQS, schedule), rules, and why an event did or did not run"),
+        (name = "executions", description = "Execution records, capability trails, cancel and re-run"),
+        (name = "safety", description = "Pauses, silences, circuits, approvals and the safety overview"),
+        (name = "security", description = "Capability report, reach, audit log, secrets and connectors"),
+        (name = "webhooks", description = "Events posted by senders"),
+        (name = "metrics", description = "Prometheus metrics"),
+    ),
     components(schemas(ErrorBody))
 )]
 pub struct ApiDoc;
 
 struct BearerTokens;
+
+/// The errors every tenant-scoped endpoint may answer, listed once.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // describes responses; ApiError makes them
+pub enum TenantErrors {
+    /// `invalid_request` (a bad path or query parameter, or a body the
+    /// endpoint refuses, named in the message) or `invalid_json`.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// `unauthorized`: no token, or one the server does not know.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// `forbidden`: the token's role may not do this.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// `not_found`: no such tenant (also for a token of another tenant) or
+    /// object.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// `store_unavailable` (nothing was written) or `queue_full`, with
+    /// Retry-After.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+/// What an endpoint that takes a body may answer besides.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum BodyErrors {
+    /// `payload_too_large`: past the server's limit for this endpoint.
+    #[response(status = 413)]
+    PayloadTooLarge(ErrorBody),
+}
 
 impl Modify for BearerTokens {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -37,7 +81,7 @@ impl Modify for BearerTokens {
 
 /// The document as served and committed.
 pub fn document_json() -> String {
-    let (_, document) = super::documented_routes().split_for_parts();
+    let (_, document) = super::documented_routes(None).split_for_parts();
     let mut text = document
         .to_pretty_json()
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
@@ -47,7 +91,9 @@ pub fn document_json() -> String {
 
 static DOCUMENT: LazyLock<String> = LazyLock::new(document_json);
 
-/// `GET /v1/openapi.json`. No token: it describes, it does not reveal.
+/// This document. No token: it describes, it does not reveal.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "health",
+    responses((status = 200, description = "the OpenAPI 3.1 document", body = Object)))]
 pub async fn serve() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],

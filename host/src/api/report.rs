@@ -6,14 +6,17 @@ use super::AppState;
 use super::auth::authorize;
 use super::error::ApiError;
 use super::extract::{PathParams, QueryParams};
-use crate::registry::report::{CapabilityView, diff, http_reaching};
+use super::openapi::TenantErrors;
+use super::types::{
+    CapabilityReport, DiffQuery, ReachMatch, ReachQuery, ReachReport, RunbookCapabilities,
+    VersionCapabilities,
+};
+use crate::registry::report::{CapabilityDiff, CapabilityView, diff, http_reaching};
 use crate::registry::{Environment, RunbookVersion};
 use crate::tenancy::Action;
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use serde::Deserialize;
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// Every version of every runbook, with the environments it is deployed to.
@@ -43,32 +46,33 @@ async fn deployed_versions(
     Ok(out)
 }
 
+/// The capability report: for every version of every runbook, what it may
+/// reach (URLs and methods, secrets, kv, connectors), the interfaces it
+/// imports, its limits, and where it is deployed. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/report", tag = "security",
+    params(("tenant" = String, Path, description = "the tenant")),
+    responses((status = 200, description = "the report", body = CapabilityReport), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn report(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CapabilityReport>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let host = *state.sandbox().host_limits();
-    let mut runbooks: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut runbooks: BTreeMap<String, Vec<VersionCapabilities>> = BTreeMap::new();
     for (version, environments) in deployed_versions(&state, &tenant).await? {
-        let mut view = json!(CapabilityView::of(&version, &host));
-        view["environments"] = json!(environments);
-        runbooks.entry(version.name.clone()).or_default().push(view);
+        let view = CapabilityView::of(&version, &host);
+        runbooks
+            .entry(version.name.clone())
+            .or_default()
+            .push(VersionCapabilities { view, environments });
     }
-    let runbooks: Vec<Value> = runbooks
+    let runbooks = runbooks
         .into_iter()
-        .map(|(name, versions)| json!({"name": name, "versions": versions}))
+        .map(|(name, versions)| RunbookCapabilities { name, versions })
         .collect();
-    Ok(Json(json!({"tenant": tenant, "runbooks": runbooks})))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiffQuery {
-    /// An environment (`dev`, `test`, `prod`: its deployed version) or a version.
-    from: String,
-    to: String,
+    Ok(Json(CapabilityReport { tenant, runbooks }))
 }
 
 async fn resolve(
@@ -97,33 +101,40 @@ async fn resolve(
         .ok_or_else(|| ApiError::NotFound(format!("runbook {name:?} has no version {version:?}")))
 }
 
+/// What changes in access between two versions or environments of a
+/// runbook (what does promoting to prod change?). Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/runbooks/{name}/diff", tag = "runbooks",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("name" = String, Path, description = "the runbook"),
+        DiffQuery),
+    responses((status = 200, description = "the difference", body = CapabilityDiff), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn diff_versions(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
     QueryParams(query): QueryParams<DiffQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CapabilityDiff>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let host = *state.sandbox().host_limits();
     let from = CapabilityView::of(&resolve(&state, &tenant, &name, &query.from).await?, &host);
     let to = CapabilityView::of(&resolve(&state, &tenant, &name, &query.to).await?, &host);
-    Ok(Json(json!(diff(&from, &to))))
+    Ok(Json(diff(&from, &to)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReachQuery {
-    host: Option<String>,
-    secret: Option<String>,
-    connector: Option<String>,
-}
-
+/// Which deployed or uploaded versions can reach a host, read a secret or
+/// call a connector: ask about exactly one. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/reach", tag = "security",
+    params(("tenant" = String, Path, description = "the tenant"),
+        ReachQuery),
+    responses((status = 200, description = "the versions that reach it", body = ReachReport), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn reach(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
     QueryParams(query): QueryParams<ReachQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ReachReport>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let mut matches = Vec::new();
     for (version, environments) in deployed_versions(&state, &tenant).await? {
@@ -142,11 +153,13 @@ pub async fn reach(
             }
         };
         if !grants.is_empty() {
-            matches.push(json!({
-                "runbook": version.name, "version": version.version,
-                "environments": environments, "grants": grants,
-            }));
+            matches.push(ReachMatch {
+                runbook: version.name,
+                version: version.version,
+                environments,
+                grants,
+            });
         }
     }
-    Ok(Json(json!({"matches": matches})))
+    Ok(Json(ReachReport { matches }))
 }

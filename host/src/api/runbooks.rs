@@ -5,6 +5,11 @@ use super::AppState;
 use super::auth::{Caller, authorize};
 use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
+use super::openapi::{BodyErrors, TenantErrors};
+use super::types::{
+    DeployRequest, ErrorBody, ExecutionAccepted, PromoteRequest, RunRequest, RunbookDetail,
+    RunbookList, RunbookSummary, UploadForm, UploadedVersion, VersionInfo,
+};
 use crate::ingest::event::now_rfc3339;
 use crate::manifest::Manifest;
 use crate::pipeline::PipelineError;
@@ -15,16 +20,29 @@ use crate::tenancy::Action;
 use axum::Json;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 
+/// Uploads a runbook version: its manifest and component. The component is
+/// compiled and linked now, so one that cannot run is refused here. The
+/// same name and version with the same bytes is 200; different bytes are a
+/// 409 (versions are immutable). Role: admin, author.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/runbooks", tag = "runbooks",
+    params(("tenant" = String, Path, description = "the tenant")),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "stored", body = UploadedVersion),
+        (status = 200, description = "the same version with the same bytes was stored already", body = UploadedVersion),
+        (status = 409, description = "`conflict`: the version exists with other bytes", body = ErrorBody),
+        TenantErrors, BodyErrors,
+    ),
+    security(("bearer" = [])))]
 pub async fn upload(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<UploadedVersion>), ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::WriteRunbooks).await?;
     let mut multipart = multipart
         .map_err(|e| ApiError::BadRequest(format!("expected multipart/form-data: {e}")))?;
@@ -97,7 +115,11 @@ pub async fn upload(
     };
     Ok((
         status,
-        Json(json!({"name": version.name, "version": version.version, "sha256": version.sha256})),
+        Json(UploadedVersion {
+            name: version.name,
+            version: version.version,
+            sha256: version.sha256,
+        }),
     ))
 }
 
@@ -109,28 +131,39 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
+/// Every runbook with its versions. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/runbooks", tag = "runbooks",
+    params(("tenant" = String, Path, description = "the tenant")),
+    responses((status = 200, description = "the runbooks", body = RunbookList), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunbookList>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let mut runbooks: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for v in state.store().list_all_versions(&tenant).await? {
         runbooks.entry(v.name).or_default().push(v.version);
     }
-    let runbooks: Vec<Value> = runbooks
+    let runbooks = runbooks
         .into_iter()
-        .map(|(name, versions)| json!({"name": name, "versions": versions}))
+        .map(|(name, versions)| RunbookSummary { name, versions })
         .collect();
-    Ok(Json(json!({ "runbooks": runbooks })))
+    Ok(Json(RunbookList { runbooks }))
 }
 
+/// A runbook's versions and what each environment runs. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/runbooks/{name}", tag = "runbooks",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("name" = String, Path, description = "the runbook")),
+    responses((status = 200, description = "the runbook", body = RunbookDetail), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunbookDetail>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let versions = state.store().list_versions(&tenant, &name).await?;
     if versions.is_empty() {
@@ -143,33 +176,38 @@ pub async fn show(
         .into_iter()
         .map(|d| (d.environment.to_string(), d.version))
         .collect();
-    let versions: Vec<Value> = versions
-        .iter()
-        .map(|v| {
-            json!({
-                "version": v.version, "sha256": v.sha256, "size": v.size,
-                "uploaded_at": v.uploaded_at, "manifest": v.manifest,
-                "imports": v.imports,
-            })
+    let versions = versions
+        .into_iter()
+        .map(|v| VersionInfo {
+            version: v.version,
+            sha256: v.sha256,
+            size: v.size,
+            uploaded_at: v.uploaded_at,
+            manifest: v.manifest,
+            imports: v.imports,
         })
         .collect();
-    Ok(Json(
-        json!({"name": name, "versions": versions, "deployments": deployments}),
-    ))
+    Ok(Json(RunbookDetail {
+        name,
+        versions,
+        deployments,
+    }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Deploy {
-    version: String,
-}
-
+/// Deploys an uploaded version to an environment. Role: admin, author.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/runbooks/{name}/environments/{env}", tag = "runbooks",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("name" = String, Path, description = "the runbook"),
+           ("env" = Environment, Path, description = "`dev`, `test` or `prod`")),
+    request_body = DeployRequest,
+    responses((status = 200, description = "deployed", body = Deployment), TenantErrors, BodyErrors),
+    security(("bearer" = [])))]
 pub async fn deploy(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name, env)): PathParams<(String, String, String)>,
-    JsonBody(body): JsonBody<Deploy>,
-) -> Result<Json<Value>, ApiError> {
+    JsonBody(body): JsonBody<DeployRequest>,
+) -> Result<Json<Deployment>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::WriteRunbooks).await?;
     let environment: Environment = env.parse().map_err(ApiError::BadRequest)?;
     if state
@@ -195,19 +233,20 @@ pub async fn deploy(
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Promote {
-    from: Environment,
-    to: Environment,
-}
-
+/// Copies the version deployed in one environment to the next (dev → test,
+/// test → prod). Role: admin, author.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/runbooks/{name}/promote", tag = "runbooks",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("name" = String, Path, description = "the runbook")),
+    request_body = PromoteRequest,
+    responses((status = 200, description = "promoted", body = Deployment), TenantErrors, BodyErrors),
+    security(("bearer" = [])))]
 pub async fn promote(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
-    JsonBody(body): JsonBody<Promote>,
-) -> Result<Json<Value>, ApiError> {
+    JsonBody(body): JsonBody<PromoteRequest>,
+) -> Result<Json<Deployment>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::WriteRunbooks).await?;
     if body.from.next() != Some(body.to) {
         return Err(ApiError::BadRequest(format!(
@@ -245,7 +284,7 @@ async fn put_deployment(
     environment: Environment,
     version: String,
     action: &'static str,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Deployment>, ApiError> {
     let before = state
         .store()
         .get_deployment(tenant, name, environment)
@@ -268,26 +307,27 @@ async fn put_deployment(
     )
     .await?;
     state.store().commit().await?;
-    Ok(Json(json!(deployment)))
+    Ok(Json(deployment))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Run {
-    environment: Environment,
-    #[serde(default)]
-    input: Value,
-    /// Run it, but send only reads (see `capabilities::http::dry_run`).
-    #[serde(default)]
-    dry_run: bool,
-}
-
+/// Runs the version deployed to an environment with an input; 202 once the
+/// execution is durable. Role: admin, author, operator.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/runbooks/{name}/run", tag = "runbooks",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("name" = String, Path, description = "the runbook")),
+    request_body = RunRequest,
+    responses(
+        (status = 202, description = "queued", body = ExecutionAccepted),
+        (status = 429, description = "`quota_exceeded`, with Retry-After", body = ErrorBody),
+        TenantErrors, BodyErrors,
+    ),
+    security(("bearer" = [])))]
 pub async fn run(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
-    JsonBody(body): JsonBody<Run>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    JsonBody(body): JsonBody<RunRequest>,
+) -> Result<(StatusCode, Json<ExecutionAccepted>), ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::RunRunbooks).await?;
     if state
         .store()
@@ -323,7 +363,9 @@ pub async fn run(
     state.store().commit().await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"execution_id": record.id})),
+        Json(ExecutionAccepted {
+            execution_id: record.id,
+        }),
     ))
 }
 

@@ -6,6 +6,13 @@ use super::AppState;
 use super::auth::{Caller, authorize};
 use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
+use super::openapi::{BodyErrors, TenantErrors};
+use super::types::{
+    AwaitingApproval, BudgetUse, CircuitClosed, CircuitList, CloseCircuit, Decision, ErrorBody,
+    KeyWindow, LastRun, RuleCircuit, RuleSafety, RunbookPause, SafetyOverview, ShownSilence,
+    SilenceList, TenantPause,
+};
+use crate::dispatch::record::ExecutionRecord;
 use crate::ingest::event::now_rfc3339;
 use crate::safety::approvals::{self, DecideError, Verdict};
 use crate::safety::gate::{
@@ -19,7 +26,6 @@ use crate::tenancy::Action;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// Keys shown per rule in `GET /safety` and `GET …/circuits`.
@@ -57,12 +63,17 @@ async fn update(
         .await?)
 }
 
-/// `POST /v1/tenants/{t}/pause`: the tenant's kill switch.
+/// The tenant's kill switch: nothing new runs (held executions end
+/// `suppressed`, reason `paused`) until it resumes. Role: admin, operator.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/pause", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant")),
+    responses((status = 200, description = "paused", body = TenantPause), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn pause_tenant(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TenantPause>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
     let p = pause(&caller);
     let settings = update(&state, &tenant, |s| {
@@ -79,14 +90,21 @@ pub async fn pause_tenant(
         Some(json!(settings.paused)),
     )
     .await?;
-    Ok(Json(json!({"paused": settings.paused})))
+    Ok(Json(TenantPause {
+        paused: settings.paused,
+    }))
 }
 
+/// Ends the tenant's pause. Role: admin, operator.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/resume", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant")),
+    responses((status = 200, description = "running", body = TenantPause), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn resume_tenant(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TenantPause>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
     let before = state.store().safety_settings(&tenant).await?.paused;
     update(&state, &tenant, |s| s.paused = None).await?;
@@ -100,14 +118,20 @@ pub async fn resume_tenant(
         None,
     )
     .await?;
-    Ok(Json(json!({"paused": null})))
+    Ok(Json(TenantPause { paused: None }))
 }
 
+/// Holds one runbook's new executions. Role: admin, operator.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/runbooks/{name}/pause", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("name" = String, Path, description = "the runbook")),
+    responses((status = 200, description = "paused", body = RunbookPause), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn pause_runbook(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunbookPause>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
     super::triggers::check_name("runbook", &name)?;
     let p = pause(&caller);
@@ -117,7 +141,7 @@ pub async fn pause_runbook(
             .or_insert_with(|| p.clone());
     })
     .await?;
-    let paused = settings.paused_runbooks.get(&name);
+    let paused = settings.paused_runbooks.get(&name).cloned();
     audit(
         &state,
         &tenant,
@@ -128,14 +152,23 @@ pub async fn pause_runbook(
         Some(json!(paused)),
     )
     .await?;
-    Ok(Json(json!({"runbook": name, "paused": paused})))
+    Ok(Json(RunbookPause {
+        runbook: name,
+        paused,
+    }))
 }
 
+/// Ends a runbook's pause. Role: admin, operator.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/runbooks/{name}/resume", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("name" = String, Path, description = "the runbook")),
+    responses((status = 200, description = "running", body = RunbookPause), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn resume_runbook(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunbookPause>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
     let before = state
         .store()
@@ -158,15 +191,27 @@ pub async fn resume_runbook(
         None,
     )
     .await?;
-    Ok(Json(json!({"runbook": name, "paused": null})))
+    Ok(Json(RunbookPause {
+        runbook: name,
+        paused: None,
+    }))
 }
 
+/// Creates or replaces a silence: events matching every matcher between
+/// `starts_at` and `ends_at` run nothing (`suppressed`, reason `silenced`).
+/// Role: admin, operator.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/silences/{name}", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("name" = String, Path, description = "the silence")),
+    request_body = Silence,
+    responses((status = 200, description = "the silence", body = ShownSilence), (status = 409, description = "`conflict`: the tenant has as many silences as it may", body = ErrorBody), TenantErrors, BodyErrors),
+    security(("bearer" = [])))]
 pub async fn put_silence(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(mut silence): JsonBody<Silence>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ShownSilence>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
     super::triggers::check_name("silence", &name)?;
     silence.validate().map_err(ApiError::BadRequest)?;
@@ -196,45 +241,63 @@ pub async fn put_silence(
         Some(json!(silence)),
     )
     .await?;
-    Ok(Json(silence_json(&name, &silence)))
+    Ok(Json(shown_silence(&name, &silence)))
 }
 
-fn silence_json(name: &str, s: &Silence) -> Value {
-    let mut v = json!(s);
-    v["name"] = json!(name);
-    v["active"] = json!(s.is_active(time::OffsetDateTime::now_utc()));
-    v
+fn shown_silence(name: &str, s: &Silence) -> ShownSilence {
+    ShownSilence {
+        name: name.to_string(),
+        silence: s.clone(),
+        active: s.is_active(time::OffsetDateTime::now_utc()),
+    }
 }
 
+/// A silence. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/silences/{name}", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("name" = String, Path, description = "the silence")),
+    responses((status = 200, description = "the silence", body = ShownSilence), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn get_silence(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ShownSilence>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let settings = state.store().safety_settings(&tenant).await?;
     let silence = settings
         .silences
         .get(&name)
         .ok_or_else(|| ApiError::NotFound(format!("silence {name:?} not found")))?;
-    Ok(Json(silence_json(&name, silence)))
+    Ok(Json(shown_silence(&name, silence)))
 }
 
+/// Every silence, ended ones for a day after. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/silences", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant")),
+    responses((status = 200, description = "the silences", body = SilenceList), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn list_silences(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SilenceList>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let settings = state.store().safety_settings(&tenant).await?;
-    let silences: Vec<Value> = settings
+    let silences = settings
         .silences
         .iter()
-        .map(|(name, s)| silence_json(name, s))
+        .map(|(name, s)| shown_silence(name, s))
         .collect();
-    Ok(Json(json!({"silences": silences})))
+    Ok(Json(SilenceList { silences }))
 }
 
+/// Ends and removes a silence. Role: admin, operator.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/silences/{name}", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("name" = String, Path, description = "the silence")),
+    responses((status = 204, description = "deleted"), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn delete_silence(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -272,11 +335,17 @@ async fn policy_of(state: &AppState, tenant: &str, rule: &str) -> Result<Policy,
     Ok(stored.spec.policy.unwrap_or_default())
 }
 
+/// The rule's keys whose circuit is open or half-open. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/rules/{rule}/circuits", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("rule" = String, Path, description = "the rule")),
+    responses((status = 200, description = "the circuits", body = CircuitList), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn list_circuits(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, rule)): PathParams<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CircuitList>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
     let policy = policy_of(&state, &tenant, &rule).await?;
     let now = now_ms();
@@ -284,25 +353,27 @@ pub async fn list_circuits(
         .store()
         .policy_keys(&tenant, &rule, KEYS_SHOWN)
         .await?;
-    let open: Vec<_> = keys
+    let circuits = keys
         .iter()
         .filter_map(|(key, s)| open_circuit(&policy, key, s, now))
         .collect();
-    Ok(Json(json!({"rule": rule, "circuits": open})))
+    Ok(Json(CircuitList { rule, circuits }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CloseCircuit {
-    key: String,
-}
-
+/// Closes a key's circuit by hand: its failures are forgotten. Role:
+/// admin, operator.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/rules/{rule}/circuits/close", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("rule" = String, Path, description = "the rule")),
+    request_body = CloseCircuit,
+    responses((status = 200, description = "closed", body = CircuitClosed), TenantErrors, BodyErrors),
+    security(("bearer" = [])))]
 pub async fn close_circuit(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, rule)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<CloseCircuit>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CircuitClosed>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::ManageSafety).await?;
     policy_of(&state, &tenant, &rule).await?;
     if !state
@@ -325,31 +396,44 @@ pub async fn close_circuit(
         Some(json!({"rule": rule, "key": body.key})),
     )
     .await?;
-    Ok(Json(json!({"rule": rule, "key": body.key, "closed": true})))
+    Ok(Json(CircuitClosed {
+        rule,
+        key: body.key,
+        closed: true,
+    }))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct DecisionBody {
-    #[serde(default)]
-    comment: Option<String>,
-}
-
+/// Approves an execution that awaits approval: it runs. The body (a
+/// comment) is optional. Role: admin, operator.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/executions/{id}/approve", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("id" = String, Path, description = "the execution")),
+    request_body = Option<Decision>,
+    responses((status = 200, description = "the execution, queued", body = ExecutionRecord), (status = 409, description = "`conflict`: it does not await approval, or its deadline passed", body = ErrorBody), TenantErrors, BodyErrors),
+    security(("bearer" = [])))]
 pub async fn approve(
     state: State<AppState>,
     headers: HeaderMap,
     path: PathParams<(String, String)>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExecutionRecord>, ApiError> {
     decide(state, headers, path, body, Verdict::Approve).await
 }
 
+/// Rejects an execution that awaits approval: it ends `suppressed`. The
+/// body (a comment) is optional. Role: admin, operator.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/executions/{id}/reject", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("id" = String, Path, description = "the execution")),
+    request_body = Option<Decision>,
+    responses((status = 200, description = "the execution, suppressed", body = ExecutionRecord), (status = 409, description = "`conflict`: it does not await approval, or its deadline passed", body = ErrorBody), TenantErrors, BodyErrors),
+    security(("bearer" = [])))]
 pub async fn reject(
     state: State<AppState>,
     headers: HeaderMap,
     path: PathParams<(String, String)>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExecutionRecord>, ApiError> {
     decide(state, headers, path, body, Verdict::Reject).await
 }
 
@@ -359,15 +443,10 @@ async fn decide(
     PathParams((tenant, id)): PathParams<(String, String)>,
     body: axum::body::Bytes,
     verdict: Verdict,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExecutionRecord>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::DecideApprovals).await?;
     // The body is optional: `{"comment": "…"}` or nothing.
-    let body: DecisionBody = if body.iter().all(u8::is_ascii_whitespace) {
-        DecisionBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::InvalidJson(format!("request body: {e}")))?
-    };
+    let body: Decision = super::extract::optional_json(&body)?;
     let comment = body.comment;
     if comment.as_ref().is_some_and(|c| c.len() > 4096) {
         return Err(ApiError::BadRequest("comment: at most 4096 bytes".into()));
@@ -402,7 +481,7 @@ async fn decide(
         Some(json!({"execution": id, "runbook": decided.runbook, "comment": comment})),
     )
     .await?;
-    Ok(Json(json!(decided)))
+    Ok(Json(decided))
 }
 
 /// One key's counters in the current windows, with its open circuit.
@@ -412,36 +491,45 @@ fn key_view(
     state: &KeyState,
     circuit: Option<&OpenCircuit>,
     now: u64,
-) -> Value {
+) -> KeyWindow {
     let mut s = state.clone();
     gate::forget_old(policy, &mut s, &mut RuleState::default(), now);
-    json!({
-        "key": key,
-        "last_run": s.last_run.as_ref().map(|r| json!({"execution": r.execution, "at": rfc3339_ms(r.at)})),
-        "runs_in_window": s.runs.len(),
-        "active": s.active,
-        "correlating": s.correlating.len(),
-        "failures_in_window": s.failures.len(),
-        "circuit": circuit,
-    })
+    KeyWindow {
+        key: key.to_string(),
+        last_run: s.last_run.as_ref().map(|r| LastRun {
+            execution: r.execution.clone(),
+            at: rfc3339_ms(r.at),
+        }),
+        runs_in_window: s.runs.len(),
+        active: s.active,
+        correlating: s.correlating.len(),
+        failures_in_window: s.failures.len(),
+        circuit: circuit.cloned(),
+    }
 }
 
-/// `GET /v1/tenants/{t}/safety`: why automation is holding back.
+/// Why automation is holding back: pauses, silences in force, open
+/// circuits, executions awaiting approval, and every policy's windows.
+/// Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/safety", tag = "safety",
+    params(("tenant" = String, Path, description = "the tenant")),
+    responses((status = 200, description = "the overview", body = SafetyOverview), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn overview(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SafetyOverview>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
     let store = state.store();
     let settings = store.safety_settings(&tenant).await?;
     let now = now_ms();
     let wall = time::OffsetDateTime::now_utc();
-    let silences: Vec<Value> = settings
+    let silences = settings
         .silences
         .iter()
         .filter(|(_, s)| !s.is_expired(wall))
-        .map(|(name, s)| silence_json(name, s))
+        .map(|(name, s)| shown_silence(name, s))
         .collect();
     let mut rules = Vec::new();
     let mut circuits = Vec::new();
@@ -456,22 +544,25 @@ pub async fn overview(
         for (key, s) in &keys {
             let circuit = open_circuit(&policy, key, s, now);
             if let Some(c) = &circuit {
-                circuits.push(json!({"rule": rule.name, "circuit": c}));
+                circuits.push(RuleCircuit {
+                    rule: rule.name.clone(),
+                    circuit: c.clone(),
+                });
             }
             key_views.push(key_view(&policy, key, s, circuit.as_ref(), now));
         }
-        rules.push(json!({
-            "rule": rule.name,
-            "runbook": rule.spec.runbook,
-            "policy": policy,
-            "budget": policy.budget.map(|b| json!({
-                "max_keys": b.max_keys,
-                "per_secs": b.per_secs,
-                "keys_used": budget.budget.len(),
-                "keys": budget.budget.keys().collect::<Vec<_>>(),
-            })),
-            "keys": key_views,
-        }));
+        rules.push(RuleSafety {
+            budget: policy.budget.map(|b| BudgetUse {
+                max_keys: b.max_keys,
+                per_secs: b.per_secs,
+                keys_used: budget.budget.len(),
+                keys: budget.budget.keys().cloned().collect(),
+            }),
+            rule: rule.name,
+            runbook: rule.spec.runbook,
+            policy,
+            keys: key_views,
+        });
     }
     let awaiting = store
         .list_executions(
@@ -484,15 +575,22 @@ pub async fn overview(
         )
         .await?
         .executions;
-    Ok(Json(json!({
-        "paused": settings.paused,
-        "paused_runbooks": settings.paused_runbooks,
-        "silences": silences,
-        "open_circuits": circuits,
-        "awaiting_approval": awaiting.iter().map(|e| json!({
-            "id": e.id, "runbook": e.runbook, "rule": e.rule, "key": e.key,
-            "created_at": e.created_at, "approval": e.approval,
-        })).collect::<Vec<_>>(),
-        "rules": rules,
-    })))
+    Ok(Json(SafetyOverview {
+        paused: settings.paused,
+        paused_runbooks: settings.paused_runbooks,
+        silences,
+        open_circuits: circuits,
+        awaiting_approval: awaiting
+            .into_iter()
+            .map(|e| AwaitingApproval {
+                id: e.id,
+                runbook: e.runbook,
+                rule: e.rule,
+                key: e.key,
+                created_at: e.created_at,
+                approval: e.approval,
+            })
+            .collect(),
+        rules,
+    }))
 }

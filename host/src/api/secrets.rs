@@ -5,6 +5,8 @@ use super::AppState;
 use super::auth::authorize;
 use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
+use super::openapi::{BodyErrors, TenantErrors};
+use super::types::{PutSecret, SecretInfo, SecretList};
 use crate::ingest::event::now_rfc3339;
 use crate::manifest::check_secret_name;
 use crate::store::SecretRecord;
@@ -12,34 +14,34 @@ use crate::tenancy::Action;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Largest secret value: tokens, passwords and keys, not files.
 pub const MAX_SECRET_BYTES: usize = 64 * 1024;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PutSecret {
-    value: String,
-}
-
 /// What readers see of a secret: never its value.
-fn shown(record: &SecretRecord) -> Value {
-    json!({
-        "name": record.name,
-        "key_id": record.sealed.key_id,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
-    })
+fn shown(record: &SecretRecord) -> SecretInfo {
+    SecretInfo {
+        name: record.name.clone(),
+        key_id: record.sealed.key_id.clone(),
+        created_at: record.created_at.clone(),
+        updated_at: record.updated_at.clone(),
+    }
 }
 
+/// Sets a secret's value: sealed at once, never shown again. Role: admin.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/secrets/{name}", tag = "security",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("name" = String, Path, description = "the secret")),
+    request_body = PutSecret,
+    responses((status = 201, description = "created", body = SecretInfo), (status = 200, description = "replaced", body = SecretInfo), TenantErrors, BodyErrors),
+    security(("bearer" = [])))]
 pub async fn put_secret(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<PutSecret>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SecretInfo>), ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::ManageSecrets).await?;
     check_secret_name("secret", &name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if body.value.is_empty() || body.value.len() > MAX_SECRET_BYTES {
@@ -66,8 +68,8 @@ pub async fn put_secret(
         &caller,
         "secret.put",
         &record.name,
-        existing.as_ref().map(shown),
-        Some(shown(&record)),
+        existing.as_ref().map(|r| json!(shown(r))),
+        Some(json!(shown(&record))),
     )
     .await?;
     state.store().commit().await?;
@@ -79,22 +81,33 @@ pub async fn put_secret(
     Ok((status, Json(shown(&record))))
 }
 
+/// The tenant's secrets: names and times, never values. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/secrets", tag = "security",
+    params(("tenant" = String, Path, description = "the tenant")),
+    responses((status = 200, description = "the secrets", body = SecretList), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn list_secrets(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SecretList>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
-    let secrets: Vec<Value> = state
+    let secrets = state
         .store()
         .list_secrets(&tenant)
         .await?
         .iter()
         .map(shown)
         .collect();
-    Ok(Json(json!({ "secrets": secrets })))
+    Ok(Json(SecretList { secrets }))
 }
 
+/// Deletes a secret. Role: admin.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/secrets/{name}", tag = "security",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("name" = String, Path, description = "the secret")),
+    responses((status = 204, description = "deleted"), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn delete_secret(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -111,7 +124,7 @@ pub async fn delete_secret(
         &caller,
         "secret.delete",
         &name,
-        Some(shown(&existing)),
+        Some(json!(shown(&existing))),
         None,
     )
     .await?;

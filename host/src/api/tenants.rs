@@ -4,6 +4,7 @@ use super::AppState;
 use super::auth::{authenticate, authorize};
 use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
+use super::openapi::{BodyErrors, TenantErrors};
 use super::types::{CreateTenant, CreateToken, CreatedToken, ErrorBody, Health, Ready};
 use crate::ingest::event::now_rfc3339;
 use crate::manifest::check_identifier;
@@ -23,6 +24,7 @@ use serde_json::json;
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the server admin token", body = ErrorBody),
         (status = 409, description = "`conflict`: the tenant exists", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`", body = ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -65,11 +67,7 @@ pub async fn create_tenant(
     request_body = CreateToken,
     responses(
         (status = 201, description = "created", body = CreatedToken),
-        (status = 400, description = "`invalid_json`: an unknown role", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not an admin of the tenant", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such tenant (also for a token of another tenant)", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+        TenantErrors, BodyErrors,
     ),
     security(("bearer" = [])))]
 pub async fn create_token(
@@ -156,11 +154,7 @@ pub async fn readyz(
     request_body = TenantQuota,
     responses(
         (status = 200, description = "the quota now", body = TenantQuota),
-        (status = 400, description = "`invalid_json`, `invalid_request` (a limit of 0)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not the server admin token", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such tenant", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+        TenantErrors, BodyErrors,
     ),
     security(("bearer" = [])))]
 pub async fn put_quota(
@@ -207,10 +201,7 @@ pub async fn put_quota(
     params(("tenant" = String, Path, description = "the tenant")),
     responses(
         (status = 200, description = "the quota", body = TenantQuota),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden`: a sender token", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such tenant", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+        TenantErrors,
     ),
     security(("bearer" = [])))]
 pub async fn get_quota(

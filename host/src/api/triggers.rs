@@ -4,6 +4,8 @@ use super::AppState;
 use super::auth::authorize;
 use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
+use super::openapi::{BodyErrors, TenantErrors};
+use super::types::{RejectedList, RuleList, ShownSource, SourceList};
 use crate::ingest::event::now_rfc3339;
 use crate::ingest::schedule::ticks::{Schedule, tick_rfc3339};
 use crate::ingest::source::{Source, SourceSpec};
@@ -13,18 +15,26 @@ use crate::tenancy::Action;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 pub(super) fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
     check_identifier(what, name, 64).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
+/// Creates or replaces a source: a webhook (`type` `webhook`, the default),
+/// an SQS queue or a schedule. Role: admin, author.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/sources/{source}", tag = "triggers",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("source" = String, Path, description = "the source")),
+    request_body = SourceSpec,
+    responses((status = 200, description = "the source as stored, secrets redacted", body = ShownSource), TenantErrors, BodyErrors),
+    security(("bearer" = [])))]
 pub async fn put_source(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(spec): JsonBody<SourceSpec>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ShownSource>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::WriteRules).await?;
     check_name("source", &name)?;
     spec.validate().map_err(ApiError::BadRequest)?;
@@ -66,32 +76,38 @@ const NEXT_TICKS_SHOWN: usize = 5;
 
 /// A source as readers see it: secrets redacted, SQS metrics and a
 /// schedule's next ticks attached.
-fn shown_source(state: &AppState, tenant: &str, source: &Source) -> Value {
-    let mut shown = json!(Source {
-        spec: source.spec.redacted(),
-        ..source.clone()
-    });
-    if let Some(metrics) = state.sqs().metrics(tenant, &source.name) {
-        shown["metrics"] = json!(metrics);
+fn shown_source(state: &AppState, tenant: &str, source: &Source) -> ShownSource {
+    let next_ticks = match &source.spec {
+        SourceSpec::Schedule(spec) => Schedule::new(spec).ok().map(|schedule| {
+            schedule
+                .next_ticks(chrono::Utc::now(), NEXT_TICKS_SHOWN)
+                .into_iter()
+                .map(tick_rfc3339)
+                .collect()
+        }),
+        _ => None,
+    };
+    ShownSource {
+        source: Source {
+            spec: source.spec.redacted(),
+            ..source.clone()
+        },
+        metrics: state.sqs().metrics(tenant, &source.name),
+        next_ticks,
     }
-    if let SourceSpec::Schedule(spec) = &source.spec
-        && let Ok(schedule) = Schedule::new(spec)
-    {
-        let next: Vec<String> = schedule
-            .next_ticks(chrono::Utc::now(), NEXT_TICKS_SHOWN)
-            .into_iter()
-            .map(tick_rfc3339)
-            .collect();
-        shown["next_ticks"] = json!(next);
-    }
-    shown
 }
 
+/// A source, secrets redacted. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/sources/{source}", tag = "triggers",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("source" = String, Path, description = "the source")),
+    responses((status = 200, description = "the source", body = ShownSource), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn get_source(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ShownSource>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let source = state
         .store()
@@ -101,37 +117,54 @@ pub async fn get_source(
     Ok(Json(shown_source(&state, &tenant, &source)))
 }
 
-/// SQS messages that could not be parsed, newest first.
+/// SQS messages of the source that could not be parsed, newest first.
+/// Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/sources/{source}/rejected", tag = "triggers",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("source" = String, Path, description = "the source")),
+    responses((status = 200, description = "the rejected messages", body = RejectedList), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn list_rejected(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RejectedList>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     if state.store().get_source(&tenant, &name).await?.is_none() {
         return Err(ApiError::NotFound(format!("source {name:?} not found")));
     }
-    Ok(Json(
-        json!({ "rejected": state.store().list_rejected(&tenant, &name).await? }),
-    ))
+    Ok(Json(RejectedList {
+        rejected: state.store().list_rejected(&tenant, &name).await?,
+    }))
 }
 
+/// Every source of the tenant. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/sources", tag = "triggers",
+    params(("tenant" = String, Path, description = "the tenant")),
+    responses((status = 200, description = "the sources", body = SourceList), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn list_sources(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SourceList>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
-    let sources: Vec<Value> = state
+    let sources = state
         .store()
         .list_sources(&tenant)
         .await?
         .iter()
         .map(|s| shown_source(&state, &tenant, s))
         .collect();
-    Ok(Json(json!({ "sources": sources })))
+    Ok(Json(SourceList { sources }))
 }
 
+/// Deletes a source (an SQS source's pollers stop). Role: admin, author.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/sources/{source}", tag = "triggers",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("source" = String, Path, description = "the source")),
+    responses((status = 204, description = "deleted"), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn delete_source(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -163,12 +196,20 @@ pub async fn delete_source(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Creates or replaces a rule: which events (source, type, criteria) run
+/// which runbook, with what input and policy. Role: admin, author.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/rules/{rule}", tag = "triggers",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("rule" = String, Path, description = "the rule")),
+    request_body = RuleSpec,
+    responses((status = 200, description = "the rule as stored", body = Rule), TenantErrors, BodyErrors),
+    security(("bearer" = [])))]
 pub async fn put_rule(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(spec): JsonBody<RuleSpec>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Rule>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::WriteRules).await?;
     check_name("rule", &name)?;
     spec.validate().map_err(ApiError::BadRequest)?;
@@ -191,34 +232,51 @@ pub async fn put_rule(
     .await?;
     state.store().commit().await?;
     state.pipeline().rules().invalidate(&tenant);
-    Ok(Json(json!(rule)))
+    Ok(Json(rule))
 }
 
+/// A rule. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/rules/{rule}", tag = "triggers",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("rule" = String, Path, description = "the rule")),
+    responses((status = 200, description = "the rule", body = Rule), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn get_rule(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Rule>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
     let rule = state
         .store()
         .get_rule(&tenant, &name)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("rule {name:?} not found")))?;
-    Ok(Json(json!(rule)))
+    Ok(Json(rule))
 }
 
+/// Every rule of the tenant. Role: any but sender.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/rules", tag = "triggers",
+    params(("tenant" = String, Path, description = "the tenant")),
+    responses((status = 200, description = "the rules", body = RuleList), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn list_rules(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams(tenant): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleList>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadConfig).await?;
-    Ok(Json(
-        json!({ "rules": state.store().list_rules(&tenant).await? }),
-    ))
+    Ok(Json(RuleList {
+        rules: state.store().list_rules(&tenant).await?,
+    }))
 }
 
+/// Deletes a rule. Role: admin, author.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/rules/{rule}", tag = "triggers",
+    params(("tenant" = String, Path, description = "the tenant"),
+           ("rule" = String, Path, description = "the rule")),
+    responses((status = 204, description = "deleted"), TenantErrors),
+    security(("bearer" = [])))]
 pub async fn delete_rule(
     State(state): State<AppState>,
     headers: HeaderMap,

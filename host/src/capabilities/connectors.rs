@@ -11,6 +11,7 @@
 
 use crate::capabilities::describe;
 use crate::capabilities::http::{Route, policy::KNOWN_METHODS, send_checked};
+use crate::manifest::check_secret_name;
 use crate::sandbox::bindings::wolfe::runbook::connectors::{Host, Reply};
 use crate::sandbox::bindings::wolfe::runbook::http::Request;
 use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
@@ -26,7 +27,7 @@ pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue"
 
 /// How a tenant configured one connector. Credentials are named tenant
 /// secrets, never values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ConnectorSpec {
     /// An HTTP API under `base_url`; actions are `METHOD /path`.
@@ -48,8 +49,16 @@ pub enum ConnectorSpec {
 }
 
 /// How an `http` connector authenticates.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+// Read through `StrictHttpAuth`, so `{"type": "none", "secret": …}` is
+// refused rather than its key silently dropped; written as derived
+// (`{"type": "none"}`), so stored connectors read back unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(
+    tag = "type",
+    rename_all = "lowercase",
+    deny_unknown_fields,
+    from = "StrictHttpAuth"
+)]
 pub enum HttpAuth {
     #[default]
     None,
@@ -61,9 +70,33 @@ pub enum HttpAuth {
     Header { header: String, secret: String },
 }
 
+/// [`HttpAuth`] as read. serde lets an internally tagged unit variant ignore
+/// other keys even with `deny_unknown_fields`; an empty struct variant
+/// refuses them, with the same JSON form.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+enum StrictHttpAuth {
+    None {},
+    Bearer { secret: String },
+    Basic { username: String, secret: String },
+    Header { header: String, secret: String },
+}
+
+impl From<StrictHttpAuth> for HttpAuth {
+    fn from(auth: StrictHttpAuth) -> Self {
+        match auth {
+            StrictHttpAuth::None {} => Self::None,
+            StrictHttpAuth::Bearer { secret } => Self::Bearer { secret },
+            StrictHttpAuth::Basic { username, secret } => Self::Basic { username, secret },
+            StrictHttpAuth::Header { header, secret } => Self::Header { header, secret },
+        }
+    }
+}
+
 impl ConnectorSpec {
     /// Checks what can be checked before a runbook calls it.
     pub fn validate(&self) -> Result<(), String> {
+        self.check_secret_names()?;
         let check_url = |key: &str, text: &str| {
             let url = Url::parse(text).map_err(|e| format!("{key}: {e}"))?;
             if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
@@ -86,6 +119,26 @@ impl ConnectorSpec {
                 None => Ok(()),
             },
         }
+    }
+
+    /// Checks every credential field names a secret the tenant could store
+    /// ([`check_secret_name`]): a URL or token pasted there could never be
+    /// one, and would sit in plain text in the config and the audit log.
+    fn check_secret_names(&self) -> Result<(), String> {
+        let field = match self {
+            Self::Http { .. } => "auth.secret",
+            Self::Slack { .. } => "webhook_url_secret",
+            Self::Pagerduty { .. } => "routing_key_secret",
+        };
+        // The error leaves the value out: it may be the credential itself.
+        for name in self.secret_names() {
+            check_secret_name(field, name).map_err(|_| {
+                format!(
+                    "{field}: must name a tenant secret (1-128 letters, digits, _ - .), not hold its value"
+                )
+            })?;
+        }
+        Ok(())
     }
 
     /// The secret names this connector reads.
@@ -388,6 +441,7 @@ fn join_under(base: &str, path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn http_connector_paths_stay_under_the_base_url() {
@@ -465,5 +519,101 @@ mod tests {
             auth: HttpAuth::None,
         };
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn credential_fields_must_name_a_secret() {
+        let http = |auth: serde_json::Value| json!({"kind": "http", "base_url": "https://api.example.com", "auth": auth});
+        let cases = [
+            (
+                json!({"kind": "slack", "webhook_url_secret": "SLACK_URL"}),
+                None,
+            ),
+            (
+                json!({"kind": "slack", "webhook_url_secret": "https://hooks.slack.com/services/T0/B0/x"}),
+                Some("webhook_url_secret"),
+            ),
+            (
+                json!({"kind": "pagerduty", "routing_key_secret": "pd.key-1"}),
+                None,
+            ),
+            (
+                json!({"kind": "pagerduty", "routing_key_secret": "R0UT1NG KEY"}),
+                Some("routing_key_secret"),
+            ),
+            (
+                json!({"kind": "pagerduty", "routing_key_secret": ""}),
+                Some("routing_key_secret"),
+            ),
+            (http(json!({"type": "bearer", "secret": "API_TOKEN"})), None),
+            (
+                http(json!({"type": "bearer", "secret": "Bearer abc:def"})),
+                Some("auth.secret"),
+            ),
+            (
+                http(json!({"type": "basic", "username": "u", "secret": "p/w"})),
+                Some("auth.secret"),
+            ),
+            (
+                http(json!({"type": "header", "header": "X-Key", "secret": "x".repeat(129)})),
+                Some("auth.secret"),
+            ),
+        ];
+        for (spec, refused) in cases {
+            let checked = serde_json::from_value::<ConnectorSpec>(spec.clone())
+                .unwrap()
+                .validate();
+            match (checked, refused) {
+                (Ok(()), None) => {}
+                (Err(e), Some(field)) => assert!(e.starts_with(field), "{spec}: {e}"),
+                (got, _) => panic!("{spec}: {got:?}"),
+            }
+        }
+        let pasted: ConnectorSpec = serde_json::from_value(
+            json!({"kind": "slack", "webhook_url_secret": "https://hooks.slack.com/services/T0/B0/x"}),
+        )
+        .unwrap();
+        let err = pasted.validate().unwrap_err();
+        assert!(
+            !err.contains("hooks.slack.com"),
+            "the error repeats the credential: {err}"
+        );
+    }
+
+    #[test]
+    fn auth_without_fields_refuses_extra_keys_and_keeps_its_form() {
+        for (auth, extra) in [
+            (json!({"type": "none", "secret": "API_TOKEN"}), "secret"),
+            (
+                json!({"type": "bearer", "secret": "T", "token": "s3cret"}),
+                "token",
+            ),
+        ] {
+            let err = serde_json::from_value::<HttpAuth>(auth.clone()).unwrap_err();
+            assert!(err.to_string().contains(extra), "{auth}: {err}");
+        }
+        for auth in [
+            HttpAuth::None,
+            HttpAuth::Basic {
+                username: "u".into(),
+                secret: "S".into(),
+            },
+        ] {
+            let stored = serde_json::to_value(&auth).unwrap();
+            assert_eq!(serde_json::from_value::<HttpAuth>(stored).unwrap(), auth);
+        }
+        assert_eq!(
+            serde_json::to_value(HttpAuth::None).unwrap(),
+            json!({"type": "none"})
+        );
+        let spec: ConnectorSpec =
+            toml::from_str("kind = \"http\"\nbase_url = \"https://a.example\"").unwrap();
+        assert!(matches!(
+            spec,
+            ConnectorSpec::Http {
+                auth: HttpAuth::None,
+                ..
+            }
+        ));
     }
 }

@@ -12,7 +12,7 @@ use std::time::Instant;
 pub const DRY_RUN: &str = "dry_run";
 
 /// One capability call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CapabilityCall {
     /// WIT interface: `http`, `secrets`, `kv`.
     pub interface: String,

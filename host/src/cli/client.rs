@@ -3,8 +3,16 @@
 //! `WOLFE_SERVER`, `WOLFE_TOKEN`, `WOLFE_TENANT`.
 
 use super::Outcome;
-use crate::api::types::{CreateTenant, CreateToken, CreatedToken};
+use crate::api::types::{
+    AuditPage, CancelResult, CapabilityReport, CreateTenant, CreateToken, CreatedToken,
+    DeployRequest, EventExplanation, ExecutionPage, PromoteRequest, PutSecret, ReachReport,
+    RerunAccepted, RerunRequest, RuleTestResult, SecretInfo, SecretList, Trail, UploadedVersion,
+};
 use crate::build::build_runbook;
+use crate::dispatch::record::ExecutionRecord;
+use crate::registry::Deployment;
+use crate::registry::report::CapabilityDiff;
+use crate::store::AuditVerification;
 use anyhow::{Context, bail};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -155,11 +163,14 @@ pub fn rule_test(conn: Connection, file: &Path, event: &Path) -> anyhow::Result<
         .with_context(|| format!("cannot read {}", event.display()))?;
     let event: Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not valid JSON", event.display()))?;
-    print(&client.json(
+    // The files go as written (the server names what is wrong in them);
+    // the answer is typed.
+    let answer: RuleTestResult = client.call(
         Method::POST,
         &format!("/v1/tenants/{tenant}/rules/{name}/test"),
-        Some(json!({"event": event, "rule": spec})),
-    )?)
+        &json!({"event": event, "rule": spec}),
+    )?;
+    print(&answer)
 }
 
 /// `wolfe event show ID`.
@@ -167,11 +178,9 @@ pub fn event(conn: Connection, command: EventCommand) -> anyhow::Result<Outcome>
     let client = Client::new(conn)?;
     let tenant = client.tenant()?.to_string();
     let EventCommand::Show { id } = command;
-    print(&client.json(
-        Method::GET,
-        &format!("/v1/tenants/{tenant}/events/{id}"),
-        None,
-    )?)
+    let explained: EventExplanation =
+        client.read(Method::GET, &format!("/v1/tenants/{tenant}/events/{id}"))?;
+    print(&explained)
 }
 
 #[derive(clap::Subcommand)]
@@ -271,19 +280,6 @@ impl Client {
         })
     }
 
-    pub(super) fn json(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        let mut request = self.http.request(method, self.url(path));
-        if let Some(b) = body {
-            request = request.json(&b);
-        }
-        self.send(request)
-    }
-
     /// A typed call: the body and the answer are the API's own types
     /// (`api::types`), so the CLI and the server cannot disagree on a field.
     pub(super) fn call<Body: serde::Serialize, Answer: serde::de::DeserializeOwned>(
@@ -292,19 +288,26 @@ impl Client {
         path: &str,
         body: &Body,
     ) -> anyhow::Result<Answer> {
-        let answer = self.send(self.http.request(method, self.url(path)).json(body))?;
-        serde_json::from_value(answer).with_context(|| {
-            format!(
-                "the server's answer is not a {}",
-                std::any::type_name::<Answer>()
-            )
-        })
+        typed(self.send(self.http.request(method, self.url(path)).json(body))?)
+    }
+
+    /// A typed call without a body (`()` for an answer without one).
+    pub(super) fn read<Answer: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> anyhow::Result<Answer> {
+        typed(self.send(self.http.request(method, self.url(path)))?)
     }
 
     /// `GET path` with a query string encoded by reqwest (a value with `&`,
     /// `=` or spaces arrives as given).
-    pub(super) fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
-        self.send(self.http.get(self.url(path)).query(query))
+    pub(super) fn query<Answer: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> anyhow::Result<Answer> {
+        typed(self.send(self.http.get(self.url(path)).query(query))?)
     }
 
     fn url(&self, path: &str) -> String {
@@ -321,7 +324,16 @@ pub struct ApiRefused {
     pub message: String,
 }
 
-pub(super) fn print(value: &Value) -> anyhow::Result<Outcome> {
+fn typed<Answer: serde::de::DeserializeOwned>(answer: Value) -> anyhow::Result<Answer> {
+    serde_json::from_value(answer).with_context(|| {
+        format!(
+            "the server's answer is not a {}",
+            std::any::type_name::<Answer>()
+        )
+    })
+}
+
+pub(super) fn print(value: &impl serde::Serialize) -> anyhow::Result<Outcome> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(Outcome::Succeeded)
 }
@@ -332,7 +344,7 @@ pub fn tenant(conn: Connection, command: TenantCommand) -> anyhow::Result<Outcom
         TenantCommand::Create { name } => {
             let created: crate::tenancy::Tenant =
                 client.call(Method::POST, "/v1/tenants", &CreateTenant { name })?;
-            print(&json!(created))
+            print(&created)
         }
     }
 }
@@ -350,7 +362,7 @@ pub fn token(conn: Connection, command: TokenCommand) -> anyhow::Result<Outcome>
                 &format!("/v1/tenants/{tenant}/tokens"),
                 &CreateToken { role },
             )?;
-            print(&json!(created))
+            print(&created)
         }
     }
 }
@@ -372,12 +384,14 @@ pub fn deploy(conn: Connection, dir: &Path, env: &str) -> anyhow::Result<Outcome
         "{}/v1/tenants/{tenant}/runbooks",
         client.conn.server.trim_end_matches('/')
     );
-    let uploaded = client.send(client.http.post(url).multipart(form))?;
+    let uploaded: UploadedVersion = typed(client.send(client.http.post(url).multipart(form))?)?;
     let name = &built.manifest.name;
-    let deployed = client.json(
+    let deployed: Deployment = client.call(
         Method::PUT,
         &format!("/v1/tenants/{tenant}/runbooks/{name}/environments/{env}"),
-        Some(json!({"version": built.manifest.version})),
+        &DeployRequest {
+            version: built.manifest.version.clone(),
+        },
     )?;
     print(&json!({"uploaded": uploaded, "deployed": deployed}))
 }
@@ -396,7 +410,7 @@ pub fn promote(
     let client = Client::new(conn)?;
     let tenant = client.tenant()?.to_string();
     // Nothing in the target environment yet: compare with nothing deployed.
-    let change = client.get(
+    let change: anyhow::Result<CapabilityDiff> = client.query(
         &format!("/v1/tenants/{tenant}/runbooks/{name}/diff"),
         &[("from", to.to_string()), ("to", from.to_string())],
     );
@@ -420,11 +434,20 @@ pub fn promote(
             bail!("promotion cancelled");
         }
     }
-    print(&client.json(
+    let environment = |name: &str, flag: &str| {
+        name.parse()
+            .map_err(|e: String| anyhow::anyhow!("{flag} {name:?}: {e}"))
+    };
+    let body = PromoteRequest {
+        from: environment(from, "--from")?,
+        to: environment(to, "--to")?,
+    };
+    let promoted: Deployment = client.call(
         Method::POST,
         &format!("/v1/tenants/{tenant}/runbooks/{name}/promote"),
-        Some(json!({"from": from, "to": to})),
-    )?)
+        &body,
+    )?;
+    print(&promoted)
 }
 
 /// `wolfe rule apply FILE` / `wolfe source apply FILE`.
@@ -432,11 +455,16 @@ pub fn apply(conn: Connection, kind: &str, file: &Path) -> anyhow::Result<Outcom
     let client = Client::new(conn)?;
     let tenant = client.tenant()?.to_string();
     let (name, spec) = read_spec(file)?;
-    print(&client.json(
-        Method::PUT,
-        &format!("/v1/tenants/{tenant}/{kind}/{name}"),
-        Some(spec),
-    )?)
+    let path = format!("/v1/tenants/{tenant}/{kind}/{name}");
+    // The file goes as written (the server names what is wrong in it); the
+    // answer is the stored rule or source.
+    if kind == "rules" {
+        let rule: crate::rules::Rule = client.call(Method::PUT, &path, &spec)?;
+        print(&rule)
+    } else {
+        let source: crate::api::types::ShownSource = client.call(Method::PUT, &path, &spec)?;
+        print(&source)
+    }
 }
 
 pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
@@ -465,36 +493,47 @@ pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
                     query.push((k, v));
                 }
             }
-            print(&client.get(&format!("/v1/tenants/{tenant}/executions"), &query)?)
+            let page: ExecutionPage =
+                client.query(&format!("/v1/tenants/{tenant}/executions"), &query)?;
+            print(&page)
         }
-        ExecCommand::Show { id } => print(&client.json(
-            Method::GET,
-            &format!("/v1/tenants/{tenant}/executions/{id}"),
-            None,
-        )?),
-        ExecCommand::Cancel { id } => print(&client.json(
-            Method::POST,
-            &format!("/v1/tenants/{tenant}/executions/{id}/cancel"),
-            None,
-        )?),
+        ExecCommand::Show { id } => {
+            let record: ExecutionRecord = client.read(
+                Method::GET,
+                &format!("/v1/tenants/{tenant}/executions/{id}"),
+            )?;
+            print(&record)
+        }
+        ExecCommand::Cancel { id } => {
+            let cancelled: CancelResult = client.read(
+                Method::POST,
+                &format!("/v1/tenants/{tenant}/executions/{id}/cancel"),
+            )?;
+            print(&cancelled)
+        }
         ExecCommand::Rerun {
             id,
             deployed,
             environment,
             dry_run,
         } => {
-            let mut body = json!({
-                "version": if deployed { "deployed" } else { "same" },
-                "dry_run": dry_run,
-            });
-            if let Some(env) = environment {
-                body["environment"] = json!(env);
-            }
-            print(&client.json(
+            let environment = environment
+                .map(|env| {
+                    env.parse()
+                        .map_err(|e: String| anyhow::anyhow!("--environment {env:?}: {e}"))
+                })
+                .transpose()?;
+            let body = RerunRequest {
+                version: Some(if deployed { "deployed" } else { "same" }.into()),
+                environment,
+                dry_run,
+            };
+            let accepted: RerunAccepted = client.call(
                 Method::POST,
                 &format!("/v1/tenants/{tenant}/executions/{id}/rerun"),
-                Some(body),
-            )?)
+                &body,
+            )?;
+            print(&accepted)
         }
         ExecCommand::Trail {
             id,
@@ -508,10 +547,11 @@ pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
             if let Some(interface) = interface {
                 query.push(("interface", interface));
             }
-            print(&client.get(
+            let trail: Trail = client.query(
                 &format!("/v1/tenants/{tenant}/executions/{id}/trail"),
                 &query,
-            )?)
+            )?;
+            print(&trail)
         }
     }
 }
@@ -534,20 +574,22 @@ pub fn secret(conn: Connection, command: SecretCommand) -> anyhow::Result<Outcom
                     value.pop();
                 }
             }
-            print(&client.json(
+            let stored: SecretInfo = client.call(
                 Method::PUT,
                 &format!("/v1/tenants/{tenant}/secrets/{name}"),
-                Some(json!({ "value": value })),
-            )?)
+                &PutSecret { value },
+            )?;
+            print(&stored)
         }
         SecretCommand::List => {
-            print(&client.json(Method::GET, &format!("/v1/tenants/{tenant}/secrets"), None)?)
+            let secrets: SecretList =
+                client.read(Method::GET, &format!("/v1/tenants/{tenant}/secrets"))?;
+            print(&secrets)
         }
         SecretCommand::Delete { name } => {
-            client.json(
+            client.read::<()>(
                 Method::DELETE,
                 &format!("/v1/tenants/{tenant}/secrets/{name}"),
-                None,
             )?;
             print(&json!({ "deleted": name }))
         }
@@ -568,24 +610,30 @@ pub fn audit(conn: Connection, command: AuditCommand) -> anyhow::Result<Outcome>
             if let Some(action) = action {
                 query.push(("action", action));
             }
-            print(&client.get(&format!("{base}/audit"), &query)?)
+            let page: AuditPage = client.query(&format!("{base}/audit"), &query)?;
+            print(&page)
         }
         AuditCommand::Verify => {
-            let verdict = client.json(Method::GET, &format!("{base}/audit/verify"), None)?;
+            let verdict: AuditVerification =
+                client.read(Method::GET, &format!("{base}/audit/verify"))?;
             print(&verdict)?;
-            Ok(if verdict["ok"] == true {
+            Ok(if verdict.ok {
                 Outcome::Succeeded
             } else {
                 Outcome::RunbookFailed
             })
         }
         AuditCommand::Report => {
-            print(&client.json(Method::GET, &format!("{base}/report"), None)?)
+            let report: CapabilityReport = client.read(Method::GET, &format!("{base}/report"))?;
+            print(&report)
         }
-        AuditCommand::Diff { name, from, to } => print(&client.get(
-            &format!("{base}/runbooks/{name}/diff"),
-            &[("from", from), ("to", to)],
-        )?),
+        AuditCommand::Diff { name, from, to } => {
+            let diff: CapabilityDiff = client.query(
+                &format!("{base}/runbooks/{name}/diff"),
+                &[("from", from), ("to", to)],
+            )?;
+            print(&diff)
+        }
         AuditCommand::Reach {
             host,
             secret,
@@ -597,7 +645,8 @@ pub fn audit(conn: Connection, command: AuditCommand) -> anyhow::Result<Outcome>
                 (None, None, Some(c)) => ("connector", c),
                 (None, None, None) => bail!("pass --host, --secret or --connector"),
             };
-            print(&client.get(&format!("{base}/reach"), &[query])?)
+            let reach: ReachReport = client.query(&format!("{base}/reach"), &[query])?;
+            print(&reach)
         }
     }
 }

@@ -4,6 +4,10 @@
 
 use super::Outcome;
 use super::client::{Client, Connection, print};
+use crate::api::types::{Decision, SafetyOverview, ShownSilence, SilenceList};
+use crate::dispatch::record::ExecutionRecord;
+use crate::safety::settings::Silence;
+use crate::store::model::rule::Criterion;
 use anyhow::{Context, bail};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -64,25 +68,30 @@ pub fn silence(conn: Connection, command: SilenceCommand) -> anyhow::Result<Outc
                 .iter()
                 .map(|m| parse_matcher(m))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            print(&client.json(
+            let silence = Silence {
+                starts_at: starts.format(&Rfc3339)?,
+                ends_at,
+                matchers,
+                comment,
+                // The server fills it in with the token that sets it.
+                created_by: String::new(),
+            };
+            let stored: ShownSilence = client.call(
                 Method::PUT,
                 &format!("/v1/tenants/{tenant}/silences/{name}"),
-                Some(json!({
-                    "starts_at": starts.format(&Rfc3339)?,
-                    "ends_at": ends_at,
-                    "matchers": matchers,
-                    "comment": comment,
-                })),
-            )?)
+                &silence,
+            )?;
+            print(&stored)
         }
         SilenceCommand::List => {
-            print(&client.json(Method::GET, &format!("/v1/tenants/{tenant}/silences"), None)?)
+            let silences: SilenceList =
+                client.read(Method::GET, &format!("/v1/tenants/{tenant}/silences"))?;
+            print(&silences)
         }
         SilenceCommand::Expire { name } => {
-            client.json(
+            client.read::<()>(
                 Method::DELETE,
                 &format!("/v1/tenants/{tenant}/silences/{name}"),
-                None,
             )?;
             print(&json!({"expired": name}))
         }
@@ -98,7 +107,9 @@ pub fn pause(conn: Connection, runbook: Option<String>, pause: bool) -> anyhow::
         Some(r) => format!("/v1/tenants/{tenant}/runbooks/{r}/{verb}"),
         None => format!("/v1/tenants/{tenant}/{verb}"),
     };
-    print(&client.json(Method::POST, &path, None)?)
+    // Both answers are `{"paused"}` views; printed as the server gave them.
+    let answer: Value = client.read(Method::POST, &path)?;
+    print(&answer)
 }
 
 /// `wolfe approve|reject ID [--comment TEXT]`.
@@ -111,18 +122,21 @@ pub fn decide(
     let client = Client::new(conn)?;
     let tenant = client.tenant()?.to_string();
     let verb = if approve { "approve" } else { "reject" };
-    print(&client.json(
+    let decided: ExecutionRecord = client.call(
         Method::POST,
         &format!("/v1/tenants/{tenant}/executions/{id}/{verb}"),
-        Some(json!({"comment": comment})),
-    )?)
+        &Decision { comment },
+    )?;
+    print(&decided)
 }
 
 /// `wolfe safety`: pauses, silences, open circuits, approvals, windows.
 pub fn overview(conn: Connection) -> anyhow::Result<Outcome> {
     let client = Client::new(conn)?;
     let tenant = client.tenant()?.to_string();
-    print(&client.json(Method::GET, &format!("/v1/tenants/{tenant}/safety"), None)?)
+    let overview: SafetyOverview =
+        client.read(Method::GET, &format!("/v1/tenants/{tenant}/safety"))?;
+    print(&overview)
 }
 
 /// `90s`, `30m`, `2h`, `1d`.
@@ -141,7 +155,7 @@ fn parse_duration(text: &str) -> anyhow::Result<time::Duration> {
 }
 
 /// `PATH=VALUE`, `PATH!=VALUE`, `PATH=~REGEX` → a criterion.
-fn parse_matcher(text: &str) -> anyhow::Result<Value> {
+fn parse_matcher(text: &str) -> anyhow::Result<Criterion> {
     let (path, op, value) = if let Some((p, v)) = text.split_once("=~") {
         (p, "matches", Value::String(v.to_string()))
     } else if let Some((p, v)) = text.split_once("!=") {
@@ -151,7 +165,9 @@ fn parse_matcher(text: &str) -> anyhow::Result<Value> {
     } else {
         bail!("--match {text:?}: expected PATH=VALUE, PATH!=VALUE or PATH=~REGEX");
     };
-    Ok(json!({"path": path.trim(), "op": op, "value": value}))
+    Ok(serde_json::from_value(
+        json!({"path": path.trim(), "op": op, "value": value}),
+    )?)
 }
 
 fn json_or_string(v: &str) -> Value {
@@ -165,14 +181,17 @@ mod tests {
     #[test]
     fn matchers_and_durations_parse() {
         assert_eq!(
-            parse_matcher("data.labels.service=checkout").unwrap(),
+            json!(parse_matcher("data.labels.service=checkout").unwrap()),
             json!({"path": "data.labels.service", "op": "eq", "value": "checkout"})
         );
         assert_eq!(
-            parse_matcher("data.n!=3").unwrap(),
+            json!(parse_matcher("data.n!=3").unwrap()),
             json!({"path": "data.n", "op": "ne", "value": 3})
         );
-        assert_eq!(parse_matcher("type=~^alert").unwrap()["op"], "matches");
+        assert_eq!(
+            json!(parse_matcher("type=~^alert").unwrap())["op"],
+            "matches"
+        );
         assert!(parse_matcher("nothing").is_err());
         assert_eq!(parse_duration("2h").unwrap(), time::Duration::hours(2));
         assert!(parse_duration("2w").is_err());

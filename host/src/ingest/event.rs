@@ -7,8 +7,12 @@ use serde_json::{Value, json};
 
 pub use crate::store::model::event::Event;
 
+/// The fields of the envelope, [`Event::envelope`]: every criterion path
+/// and every template variable starts at one of them.
+pub const ENVELOPE_FIELDS: [&str; 6] = ["id", "source", "type", "time", "data", "metadata"];
+
 impl Event {
-    /// What rules and parameter templates see.
+    /// What rules and parameter templates see: [`ENVELOPE_FIELDS`].
     pub fn envelope(&self) -> Value {
         json!({
             "id": self.id,
@@ -50,4 +54,33 @@ pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(FORMAT)
         .expect("formatting a valid UTC time")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_envelope_has_exactly_its_fields() {
+        let event = Event {
+            id: "e".into(),
+            tenant: "t".into(),
+            source: "s".into(),
+            event_type: "x".into(),
+            time: now_rfc3339(),
+            data: json!({}),
+            metadata: Default::default(),
+        };
+        let envelope = event.envelope();
+        let mut keys: Vec<&str> = envelope
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut fields = ENVELOPE_FIELDS.to_vec();
+        keys.sort_unstable();
+        fields.sort_unstable();
+        assert_eq!(keys, fields);
+    }
 }

@@ -22,6 +22,9 @@ impl IdPaths {
 /// Event type when neither `type_path` nor `type_header` yields one.
 pub const DEFAULT_EVENT_TYPE: &str = "webhook";
 
+/// Receive loops one SQS source may run.
+pub const MAX_POLLERS: usize = 16;
+
 impl SourceSpec {
     /// Checks the spec; the error names the bad field.
     pub fn validate(&self) -> Result<(), String> {
@@ -59,12 +62,18 @@ impl SqsSpec {
             ("wait_time_seconds", self.wait_time_seconds, 0, 20),
             ("max_messages", self.max_messages, 1, 10),
             ("visibility_timeout", self.visibility_timeout, 0, 43_200),
-            ("pollers", self.pollers as i32, 1, 16),
         ];
         for (field, value, min, max) in ranges {
             if !(min..=max).contains(&value) {
                 return Err(format!("{field}: {value} is outside {min}..={max}"));
             }
+        }
+        // Compared as given: a cast to i32 would wrap 2^32 + 1 to 1.
+        if !(1..=MAX_POLLERS).contains(&self.pollers) {
+            return Err(format!(
+                "pollers: {} is outside 1..={MAX_POLLERS}",
+                self.pollers
+            ));
         }
         if let Some(p) = &self.type_path {
             path::validate(p).map_err(|e| format!("type_path: {e}"))?;
@@ -81,10 +90,13 @@ impl WebhookSpec {
                 if secret.len() < 16 {
                     return Err("auth.secret: must be at least 16 characters".into());
                 }
-                axum::http::HeaderName::from_bytes(header.as_bytes())
-                    .map_err(|_| format!("auth.header: {header:?} is not a header name"))?;
+                check_header_name("auth.header", header)?;
             }
             Some(WebhookAuth::Bearer) => {}
+        }
+        // A name no request can carry would type every event `webhook`.
+        if let Some(header) = &self.type_header {
+            check_header_name("type_header", header)?;
         }
         let id_paths = self.id.as_ref().map(IdPaths::paths).unwrap_or_default();
         if self.id.is_some() && id_paths.is_empty() {
@@ -108,6 +120,13 @@ impl WebhookSpec {
         }
         shown
     }
+}
+
+/// Checks `name` is a valid HTTP header name; the error names `field`.
+fn check_header_name(field: &str, name: &str) -> Result<(), String> {
+    axum::http::HeaderName::from_bytes(name.as_bytes())
+        .map(|_| ())
+        .map_err(|_| format!("{field}: {name:?} is not a header name"))
 }
 
 #[cfg(test)]
@@ -145,5 +164,55 @@ mod tests {
                 .unwrap_err()
                 .starts_with("queue_url")
         );
+        for pollers in [17_u64, 4_294_967_297, u64::MAX] {
+            let err = spec(json!({"pollers": pollers})).unwrap_err();
+            assert!(err.starts_with("pollers"), "{pollers}: {err}");
+        }
+        assert!(spec(json!({"pollers": 16})).is_ok());
+    }
+
+    #[test]
+    fn the_example_source_validates() {
+        // Its paths are relative to the body (each split element), not to
+        // the envelope rules see: `labels.alertname`.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/alertmanager/source.toml"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut spec = serde_json::to_value(toml::from_str::<toml::Value>(&text).unwrap()).unwrap();
+        spec.as_object_mut().unwrap().remove("name");
+        let spec: SourceSpec = serde_json::from_value(spec).unwrap();
+        assert_eq!(spec.validate(), Ok(()));
+    }
+
+    #[test]
+    fn webhook_header_names_are_checked() {
+        let spec = |extra: serde_json::Value| {
+            let mut v = json!({"auth": {"type": "bearer"}});
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            serde_json::from_value::<SourceSpec>(v).unwrap().validate()
+        };
+        let hmac = |header: &str| json!({"auth": {"type": "hmac-sha256", "secret": "0123456789abcdef", "header": header}});
+        let cases = [
+            (json!({"type_header": "X-GitHub-Event"}), None),
+            (
+                json!({"type_header": "X GitHub Event"}),
+                Some("type_header"),
+            ),
+            (json!({"type_header": "X-Event:"}), Some("type_header")),
+            (json!({"type_header": ""}), Some("type_header")),
+            (hmac("X-Hub-Signature-256"), None),
+            (hmac("X Hub"), Some("auth.header")),
+        ];
+        for (extra, refused) in cases {
+            match (spec(extra.clone()), refused) {
+                (Ok(()), None) => {}
+                (Err(e), Some(field)) => assert!(e.starts_with(field), "{extra}: {e}"),
+                (got, _) => panic!("{extra}: {got:?}"),
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@ pub const TRIGGERS: [&str; 7] = [
 pub const RESOLVED: &str = "resolved";
 
 /// `{"on": [...], "connector": "chat"}` in a rule's `policy.notify`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotifySpec {
     pub on: Vec<String>,
@@ -48,7 +48,7 @@ impl NotifySpec {
 }
 
 /// A notification waiting in the outbox for delivery.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Notification {
     pub tenant: String,
     /// `{execution}:{on}:{connector}`: one notification per moment and
@@ -80,7 +80,7 @@ impl Notification {
 }
 
 /// What became of a notification, kept in the execution record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NotificationOutcome {
     pub connector: String,
     pub on: String,

@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// An uploaded runbook version. Immutable once stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunbookVersion {
     pub name: String,
     pub version: String,
@@ -26,7 +26,19 @@ pub struct RunbookVersion {
 }
 
 /// A deployment environment. Promotion goes one step at a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     Dev,
@@ -76,7 +88,7 @@ impl FromStr for Environment {
 }
 
 /// Which version of a runbook an environment runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Deployment {
     pub runbook: String,
     pub environment: Environment,

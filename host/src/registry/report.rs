@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 
 /// The capabilities of one runbook version.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CapabilityView {
     pub runbook: String,
     pub version: String,
@@ -74,7 +74,7 @@ impl CapabilityView {
 }
 
 /// Added and removed entries of one list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Change {
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -95,7 +95,7 @@ impl Change {
 }
 
 /// What changes from one version to another.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CapabilityDiff {
     pub from: String,
     pub to: String,

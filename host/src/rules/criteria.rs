@@ -1,7 +1,9 @@
 //! Rule criteria: `{path, op, value}` tests over the event envelope
-//! `{id, source, type, time, data}`. All criteria of a rule must hold.
+//! `{id, source, type, time, data, metadata}`. All criteria of a rule must
+//! hold.
 
 use super::path;
+use crate::ingest::event::ENVELOPE_FIELDS;
 use serde_json::Value;
 
 pub use crate::store::model::rule::{Criterion, Op};
@@ -97,11 +99,54 @@ impl CompiledCriterion {
     }
 }
 
-/// Numbers compare by value (1 == 1.0); everything else structurally.
-fn loosely_equal(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) if a.is_number() && b.is_number() => x == y,
-        _ => a == b,
+/// Checks what compiles but could never take effect, when a rule or a
+/// silence is stored (not in [`CompiledCriterion::compile`], which must keep
+/// accepting what was stored before): a path outside the envelope, and `in`
+/// with no option. Errors name the criterion (`criteria[i].path: …`).
+pub fn check_can_match(criteria: &[Criterion]) -> Result<(), String> {
+    for (i, c) in criteria.iter().enumerate() {
+        check_envelope_path(&c.path).map_err(|m| format!("criteria[{i}].path: {m}"))?;
+        if c.op == Op::In && c.value.as_array().is_some_and(Vec::is_empty) {
+            return Err(format!(
+                "criteria[{i}].value: `in` with no option never matches; name at least one"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a path starts at a field of the envelope. Any other path never
+/// resolves, so with `ne` or `exists: false` it would match every event
+/// (a silence that silences everything).
+pub fn check_envelope_path(path: &str) -> Result<(), String> {
+    let first = path::first_segment(path);
+    if path == "$" || ENVELOPE_FIELDS.contains(&first) {
+        return Ok(());
+    }
+    let hint = match path.strip_prefix("event.") {
+        Some(rest) => format!("write {rest:?}: paths start inside the event"),
+        None if ENVELOPE_FIELDS.contains(&first.to_ascii_lowercase().as_str()) => {
+            "field names are lower case".to_string()
+        }
+        None => format!("did you mean \"data.{path}\"?"),
+    };
+    Err(format!(
+        "{path:?} is outside the event: a path starts at one of {} ({hint})",
+        ENVELOPE_FIELDS.join(", ")
+    ))
+}
+
+/// Numbers compare by value (1 == 1.0). A string field equals a number or
+/// boolean value whose JSON text it is (`"3"` == `3`, `"true"` == `true`):
+/// Alertmanager labels are always strings, while a matcher such as
+/// `data.labels.shard=3` arrives as the number 3. Everything else compares
+/// structurally.
+fn loosely_equal(field: &Value, value: &Value) -> bool {
+    match (field, value) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::String(s), Value::Number(n)) => *s == n.to_string(),
+        (Value::String(s), Value::Bool(b)) => s == if *b { "true" } else { "false" },
+        _ => field == value,
     }
 }
 
@@ -164,6 +209,78 @@ mod tests {
                 expected,
                 "{path} {op:?} {value}"
             );
+        }
+    }
+
+    #[test]
+    fn a_string_field_equals_a_number_or_bool_written_the_same() {
+        let e = json!({"data": {"shard": "3", "flag": "true", "n": 3, "tags": ["3"]}});
+        let cases: Vec<(&str, Op, Value, bool)> = vec![
+            ("data.shard", Op::Eq, json!(3), true),
+            ("data.shard", Op::Eq, json!(4), false),
+            ("data.shard", Op::Eq, json!(3.0), false),
+            ("data.shard", Op::Ne, json!(3), false),
+            ("data.shard", Op::In, json!([1, 3]), true),
+            ("data.flag", Op::Eq, json!(true), true),
+            ("data.flag", Op::Eq, json!(false), false),
+            ("data.tags", Op::Contains, json!(3), true),
+            ("data.n", Op::Eq, json!(3.0), true),
+            ("data.n", Op::Eq, json!("3"), false),
+        ];
+        for (path, op, value, expected) in cases {
+            assert_eq!(
+                check(path, op, value.clone(), &e),
+                expected,
+                "{path} {op:?} {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn criteria_that_could_never_take_effect_are_refused() {
+        let criterion = |path: &str, op: Op, value: Value| Criterion {
+            path: path.into(),
+            op,
+            value,
+        };
+        let fine = [
+            criterion("data.labels.env", Op::Ne, json!("prod")),
+            criterion("/metadata/sqs/message_id", Op::Exists, json!(true)),
+            criterion("$.type", Op::Eq, json!("alert")),
+            criterion("$", Op::Exists, Value::Null),
+            criterion("data.sev", Op::In, json!(["page"])),
+        ];
+        assert_eq!(check_can_match(&fine), Ok(()));
+        let refused = [
+            (
+                criterion("labels.env", Op::Ne, json!("prod")),
+                "criteria[0].path",
+                "data.labels.env",
+            ),
+            (
+                criterion("event.data.x", Op::Eq, json!(1)),
+                "criteria[0].path",
+                "\"data.x\"",
+            ),
+            (
+                criterion("/labels/env", Op::Exists, json!(false)),
+                "criteria[0].path",
+                "outside",
+            ),
+            (
+                criterion("Data.x", Op::Eq, json!(1)),
+                "criteria[0].path",
+                "lower case",
+            ),
+            (
+                criterion("data.sev", Op::In, json!([])),
+                "criteria[0].value",
+                "`in`",
+            ),
+        ];
+        for (c, field, hint) in refused {
+            let err = check_can_match(std::slice::from_ref(&c)).unwrap_err();
+            assert!(err.starts_with(field) && err.contains(hint), "{c:?}: {err}");
         }
     }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 /// The first check an event failed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Mismatch {
     /// `enabled`, `source`, `type`, `criteria[2]`, `all[1].criteria[0]`.
     pub check: String,
@@ -23,7 +23,7 @@ pub struct Mismatch {
 }
 
 /// How an event fared against one rule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Explanation {
     pub matched: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

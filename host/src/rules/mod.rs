@@ -76,13 +76,30 @@ impl RuleSpec {
         glob::validate("source", self.source.as_deref())?;
         glob::validate("type", self.event_type.as_deref())?;
         CompiledCriterion::compile_all(&self.criteria)?;
+        criteria::check_can_match(&self.criteria)?;
         if let Some(params) = &self.params {
             params::validate_params(params)?;
         }
         if let Some(policy) = &self.policy {
             policy.validate()?;
         }
-        self.validate_all()
+        self.validate_all()?;
+        self.check_params_variables()
+    }
+
+    /// Checks `params` read only what their context has (after
+    /// [`Self::validate_all`], so the conditions they may name are sound).
+    fn check_params_variables(&self) -> Result<(), String> {
+        let Some(params) = &self.params else {
+            return Ok(());
+        };
+        let conditions: Vec<&str> = self.all.iter().map(|c| c.name.as_str()).collect();
+        let events = match (self.correlates(), conditions.is_empty()) {
+            (false, _) => params::Events::Absent,
+            (true, true) => params::Events::List,
+            (true, false) => params::Events::ByCondition(&conditions),
+        };
+        params::check_variables(params, events)
     }
 
     /// A multi-event rule: 2 to [`MAX_CONDITIONS`] uniquely named
@@ -118,7 +135,9 @@ impl RuleSpec {
             }
             glob::validate(&format!("all[{i}].source"), c.source.as_deref())?;
             glob::validate(&format!("all[{i}].type"), c.event_type.as_deref())?;
-            CompiledCriterion::compile_all(&c.criteria).map_err(|e| format!("all[{i}].{e}"))?;
+            CompiledCriterion::compile_all(&c.criteria)
+                .and_then(|_| criteria::check_can_match(&c.criteria))
+                .map_err(|e| format!("all[{i}].{e}"))?;
         }
         Ok(())
     }
@@ -246,4 +265,94 @@ pub fn match_rules<'a>(
         .iter()
         .filter(|r| r.matches(source, event_type, envelope))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn validate(extra: Value) -> Result<(), String> {
+        let mut rule = json!({"runbook": "hello", "environment": "dev"});
+        let extra = extra.as_object().unwrap().clone();
+        rule.as_object_mut().unwrap().extend(extra);
+        serde_json::from_value::<RuleSpec>(rule)
+            .map_err(|e| e.to_string())?
+            .validate()
+    }
+
+    /// A multi-event rule of conditions `a` (with `criteria`) and `b`.
+    fn two_conditions(criteria: Value) -> Value {
+        json!({"all": [{"name": "a", "criteria": criteria}, {"name": "b"}], "within_secs": 60})
+    }
+
+    fn with(mut rule: Value, key: &str, value: Value) -> Value {
+        rule[key] = value;
+        rule
+    }
+
+    #[test]
+    fn rules_that_could_never_take_effect_are_refused_naming_the_part() {
+        let cases = [
+            (
+                json!({"criteria": [{"path": "labels.env", "op": "ne", "value": "prod"}]}),
+                "criteria[0].path",
+            ),
+            (
+                two_conditions(json!([
+                    {"path": "data.x", "op": "eq", "value": 1},
+                    {"path": "event.data.x", "op": "exists"},
+                ])),
+                "all[0].criteria[1].path",
+            ),
+            (
+                json!({"criteria": [{"path": "data.x", "op": "in", "value": []}]}),
+                "criteria[0].value",
+            ),
+            (
+                json!({"criteria": [{"path": "data.alerts[*].x", "op": "exists"}]}),
+                "criteria[0]",
+            ),
+            (json!({"params": {"s": "{{ labels.service }}"}}), "params.s"),
+            (json!({"params": {"e": "{{ events }}"}}), "params.e"),
+            (
+                with(
+                    two_conditions(json!([])),
+                    "params",
+                    json!({"c": "{{ events.c.data }}"}),
+                ),
+                "params.c",
+            ),
+            (
+                json!({"policy": {"key": "{{ labels.service }}"}}),
+                "policy.key",
+            ),
+        ];
+        for (rule, part) in cases {
+            let err = validate(rule.clone()).unwrap_err();
+            assert!(err.starts_with(part), "{rule}: {err}");
+        }
+    }
+
+    #[test]
+    fn templates_see_events_only_where_the_rule_correlates() {
+        let fine = [
+            json!({
+                "criteria": [{"path": "data.x", "op": "ne", "value": 1}],
+                "params": {"s": "{{ data.x }}", "e": "{{ event.id }}", "m": "{{ metadata }}"},
+            }),
+            with(
+                two_conditions(json!([])),
+                "params",
+                json!({"a": "{{ events.a.data }}", "b": "{{ events.b }}", "all": "{{ events }}"}),
+            ),
+            json!({
+                "policy": {"threshold": {"count": 2, "within_secs": 60}},
+                "params": {"n": "{{ events | length }}"},
+            }),
+        ];
+        for rule in fine {
+            assert_eq!(validate(rule.clone()), Ok(()), "{rule}");
+        }
+    }
 }

@@ -4,8 +4,24 @@
 //! what it evaluates to (a number stays a number, an object an object).
 //! Non-string values pass through unchanged.
 
+use crate::ingest::event::ENVELOPE_FIELDS;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
+
+/// What `events` holds where a template is rendered.
+#[derive(Debug, Clone, Copy)]
+pub enum Events<'a> {
+    /// Nothing: the params of a rule that does not correlate, and every
+    /// `policy.key` (rendered per event, before any correlation).
+    Absent,
+    /// A threshold's envelopes, oldest first.
+    List,
+    /// A multi-event rule's envelope per condition name.
+    ByCondition(&'a [&'a str]),
+}
+
+/// The methods minijinja gives a map (`event.items()`), which are not keys.
+const MAP_METHODS: [&str; 4] = ["items", "keys", "values", "get"];
 
 /// Renders `params` with the envelope as the template context. Undefined
 /// variables are errors, so a typo in a rule fails loudly, not silently empty.
@@ -24,6 +40,87 @@ pub fn validate_params(params: &Value) -> Result<(), String> {
         }
         .map_err(|e| format!("{path}: {e}"))
     })
+}
+
+/// Checks every template in `params` reads only what its context has: the
+/// envelope's fields, `event`, `events` as `events` says, and minijinja's
+/// globals. Rendering is strict, so any other name would fail every
+/// execution `invalid_input`. Errors name the param (`params.x: …`).
+pub fn check_variables(params: &Value, events: Events<'_>) -> Result<(), String> {
+    let env = template_env();
+    walk_strings(params, "params", &mut |path, s| {
+        read_variables(&env, s)
+            .iter()
+            .try_for_each(|name| check_variable(name, events))
+            .map_err(|e| format!("{path}: {e}"))
+    })
+}
+
+/// Whether a template reads anything from its context: one that does not
+/// renders the same for every event.
+pub fn reads_context(template: &str) -> bool {
+    !read_variables(&template_env(), template).is_empty()
+}
+
+/// The context variables a template reads, with their attribute chains
+/// (`data.labels.service`), sorted; minijinja's globals (`range`, `dict`,
+/// …) are not among them. Empty when it does not compile: that is
+/// [`validate_params`]'s to report.
+fn read_variables(env: &Environment<'_>, template: &str) -> Vec<String> {
+    let names = match whole_expression(template) {
+        Some(expr) => env
+            .compile_expression(expr)
+            .map(|e| e.undeclared_variables(true)),
+        None => env
+            .template_from_str(template)
+            .map(|t| t.undeclared_variables(true)),
+    };
+    let mut names: Vec<String> = names
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|name| {
+            let first = name.split('.').next().unwrap_or_default();
+            !env.globals().any(|(global, _)| global == first)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Checks one variable (`data.x`, `events.offline.data`) against the
+/// context [`crate::rules`] builds for templates.
+fn check_variable(name: &str, events: Events<'_>) -> Result<(), String> {
+    let mut parts = name.split('.');
+    let first = parts.next().unwrap_or_default();
+    let second = parts.next().filter(|s| !MAP_METHODS.contains(s));
+    match (first, second) {
+        (field, _) if ENVELOPE_FIELDS.contains(&field) => Ok(()),
+        ("event", Some(field)) if !ENVELOPE_FIELDS.contains(&field) => Err(format!(
+            "`event.{field}` is not there: the event has {}",
+            ENVELOPE_FIELDS.join(", ")
+        )),
+        ("event", _) => Ok(()),
+        ("events", _) if matches!(events, Events::Absent) => Err(
+            "`events` is there only in the params of a rule that correlates (`all` or `policy.threshold`)"
+                .into(),
+        ),
+        ("events", Some(condition)) => match events {
+            Events::ByCondition(names) if !names.contains(&condition) => Err(format!(
+                "`events.{condition}`: no condition is named {condition:?} (the conditions are {})",
+                names.join(", ")
+            )),
+            _ => Ok(()),
+        },
+        ("events", None) => Ok(()),
+        (other, _) => Err(format!(
+            "`{other}` is not a variable here: templates see {}, `event` (the whole envelope){} (did you mean `data.{name}`?)",
+            ENVELOPE_FIELDS.join(", "),
+            match events {
+                Events::Absent => "",
+                _ => " and `events`",
+            }
+        )),
+    }
 }
 
 fn template_env() -> Environment<'static> {
@@ -138,5 +235,83 @@ mod tests {
         let err = validate_params(&json!({"x": "{{ unclosed"})).unwrap_err();
         assert!(err.starts_with("params.x"), "{err}");
         assert!(validate_params(&json!({"x": "{{ data.a }}", "y": "text {{ id }}"})).is_ok());
+    }
+
+    #[test]
+    fn templates_may_read_only_what_their_context_has() {
+        let conditions = ["offline", "urp"];
+        let all = Events::ByCondition(&conditions);
+        let fine = [
+            ("{{ data.labels.service }}", Events::Absent),
+            (
+                "{{ event.data.x }} at {{ time }} from {{ source }}",
+                Events::Absent,
+            ),
+            (
+                "{{ metadata.sqs.message_id }} {{ id }} {{ type }}",
+                Events::Absent,
+            ),
+            ("{{ event }}", Events::Absent),
+            ("{{ event.items() | list | length }}", Events::Absent),
+            (
+                "{% for a in data.alerts %}{{ a.labels }}{{ loop.index }}{% endfor %}",
+                Events::Absent,
+            ),
+            ("{% set s = data.x %}{{ s.y }}", Events::Absent),
+            (
+                "{{ range(3) | list }} {{ dict(a=1) }} {{ namespace() }}",
+                Events::Absent,
+            ),
+            ("{{ data.x | default('none') | upper }}", Events::Absent),
+            ("{{ events | length }}", Events::List),
+            ("{{ events[0].data }}", Events::List),
+            ("{{ events.offline.data.since }}", all),
+            ("{{ events['urp'] }} {{ events.keys() | list }}", all),
+            ("no template at all", Events::Absent),
+            ("{{ unclosed", Events::Absent),
+        ];
+        for (template, events) in fine {
+            let params = json!({"x": template});
+            assert_eq!(check_variables(&params, events), Ok(()), "{template}");
+        }
+        let refused = [
+            ("{{ labels.service }}", Events::Absent, "`labels`"),
+            (
+                "{{ labels.service }}",
+                Events::Absent,
+                "data.labels.service",
+            ),
+            ("{{ event.labels }}", Events::Absent, "`event.labels`"),
+            ("{{ events }}", Events::Absent, "correlates"),
+            ("{{ events.c.data }}", all, "`events.c`"),
+            (
+                "{% if data.x %}{{ Data.y }}{% endif %}",
+                Events::Absent,
+                "`Data`",
+            ),
+            ("{{ loop.index }}", Events::Absent, "`loop`"),
+        ];
+        for (template, events, why) in refused {
+            let err = check_variables(&json!({"a": [template]}), events).unwrap_err();
+            assert!(
+                err.starts_with("params.a[0]: ") && err.contains(why),
+                "{template}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_template_reads_its_context_only_through_a_variable() {
+        let cases = [
+            ("{{ data.x }}", true),
+            ("svc-{{ event.source }}", true),
+            ("fixed", false),
+            ("{{ 'fixed' }}", false),
+            ("{{ range(2) | list }}", false),
+            ("{% set x = 1 %}{{ x }}", false),
+        ];
+        for (template, reads) in cases {
+            assert_eq!(reads_context(template), reads, "{template}");
+        }
     }
 }

@@ -55,7 +55,7 @@ impl std::fmt::Debug for Gate {
 }
 
 /// One key's state under a rule's policy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KeyState {
     /// The last execution admitted (for `once_within_secs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,20 +84,20 @@ pub struct KeyState {
     pub conditions: BTreeMap<String, Correlated>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Run {
     pub execution: String,
     pub at: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Correlated {
     pub at: u64,
     pub event: Value,
 }
 
 /// A rule's state across its keys (`budget`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RuleState {
     /// Keys acted on in the current window → when first acted on (ms).
     #[serde(default)]
@@ -418,7 +418,7 @@ pub fn forget_old(policy: &Policy, key: &mut KeyState, rule: &mut RuleState, now
 }
 
 /// A key's circuit as operators see it, when it is not closed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct OpenCircuit {
     pub key: String,
     pub opened_at: String,

@@ -17,11 +17,12 @@ pub const MAX_BUDGET_KEYS: u32 = 10_000;
 /// Circuit failures one key may need before opening.
 pub const MAX_CIRCUIT_FAILURES: u32 = 1_000;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
-    /// A template over the event envelope (like `params`) that groups
-    /// events; absent: the whole rule is one group.
+    /// A template over the event envelope (like `params`, without
+    /// `events`) that groups events, so it must read the event; absent: the
+    /// whole rule is one group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// The first event of a key runs; the next ones within the window are
@@ -52,9 +53,9 @@ pub struct Policy {
 }
 
 /// Retry executions that ended in one of `on`, up to `max_attempts` runs in
-/// all, after `initial_delay_secs · 2^(n-1)` (at most `max_delay_secs`),
-/// with jitter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// all (the first run included, so at least 2), after
+/// `initial_delay_secs · 2^(n-1)` (at most `max_delay_secs`), with jitter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retry {
     pub max_attempts: u32,
@@ -72,7 +73,7 @@ fn default_retry_on() -> Vec<ExecutionStatus> {
 pub const MAX_ATTEMPTS: u32 = 20;
 
 /// At most `max` executions per key per window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rate {
     pub max: u32,
@@ -80,7 +81,7 @@ pub struct Rate {
 }
 
 /// Fire once when `count` events of one key arrived within the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Threshold {
     pub count: u32,
@@ -88,7 +89,7 @@ pub struct Threshold {
 }
 
 /// At most `max` executions of one key between queued and finished.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Concurrency {
     pub max: u32,
@@ -96,7 +97,7 @@ pub struct Concurrency {
     pub on_busy: OnBusy,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnBusy {
     /// Wait (without holding a worker) and run in arrival order.
@@ -106,8 +107,9 @@ pub enum OnBusy {
     Suppress,
 }
 
-/// At most `max_keys` distinct keys acted on per window, across the rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// At most `max_keys` distinct keys acted on per window, across the rule
+/// (so it needs a `key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
     pub max_keys: u32,
@@ -117,7 +119,7 @@ pub struct Budget {
 /// After `failures` unsuccessful executions of a key within the window, the
 /// key's events are suppressed until `cooldown_secs` pass; then one trial
 /// execution is let through and its success closes the circuit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Circuit {
     pub failures: u32,
@@ -126,7 +128,7 @@ pub struct Circuit {
 }
 
 /// Executions wait for an operator's approval, at most `timeout_secs`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Approval {
     pub timeout_secs: u64,
@@ -143,8 +145,20 @@ impl Policy {
                         .into(),
                 );
             }
-            crate::rules::params::validate_params(&serde_json::Value::String(key.clone()))
+            let template = serde_json::Value::String(key.clone());
+            crate::rules::params::validate_params(&template)
+                .and_then(|()| {
+                    crate::rules::params::check_variables(
+                        &template,
+                        crate::rules::params::Events::Absent,
+                    )
+                })
                 .map_err(|e| format!("policy.key: {}", e.trim_start_matches("params: ")))?;
+            if !crate::rules::params::reads_context(key) {
+                return Err(format!(
+                    "policy.key: {key:?} reads nothing from the event, so it would group every event under one key (name a variable, e.g. {{{{ data.labels.service }}}}, or leave key out to make the whole rule one group)"
+                ));
+            }
         }
         if let Some(secs) = self.once_within_secs {
             window("policy.once_within_secs", secs)?;
@@ -176,7 +190,12 @@ impl Policy {
             n.validate(i)?;
         }
         if let Some(r) = &self.retry {
-            count("policy.retry.max_attempts", r.max_attempts, MAX_ATTEMPTS)?;
+            if !(2..=MAX_ATTEMPTS).contains(&r.max_attempts) {
+                return Err(format!(
+                    "policy.retry.max_attempts: counts every run, the first included, so it must be between 2 (one retry) and {MAX_ATTEMPTS}, not {}",
+                    r.max_attempts
+                ));
+            }
             window("policy.retry.initial_delay_secs", r.initial_delay_secs)?;
             window("policy.retry.max_delay_secs", r.max_delay_secs)?;
             if r.max_delay_secs < r.initial_delay_secs {
@@ -200,6 +219,33 @@ impl Policy {
                     "policy.retry.on: {} cannot be retried (failed, timed_out, out_of_fuel or out_of_memory)",
                     s.as_str()
                 ));
+            }
+        }
+        self.check_takes_effect()
+    }
+
+    /// Refuses settings that are in range but could never take effect.
+    fn check_takes_effect(&self) -> Result<(), String> {
+        // The gate counts distinct keys against the budget; a key already
+        // counted is let through. Without a key every event has the same
+        // one (a key that reads no variable was refused above).
+        if self.budget.is_some() && self.key.is_none() {
+            return Err("policy.budget: counts distinct keys, so it needs a policy.key that reads the event (e.g. {{ data.labels.service }}); without one every event has the same key and the budget never holds anything back".into());
+        }
+        for (i, n) in self.notify.iter().enumerate() {
+            let never = |on: &str, needs: &str| {
+                format!("policy.notify[{i}].on: {on:?} never happens without policy.{needs}")
+            };
+            for on in &n.on {
+                match on.as_str() {
+                    "awaiting_approval" if self.approval.is_none() => {
+                        return Err(never(on, "approval"));
+                    }
+                    "retries_exhausted" if self.retry.is_none() => {
+                        return Err(never(on, "retry"));
+                    }
+                    _ => {}
+                }
             }
         }
         Ok(())
@@ -310,6 +356,68 @@ mod tests {
         for (policy, field) in cases {
             let err = parse(policy.clone()).unwrap_err();
             assert!(err.starts_with(field), "{policy}: {err}");
+        }
+        let retry = json!({"max_attempts": 1, "initial_delay_secs": 1, "max_delay_secs": 1});
+        let notify = |on: &str| json!([{"on": [on], "connector": "chat"}]);
+        let never_take_effect = [
+            (
+                json!({"key": "checkout", "rate": {"max": 1, "per_secs": 60}}),
+                "policy.key",
+                "one key",
+            ),
+            (
+                json!({"key": "{{ 'x' }}-{{ range(2) | list }}"}),
+                "policy.key",
+                "one key",
+            ),
+            (
+                json!({"key": "{{ labels.service }}"}),
+                "policy.key",
+                "`labels`",
+            ),
+            (
+                json!({"key": "{{ events | length }}"}),
+                "policy.key",
+                "`events`",
+            ),
+            (
+                json!({"budget": {"max_keys": 5, "per_secs": 60}}),
+                "policy.budget",
+                "policy.key",
+            ),
+            (
+                json!({"notify": notify("awaiting_approval")}),
+                "policy.notify[0].on",
+                "policy.approval",
+            ),
+            (
+                json!({"notify": notify("retries_exhausted")}),
+                "policy.notify[0].on",
+                "policy.retry",
+            ),
+            (
+                json!({"retry": retry}),
+                "policy.retry.max_attempts",
+                "between 2",
+            ),
+        ];
+        for (policy, field, why) in never_take_effect {
+            let err = parse(policy.clone()).unwrap_err();
+            assert!(
+                err.starts_with(field) && err.contains(why),
+                "{policy}: {err}"
+            );
+        }
+        let mut retry = retry;
+        retry["max_attempts"] = json!(2);
+        let fine = [
+            json!({"key": "{{ data.service }}", "budget": {"max_keys": 5, "per_secs": 60}}),
+            json!({"approval": {"timeout_secs": 60}, "notify": notify("awaiting_approval")}),
+            json!({"retry": retry, "notify": notify("retries_exhausted")}),
+            json!({"notify": notify("failed")}),
+        ];
+        for policy in fine {
+            assert!(parse(policy.clone()).is_ok(), "{policy}");
         }
         let err = parse(json!({"rate": {"max": 1, "per_secs": 1, "burst": 2}})).unwrap_err();
         assert!(err.contains("burst"), "{err}");

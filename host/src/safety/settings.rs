@@ -15,7 +15,7 @@ pub const MAX_SILENCES: usize = 1_000;
 /// Matchers one silence may have.
 pub const MAX_MATCHERS: usize = 32;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SafetySettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused: Option<Pause>,
@@ -26,7 +26,7 @@ pub struct SafetySettings {
 }
 
 /// Who paused, and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Pause {
     pub at: String,
     pub by: String,
@@ -34,7 +34,7 @@ pub struct Pause {
 
 /// Events matching every matcher between `starts_at` and `ends_at` are
 /// suppressed as `silenced`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Silence {
     pub starts_at: String,
@@ -63,7 +63,10 @@ impl Silence {
         if self.matchers.len() > MAX_MATCHERS {
             return Err(format!("matchers: at most {MAX_MATCHERS}"));
         }
+        // Stored silences are compiled again as they are read
+        // (`ActiveSilences::of`); only new ones are held to `check_can_match`.
         CompiledCriterion::compile_all(&self.matchers)
+            .and_then(|_| crate::rules::criteria::check_can_match(&self.matchers))
             .map_err(|e| e.replacen("criteria", "matchers", 1))?;
         Ok(())
     }
@@ -224,6 +227,61 @@ mod tests {
         assert!(s(json!({"starts_at": "2030-01-01T00:00:00Z", "ends_at": "2029-01-01T00:00:00Z", "matchers": m})).starts_with("ends_at"));
         assert!(s(json!({"starts_at": "2029-01-01T00:00:00Z", "ends_at": "2030-01-01T00:00:00Z", "matchers": []})).starts_with("matchers"));
         assert!(s(json!({"starts_at": "2029-01-01T00:00:00Z", "ends_at": "2030-01-01T00:00:00Z", "matchers": [{"path": "data.x", "op": "matches", "value": "("}]})).starts_with("matchers[0]"));
+    }
+
+    #[test]
+    fn a_silence_whose_matchers_could_never_resolve_is_refused() {
+        let with = |matchers: Value| {
+            serde_json::from_value::<Silence>(json!({
+                "starts_at": "2029-01-01T00:00:00Z", "ends_at": "2030-01-01T00:00:00Z",
+                "matchers": matchers,
+            }))
+            .unwrap()
+            .validate()
+        };
+        let refused = [
+            // Never resolves, so `ne` would silence every event.
+            (
+                json!([{"path": "labels.env", "op": "ne", "value": "prod"}]),
+                "matchers[0].path",
+            ),
+            (
+                json!([{"path": "data.x", "op": "eq", "value": 1}, {"path": "event.data.y", "op": "exists", "value": false}]),
+                "matchers[1].path",
+            ),
+            (
+                json!([{"path": "data.alerts[-1]", "op": "exists"}]),
+                "matchers[0]",
+            ),
+            (
+                json!([{"path": "data.shard", "op": "in", "value": []}]),
+                "matchers[0].value",
+            ),
+        ];
+        for (matchers, field) in refused {
+            let err = with(matchers.clone()).unwrap_err();
+            assert!(err.starts_with(field), "{matchers}: {err}");
+        }
+        assert_eq!(
+            with(json!([{"path": "data.labels.env", "op": "ne", "value": "prod"}])),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_stored_silence_outside_the_envelope_still_compiles() {
+        let now = OffsetDateTime::now_utc();
+        let fmt = |t: OffsetDateTime| t.format(&Rfc3339).unwrap();
+        let mut settings = SafetySettings::default();
+        let silence: Silence = serde_json::from_value(json!({
+            "starts_at": fmt(now - time::Duration::minutes(1)),
+            "ends_at": fmt(now + time::Duration::minutes(1)),
+            "matchers": [{"path": "labels.env", "op": "exists", "value": false}],
+        }))
+        .unwrap();
+        settings.silences.insert("old".into(), silence);
+        let active = ActiveSilences::of(&settings);
+        assert_eq!(active.matching(&json!({"data": {}})), Some("old"));
     }
 
     #[test]

@@ -72,7 +72,10 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 pub const MAX_WASM_STACK_BYTES: usize = 1024 * 1024;
 
 /// The ceilings this host applies to every runbook (later: per tenant quota).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+// `[limits]` in the config file: a misspelt key is an error, not a ceiling
+// silently left at its default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct HostLimits {
     pub max_memory_mb: u64,
     pub max_fuel: u64,
@@ -90,7 +93,7 @@ impl Default for HostLimits {
 }
 
 /// The limits one execution actually runs under, after clamping.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExecutionLimits {
     pub memory_mb: u64,
     pub fuel: u64,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Where an execution stands. The sandbox ends every execution in one of
 /// the terminal states; `queued`, `running` and `cancelled` belong to the
 /// service's pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionStatus {
     Queued,
@@ -33,7 +33,7 @@ pub enum ExecutionStatus {
 }
 
 /// Why an execution did not succeed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// `run` returned `Err(message)`: the runbook's own failure.
@@ -61,7 +61,7 @@ pub enum ErrorKind {
     Cancelled,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExecutionError {
     pub kind: ErrorKind,
     pub message: String,
@@ -71,7 +71,7 @@ pub struct ExecutionError {
 }
 
 /// The sandbox-level record of one execution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExecutionReport {
     pub status: ExecutionStatus,
     /// The guest's JSON result, when it succeeded.

@@ -1,6 +1,7 @@
 //! `wolfe serve` configuration: defaults, then a TOML file (`--config`), then
 //! `WOLFE_*` environment variables (nested keys with `__`, e.g.
-//! `WOLFE_RETENTION__MAX_AGE_HOURS=24`), then command-line flags.
+//! `WOLFE_RETENTION__MAX_AGE_HOURS=24`), then command-line flags. Unknown
+//! keys are errors, in the file and in the environment alike.
 
 use crate::sandbox::limits::HostLimits;
 use figment::Figment;
@@ -135,6 +136,38 @@ const ENV_KEYS: &[&str] = &[
     "max_chain_depth",
 ];
 
+/// `WOLFE_*` variables read elsewhere, without the prefix: the server's
+/// (admin token, secrets key, logging), the CLI's client settings, the
+/// build tools', and those of the scripts and tests that start `wolfe
+/// serve` with their own settings in its environment. Any other name that
+/// is not a config key is refused: it would otherwise be dropped silently.
+const OTHER_ENV: &[&str] = &[
+    "admin_token",
+    "secrets_key",
+    "log",
+    "log_format",
+    "server",
+    "token",
+    "tenant",
+    "cache_dir",
+    "componentize_py",
+    "componentize_js",
+    "esbuild",
+    "node",
+    "npm",
+    "update_openapi",
+    "demo_port",
+    "demo_exit",
+    "moto_server",
+    "bench_noisy_cases",
+    "schemathesis",
+    "fuzz_dir",
+    "fuzz_token",
+    "fuzz_tenant",
+    "fuzz_objects",
+    "fuzz_stats",
+];
+
 impl ServiceConfig {
     /// Defaults, then the file, then the environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
@@ -158,10 +191,12 @@ impl ServiceConfig {
             let top = name.split('.').next().unwrap_or_default();
             ENV_KEYS.contains(&top)
         });
-        figment
+        let config = figment
             .merge(env)
             .extract()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        check_env_names(prefix, std::env::vars_os().map(|(name, _)| name))?;
+        Ok(config)
     }
 
     /// Where the secrets master key lives.
@@ -180,6 +215,46 @@ impl ServiceConfig {
             self.workers
         }
     }
+}
+
+/// Refuses a `{prefix}*` variable that is neither a config key (its part
+/// before any `__`) nor one of [`OTHER_ENV`]: `WOLFE_WORKRES=4` must not
+/// start a server with the default workers.
+fn check_env_names(
+    prefix: &str,
+    names: impl Iterator<Item = std::ffi::OsString>,
+) -> anyhow::Result<()> {
+    let mut unknown: Vec<String> = names
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| {
+            // The prefix matches in any case, as figment's `Env` does.
+            let Some(rest) = name
+                .get(..prefix.len())
+                .filter(|p| p.eq_ignore_ascii_case(prefix))
+                .map(|_| &name[prefix.len()..])
+            else {
+                return false;
+            };
+            let top = rest
+                .split("__")
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            !top.is_empty()
+                && !ENV_KEYS.contains(&top.as_str())
+                && !OTHER_ENV.contains(&top.as_str())
+        })
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort();
+    let keys: Vec<String> = ENV_KEYS.iter().map(|k| k.to_ascii_uppercase()).collect();
+    anyhow::bail!(
+        "invalid configuration: unknown environment variable {}: {prefix}KEY sets a config key ({}; nested with __, e.g. {prefix}RETENTION__MAX_AGE_HOURS), and no other {prefix} variable has that name; unset or rename it",
+        unknown.join(", "),
+        keys.join(", ")
+    )
 }
 
 impl RetentionConfig {
@@ -214,7 +289,8 @@ mod tests {
         ] {
             // SAFETY: these names are read by this test alone, and no
             // thread in this process calls setenv or getenv concurrently on
-            // them; the other unit tests do not change the environment.
+            // them; the other unit tests change only names of their own
+            // prefix.
             unsafe { std::env::set_var(format!("{prefix}{name}"), value) };
         }
         let config = ServiceConfig::load_with_prefix(Some(&file), prefix).unwrap();
@@ -231,6 +307,84 @@ mod tests {
         assert_eq!(config.retention.max_age_hours, 2);
         assert_eq!(config.retention.interval_secs, 5);
         assert_eq!(config.listen, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn unknown_environment_variables_are_errors_naming_them() {
+        let names = |names: &[&str]| {
+            names
+                .iter()
+                .map(std::ffi::OsString::from)
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        let known = [
+            "WOLFE_WORKERS",
+            "WOLFE_RETENTION__MAX_AGE_HOURS",
+            "wolfe_limits__max_fuel",
+            "WOLFE_ADMIN_TOKEN",
+            "WOLFE_LOG_FORMAT",
+            "WOLFE_TOKEN",
+            "WOLFE_STORE",
+            "WOLFE_FUZZ_STATS",
+            "WOLFE_",
+            "PATH",
+            "WOLFEX_WORKRES",
+        ];
+        assert!(check_env_names("WOLFE_", names(&known)).is_ok());
+        let cases = [
+            ("WOLFE_WORKRES", "WOLFE_WORKRES"),
+            (
+                "WOLFE_RETENTON__MAX_AGE_HOURS",
+                "WOLFE_RETENTON__MAX_AGE_HOURS",
+            ),
+            ("Wolfe_Admin", "Wolfe_Admin"),
+        ];
+        for (name, named) in cases {
+            let err = check_env_names("WOLFE_", names(&["WOLFE_LOG", name]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(named) && !err.contains('\n'), "{name}: {err}");
+        }
+        // Through loading, with a prefix no other test reads.
+        let prefix = "WOLFE_ENV_NAMES_TEST_";
+        // SAFETY: as in `file_then_environment_override_defaults`: this
+        // name is read by this test alone.
+        unsafe { std::env::set_var(format!("{prefix}WORKRES"), "4") };
+        let err = ServiceConfig::load_with_prefix(None, prefix)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("WOLFE_ENV_NAMES_TEST_WORKRES"), "{err}");
+    }
+
+    #[test]
+    fn unknown_limits_are_errors_and_defaults_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wolfe.toml");
+        std::fs::write(
+            &file,
+            "[limits]
+max_fuel = 5
+",
+        )
+        .unwrap();
+        let config = ServiceConfig::load_with_prefix(Some(&file), "WOLFE_LIMITS_TEST_").unwrap();
+        assert_eq!(config.limits.max_fuel, 5);
+        assert_eq!(
+            config.limits.max_memory_mb,
+            HostLimits::default().max_memory_mb
+        );
+        std::fs::write(
+            &file,
+            "[limits]
+max_memroy_mb = 5
+",
+        )
+        .unwrap();
+        let err = ServiceConfig::load_with_prefix(Some(&file), "WOLFE_LIMITS_TEST_")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_memroy_mb"), "{err}");
     }
 
     #[test]

@@ -111,7 +111,7 @@ impl Role {
 }
 
 /// Who a token belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Principal {
     /// The server-wide admin: creates tenants, acts as admin in any tenant.
@@ -123,7 +123,7 @@ pub enum Principal {
 }
 
 /// A stored token: its hash, never the token itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenRecord {
     /// Short public id (the token's first characters) for audit and revocation.
     pub id: String,

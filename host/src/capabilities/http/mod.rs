@@ -344,7 +344,10 @@ pub(crate) async fn send_checked(
     unreachable!("the redirect loop returns on its last hop")
 }
 
-fn parse_url(text: &str) -> Result<Url, GuestError> {
+/// A guest's request URL: http(s) only, no user info. Public for the fuzz
+/// targets (fuzz/fuzz_targets/url_policy.rs).
+#[doc(hidden)]
+pub fn parse_url(text: &str) -> Result<Url, GuestError> {
     let url =
         Url::parse(text).map_err(|e| GuestError::Invalid(format!("invalid URL {text:?}: {e}")))?;
     if url.scheme() != "http" && url.scheme() != "https" {
@@ -427,10 +430,7 @@ fn too_large() -> GuestError {
 /// sees names.
 /// Checks a URL whose host is a literal address (names are checked by the
 /// client's resolver).
-pub(crate) fn check_ip_literal(
-    policy: &AddressPolicy,
-    url: &Url,
-) -> Result<(), address::AddressRefused> {
+pub fn check_ip_literal(policy: &AddressPolicy, url: &Url) -> Result<(), address::AddressRefused> {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => policy.check(ip.into()),
         Some(url::Host::Ipv6(ip)) => policy.check(ip.into()),

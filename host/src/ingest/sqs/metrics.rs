@@ -89,7 +89,7 @@ pub struct SourceMetrics {
     pub last_error: Mutex<Option<String>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct MetricsSnapshot {
     pub received: u64,
     pub accepted: u64,

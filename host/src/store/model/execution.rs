@@ -11,7 +11,7 @@ use crate::sandbox::report::{ExecutionError, ExecutionStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExecutionRecord {
     pub id: String,
     pub tenant: String,
@@ -104,7 +104,7 @@ pub struct ExecutionRecord {
 }
 
 /// An execution's approval (`policy.approval`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApprovalState {
     /// Past it, the execution ends suppressed (`approval_timeout`).
     pub deadline: String,

@@ -170,7 +170,7 @@ pub enum PutOutcome {
 }
 
 /// An SQS message that could not be parsed, as operators see it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RejectedMessage {
     pub message_id: String,
     pub source: String,
@@ -192,7 +192,7 @@ pub struct SecretRecord {
     pub updated_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConnectorRecord {
     pub name: String,
     pub spec: ConnectorSpec,
@@ -200,7 +200,7 @@ pub struct ConnectorRecord {
 }
 
 /// One administrative action.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// 1, 2, 3, … per tenant.
     pub seq: u64,
@@ -223,7 +223,7 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditActor {
     pub token_id: String,
     pub role: String,
@@ -240,7 +240,7 @@ pub struct AuditRecord {
 }
 
 /// The result of checking a tenant's chain.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct AuditVerification {
     pub ok: bool,
     /// Entries checked.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A rule as configured through the API (`PUT /v1/tenants/{t}/rules/{name}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     /// Only events from this source (a name, or a glob where `*` matches
@@ -41,7 +41,7 @@ pub struct RuleSpec {
 
 /// One condition of a multi-event rule; `params` see the event that met it
 /// as `events.{name}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     pub name: String,
@@ -58,7 +58,7 @@ fn enabled_by_default() -> bool {
 }
 
 /// A stored rule: its name and spec.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rule {
     pub name: String,
     #[serde(flatten)]
@@ -67,7 +67,7 @@ pub struct Rule {
 }
 
 /// How a criterion compares the field at its path with its value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Op {
     Eq,
@@ -88,7 +88,7 @@ pub enum Op {
 
 /// One criterion as configured: a `{path, op, value}` test over the event
 /// envelope.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Criterion {
     pub path: String,

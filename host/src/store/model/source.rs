@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// `PUT /v1/tenants/{t}/sources/{name}` body: `"type": "webhook"` (the
 /// default), `"type": "sqs"` or `"type": "schedule"`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum SourceSpec {
     Webhook(WebhookSpec),
@@ -38,7 +38,7 @@ impl<'de> Deserialize<'de> for SourceSpec {
 }
 
 /// A webhook source: `POST /v1/hooks/{tenant}/{source}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSpec {
     /// How webhook requests prove who sent them. Required: deny by default.
@@ -65,7 +65,7 @@ pub struct WebhookSpec {
 
 /// An Amazon SQS queue polled by the host (`ingest::sqs`). Credentials come
 /// from the standard AWS provider chain (environment, profile, …).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SqsSpec {
     pub queue_url: String,
@@ -95,7 +95,7 @@ pub struct SqsSpec {
     pub type_path: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SqsFormat {
     #[default]
@@ -118,7 +118,7 @@ fn default_pollers() -> usize {
 
 /// A clock that fires events itself (`ingest::schedule`): a cron pattern
 /// in a time zone, or a fixed interval — exactly one of the two.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleSpec {
     /// A cron pattern: five fields (minute hour day-of-month month
@@ -141,7 +141,7 @@ pub struct ScheduleSpec {
 
 /// Ticks missed while no host was up: `one` fires one event for the
 /// latest, counting the missed ones (`data.missed`); `none` skips them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CatchUp {
     #[default]
@@ -150,15 +150,18 @@ pub enum CatchUp {
 }
 
 /// One JSON path, or several whose values are joined.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum IdPaths {
     One(String),
     Many(Vec<String>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", deny_unknown_fields)]
+// Read through `StrictWebhookAuth`, so `{"type": "bearer", "token": …}` is
+// refused rather than its `token` silently dropped; written as derived
+// (`{"type": "bearer"}`), so stored sources read back unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", deny_unknown_fields, from = "StrictWebhookAuth")]
 pub enum WebhookAuth {
     /// `Authorization: Bearer <token>` with a `sender` (or `admin`) token of
     /// the tenant.
@@ -175,6 +178,41 @@ pub enum WebhookAuth {
     },
 }
 
+/// [`WebhookAuth`] as read. serde lets an internally tagged unit variant
+/// ignore other keys even with `deny_unknown_fields`; an empty struct
+/// variant refuses them, with the same JSON form.
+#[derive(Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+enum StrictWebhookAuth {
+    #[serde(rename = "bearer")]
+    Bearer {},
+    #[serde(rename = "hmac-sha256")]
+    HmacSha256 {
+        secret: String,
+        #[serde(default = "default_hmac_header")]
+        header: String,
+        #[serde(default = "default_hmac_prefix")]
+        prefix: String,
+    },
+}
+
+impl From<StrictWebhookAuth> for WebhookAuth {
+    fn from(auth: StrictWebhookAuth) -> Self {
+        match auth {
+            StrictWebhookAuth::Bearer {} => Self::Bearer,
+            StrictWebhookAuth::HmacSha256 {
+                secret,
+                header,
+                prefix,
+            } => Self::HmacSha256 {
+                secret,
+                header,
+                prefix,
+            },
+        }
+    }
+}
+
 fn default_hmac_header() -> String {
     "X-Hub-Signature-256".into()
 }
@@ -184,7 +222,7 @@ fn default_hmac_prefix() -> String {
 }
 
 /// A stored source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Source {
     pub name: String,
     #[serde(flatten)]
@@ -196,6 +234,25 @@ pub struct Source {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn auth_is_stored_and_read_back_in_the_same_form() {
+        let cases = [
+            (WebhookAuth::Bearer, json!({"type": "bearer"})),
+            (
+                WebhookAuth::HmacSha256 {
+                    secret: "0123456789abcdef".into(),
+                    header: "X-Sig".into(),
+                    prefix: "".into(),
+                },
+                json!({"type": "hmac-sha256", "secret": "0123456789abcdef", "header": "X-Sig", "prefix": ""}),
+            ),
+        ];
+        for (auth, stored) in cases {
+            assert_eq!(serde_json::to_value(&auth).unwrap(), stored);
+            assert_eq!(serde_json::from_value::<WebhookAuth>(stored).unwrap(), auth);
+        }
+    }
 
     #[test]
     fn type_defaults_to_webhook_and_unknown_fields_are_rejected() {
@@ -228,6 +285,19 @@ mod tests {
             .is_err()
         );
         assert!(serde_json::from_value::<SourceSpec>(json!({"type": "kafka"})).is_err());
+        let extra_keys = [
+            (json!({"type": "bearer", "token": "s3cret"}), "token"),
+            (
+                json!({"type": "hmac-sha256", "secret": "0123456789abcdef", "algo": "sha1"}),
+                "algo",
+            ),
+        ];
+        for (auth, extra) in extra_keys {
+            let err = serde_json::from_value::<WebhookAuth>(auth.clone()).unwrap_err();
+            assert!(err.to_string().contains(extra), "{auth}: {err}");
+            let source = json!({"auth": auth});
+            assert!(serde_json::from_value::<SourceSpec>(source).is_err());
+        }
         let s: SourceSpec = serde_json::from_value(
             json!({"type": "schedule", "cron": "0 3 * * *", "timezone": "Europe/Amsterdam"}),
         )

@@ -2,7 +2,21 @@
 //! answer with them, the CLI client (`cli/client.rs`) reads them, and the
 //! OpenAPI document (`api/openapi.rs`) is generated from them, so a field
 //! renamed in one place cannot silently break another. Records that are
-//! also stored (tenants, quotas) are the store's own types.
+//! also stored (tenants, quotas, rules, executions, …) are the store's own
+//! types; this module holds the envelopes and views around them, one file
+//! per area of the API.
+
+mod executions;
+mod registry;
+mod safety;
+mod settings;
+mod triggers;
+
+pub use executions::*;
+pub use registry::*;
+pub use safety::*;
+pub use settings::*;
+pub use triggers::*;
 
 use crate::tenancy::Role;
 use serde::{Deserialize, Serialize};
