@@ -40,20 +40,40 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Resolves the caller from `Authorization: Bearer …`.
+/// Resolves the caller from `Authorization: Bearer …` or, without one,
+/// from Studio's session cookie (`api::session`).
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let token =
-        bearer(headers).ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
-    let hash = token_hash(token);
+    if let Some(token) = bearer(headers) {
+        return resolve_hash(state, &token_hash(token), || {
+            crate::tenancy::token_id(token)
+        })
+        .await;
+    }
+    match super::session::session_cookie(state, headers) {
+        Some(session) => {
+            resolve_hash(state, &session.token_hash, || session.token_id.clone()).await
+        }
+        None => Err(ApiError::Unauthorized("missing bearer token".into())),
+    }
+}
+
+/// The caller whose token has `hash`: the server admin, or a token in the
+/// store (a deleted token resolves to nothing). `admin_id` names the admin
+/// token, whose id is not stored.
+pub(super) async fn resolve_hash(
+    state: &AppState,
+    hash: &str,
+    admin_id: impl FnOnce() -> String,
+) -> Result<Caller, ApiError> {
     if let Some(admin) = state.store().admin_token_hash().await?
         && bool::from(admin.as_bytes().ct_eq(hash.as_bytes()))
     {
         return Ok(Caller {
             principal: Principal::ServerAdmin,
-            token_id: crate::tenancy::token_id(token),
+            token_id: admin_id(),
         });
     }
-    match state.store().get_token(&hash).await? {
+    match state.store().get_token(hash).await? {
         Some(record) => Ok(Caller {
             principal: record.principal,
             token_id: record.id,

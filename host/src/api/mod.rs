@@ -19,6 +19,7 @@ mod request_span;
 mod runbooks;
 mod safety;
 mod secrets;
+mod session;
 mod tenants;
 mod triggers;
 pub mod types;
@@ -136,6 +137,11 @@ pub(crate) fn documented_routes(limits: Option<ApiLimits>) -> OpenApiRouter<AppS
         .routes((upload_schemas, upload_paths, upload))
         .routes((hook_schemas, hook_paths, hook))
         .routes(routes!(openapi::serve))
+        .routes(routes!(
+            session::sign_in,
+            session::whoami,
+            session::sign_out
+        ))
         .routes(routes!(tenants::healthz))
         .routes(routes!(tenants::readyz))
         .routes(routes!(metrics::metrics))
@@ -208,6 +214,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_request(move |request| async move {
             body_deadline::with_deadline(request, limits.body_read_timeout)
         }))
+        .layer(axum::middleware::from_fn(session::require_csrf_proof))
         .layer(axum::middleware::from_fn(plain_errors::json_error_bodies))
         .layer(axum::middleware::from_fn(request_span::in_request_span))
         .with_state(state)

@@ -9,7 +9,7 @@ use super::types::ErrorBody;
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::LazyLock;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -75,6 +75,13 @@ impl Modify for BearerTokens {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // Studio's session (`POST /v1/session`): every endpoint that takes
+        // a bearer token takes the cookie too; writes with it also need the
+        // `X-Wolfe-CSRF` header.
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(super::session::COOKIE))),
         );
     }
 }

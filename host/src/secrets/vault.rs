@@ -6,6 +6,7 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -19,6 +20,9 @@ pub const KEY_BYTES: usize = 32;
 pub struct Vault {
     cipher: XChaCha20Poly1305,
     key_id: String,
+    /// Signs Studio session cookies. Derived from the master key, so every
+    /// host of a deployment (which shares it) accepts the same sessions.
+    session_key: [u8; KEY_BYTES],
 }
 
 impl std::fmt::Debug for Vault {
@@ -65,10 +69,32 @@ impl Vault {
     fn from_key(key: &[u8; KEY_BYTES]) -> Self {
         let key_id =
             hex::encode(&Sha256::digest([b"wolfe-secrets-key:".as_slice(), key].concat())[..8]);
+        let session_key = Sha256::digest([b"wolfe-session-key:".as_slice(), key].concat()).into();
         Self {
             cipher: XChaCha20Poly1305::new(Key::from_slice(key)),
             key_id,
+            session_key,
         }
+    }
+
+    /// HMAC-SHA256 of a session cookie's payload, hex.
+    pub fn sign_session(&self, payload: &str) -> String {
+        hex::encode(self.session_mac(payload).finalize().into_bytes())
+    }
+
+    /// Whether `mac_hex` is the signature of `payload`, in constant time.
+    pub fn verify_session(&self, payload: &str, mac_hex: &str) -> bool {
+        let Ok(mac) = hex::decode(mac_hex) else {
+            return false;
+        };
+        self.session_mac(payload).verify_slice(&mac).is_ok()
+    }
+
+    fn session_mac(&self, payload: &str) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.session_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(payload.as_bytes());
+        mac
     }
 
     /// A fresh random key, as hex.
@@ -175,6 +201,25 @@ pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_signatures_verify_only_under_the_same_master_key() {
+        let key = Vault::generate_hex();
+        let (one, same) = (
+            Vault::from_hex(&key).unwrap(),
+            Vault::from_hex(&key).unwrap(),
+        );
+        let other = Vault::from_hex(&Vault::generate_hex()).unwrap();
+        let mac = one.sign_session("v1.abc.123");
+        assert!(
+            same.verify_session("v1.abc.123", &mac),
+            "another host, same key"
+        );
+        assert!(!same.verify_session("v1.abc.124", &mac), "another payload");
+        assert!(!other.verify_session("v1.abc.123", &mac), "another key");
+        assert!(!one.verify_session("v1.abc.123", "not hex"));
+        assert!(!one.verify_session("v1.abc.123", &mac[..10]));
+    }
 
     #[test]
     fn sealed_values_open_only_for_their_tenant_name_and_key() {

@@ -6,6 +6,7 @@
 
 pub mod moto;
 pub mod postgres;
+pub mod private_net;
 pub mod server;
 
 use std::collections::HashMap;

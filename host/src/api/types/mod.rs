@@ -76,3 +76,24 @@ pub struct Ready {
     /// Executions queued or running on this host.
     pub in_flight: usize,
 }
+
+/// `POST /v1/session`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    /// An API token: a tenant's (any role) or the server admin token.
+    pub token: String,
+}
+
+/// Who a session or token is.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionInfo {
+    /// The token's tenant; null for the server admin token.
+    pub tenant: Option<String>,
+    /// `admin`, `author`, `operator`, `auditor`, `sender` or `server-admin`.
+    pub role: String,
+    /// The token's public id, as the audit log names it.
+    pub token_id: String,
+    /// When the session cookie expires (RFC 3339); null for a bearer token.
+    pub expires_at: Option<String>,
+}

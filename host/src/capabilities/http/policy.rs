@@ -82,14 +82,16 @@ impl HttpPolicy {
     }
 
     /// The grants whose host pattern covers `host` (exact, or a subdomain
-    /// of a `*.domain` grant): "which runbooks can reach this host?".
+    /// of a `*.domain` grant): "which runbooks can reach this host?". A
+    /// trailing dot (`h.io.`, the fully qualified form) names the same host,
+    /// in the question and in a grant.
     pub fn grants_reaching(&self, host: &str) -> Vec<&HttpGrant> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         self.grants
             .iter()
             .filter(|g| match &g.host {
-                HostPattern::Exact(h) => *h == host,
-                HostPattern::SubdomainOf(suffix) => host.ends_with(suffix.as_str()),
+                HostPattern::Exact(h) => h.trim_end_matches('.') == host,
+                HostPattern::SubdomainOf(suffix) => host.ends_with(suffix.trim_end_matches('.')),
             })
             .collect()
     }
@@ -547,6 +549,23 @@ mod tests {
                 .to_string();
             assert!(err.contains("capabilities.http[0].url"), "{bad}: {err}");
         }
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/url_grant.rs): a grant written
+    /// with a trailing dot reached its host, but the reach report did not
+    /// list it.
+    #[test]
+    fn grants_with_a_trailing_dot_are_reported_as_reaching_their_host() {
+        let p = policy(&[
+            ("https://h.io./", &["GET"]),
+            ("https://*.example.com./", &["GET"]),
+        ]);
+        assert!(allowed(&p, "GET", "https://h.io./"));
+        for host in ["h.io", "h.io.", "H.IO"] {
+            assert_eq!(p.grants_reaching(host).len(), 1, "{host}");
+        }
+        assert_eq!(p.grants_reaching("a.example.com.").len(), 1);
+        assert!(p.grants_reaching("other.io").is_empty());
     }
 
     #[test]
