@@ -12,6 +12,8 @@ mod safety;
 mod session;
 #[path = "service_api/storm.rs"]
 mod storm;
+#[path = "service_api/stream.rs"]
+mod stream;
 
 use common::server::{ADMIN_TOKEN, Server};
 use hmac::{Hmac, Mac};

@@ -136,34 +136,8 @@ pub async fn list(
     QueryParams(pairs): QueryParams<Vec<(String, String)>>,
 ) -> Result<Json<ExecutionPage>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
-    let query = ListQuery::parse(pairs)?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be 1..={MAX_LIMIT}"
-        )));
-    }
-    let since_id = time_bound("since", query.since.as_deref())?;
-    let until_id = time_bound("until", query.until.as_deref())?;
-    let page = state
-        .store()
-        .list_executions(
-            &tenant,
-            &ExecutionFilter {
-                runbook: query.runbook,
-                status: query.status,
-                event_id: query.event_id,
-                denied: query.denied,
-                reason: query.reason,
-                rule: query.rule,
-                since_id,
-                until_id,
-                input: query.input,
-                cursor: query.cursor,
-                limit,
-            },
-        )
-        .await?;
+    let filter = filter_from_query(pairs, DEFAULT_LIMIT)?;
+    let page = state.store().list_executions(&tenant, &filter).await?;
     Ok(Json(ExecutionPage {
         executions: page.executions,
         next_cursor: page.next_cursor,
@@ -344,6 +318,34 @@ pub async fn rerun(
             version: created.version,
         }),
     ))
+}
+
+/// The store's filter for a list query (`GET …/executions` and its
+/// stream), with `default_limit` when the query sets none.
+pub(super) fn filter_from_query(
+    pairs: Vec<(String, String)>,
+    default_limit: usize,
+) -> Result<ExecutionFilter, ApiError> {
+    let query = ListQuery::parse(pairs)?;
+    let limit = query.limit.unwrap_or(default_limit);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be 1..={MAX_LIMIT}"
+        )));
+    }
+    Ok(ExecutionFilter {
+        since_id: time_bound("since", query.since.as_deref())?,
+        until_id: time_bound("until", query.until.as_deref())?,
+        runbook: query.runbook,
+        status: query.status,
+        event_id: query.event_id,
+        denied: query.denied,
+        reason: query.reason,
+        rule: query.rule,
+        input: query.input,
+        cursor: query.cursor,
+        limit,
+    })
 }
 
 async fn execution(state: &AppState, tenant: &str, id: &str) -> Result<ExecutionRecord, ApiError> {

@@ -20,6 +20,7 @@ mod runbooks;
 mod safety;
 mod secrets;
 mod session;
+mod stream;
 mod tenants;
 mod triggers;
 pub mod types;
@@ -169,6 +170,7 @@ pub(crate) fn documented_routes(limits: Option<ApiLimits>) -> OpenApiRouter<AppS
         .routes(routes!(events::test_rule))
         .routes(routes!(events::show))
         .routes(routes!(executions::list))
+        .routes(routes!(stream::executions))
         .routes(routes!(executions::show))
         .routes(routes!(executions::trail))
         .routes(routes!(executions::cancel))

@@ -71,3 +71,62 @@ pub struct RerunAccepted {
     pub rerun_of: String,
     pub version: Option<String>,
 }
+
+/// One execution as a live table shows it: what changed, without its logs,
+/// trail and output (`GET …/executions/{id}` has those).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ExecutionSummary {
+    pub id: String,
+    pub runbook: String,
+    pub version: Option<String>,
+    pub environment: Environment,
+    pub rule: Option<String>,
+    pub event: Option<String>,
+    pub status: ExecutionStatus,
+    /// Why it failed (`guest_error`, `timed_out`, …), when it did.
+    pub error_kind: Option<String>,
+    /// Why it was held back (`deduplicated`, …), when it was.
+    pub suppressed_reason: Option<String>,
+    /// Capability calls the sandbox refused.
+    pub denied_calls: usize,
+    pub attempt: u32,
+    pub dry_run: bool,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub duration_ms: u64,
+}
+
+impl ExecutionSummary {
+    pub fn of(record: &ExecutionRecord) -> Self {
+        let name = |value: serde_json::Value| value.as_str().map(str::to_string);
+        Self {
+            id: record.id.clone(),
+            runbook: record.runbook.clone(),
+            version: record.version.clone(),
+            environment: record.environment,
+            rule: record.rule.clone(),
+            event: record.event_id.clone(),
+            status: record.status,
+            error_kind: record
+                .error
+                .as_ref()
+                .and_then(|e| name(serde_json::json!(e.kind))),
+            suppressed_reason: record
+                .suppressed
+                .as_ref()
+                .and_then(|s| name(serde_json::json!(s.reason))),
+            denied_calls: record
+                .capability_calls
+                .iter()
+                .filter(|c| !c.allowed)
+                .count(),
+            attempt: record.attempt,
+            dry_run: record.dry_run,
+            created_at: record.created_at.clone(),
+            started_at: record.started_at.clone(),
+            finished_at: record.finished_at.clone(),
+            duration_ms: record.duration_ms,
+        }
+    }
+}
