@@ -130,4 +130,14 @@ async fn executions_arrive_on_the_stream_as_they_change() {
         None,
     )
     .await;
+    // Another tenant's stream does not exist for this tenant's tokens.
+    let other = api.tenant("globex").await;
+    api.expect(
+        404,
+        "GET",
+        "/v1/tenants/acme/executions/stream",
+        Some(&other.auditor),
+        None,
+    )
+    .await;
 }
