@@ -5,9 +5,12 @@ use crate::safety::gate::OpenCircuit;
 use crate::safety::policy::Policy;
 use crate::safety::settings::{Pause, Silence};
 use crate::store::model::execution::ApprovalState;
+use crate::store::model::schema::{flag, text, with_fields};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
 
 /// `POST …/pause` and `…/resume`: the tenant's kill switch now.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -24,13 +27,28 @@ pub struct RunbookPause {
 }
 
 /// A silence as readers see it: with its name and whether it holds now.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShownSilence {
     pub name: String,
     #[serde(flatten)]
     pub silence: Silence,
     /// Between `starts_at` and `ends_at` now.
     pub active: bool,
+}
+
+/// The silence's fields beside `name` and `active` (see
+/// `store::model::schema::with_fields`).
+impl utoipa::PartialSchema for ShownSilence {
+    fn schema() -> RefOr<Schema> {
+        let fields = [("name", text()), ("active", flag())];
+        Schema::Object(with_fields(Silence::schema(), &fields, false)).into()
+    }
+}
+
+impl ToSchema for ShownSilence {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        <Silence as ToSchema>::schemas(schemas);
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -7,6 +7,7 @@
 pub mod event;
 pub mod execution;
 pub mod rule;
+pub mod schema;
 pub mod source;
 
 use crate::capabilities::connectors::ConnectorSpec;

@@ -58,12 +58,34 @@ fn enabled_by_default() -> bool {
 }
 
 /// A stored rule: its name and spec.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
     pub name: String,
     #[serde(flatten)]
     pub spec: RuleSpec,
     pub updated_at: String,
+}
+
+/// A rule's schema: the spec's fields beside `name` and `updated_at` (see
+/// `schema::with_fields`).
+impl utoipa::PartialSchema for Rule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use super::schema::{text, with_fields};
+        let fields = [("name", text()), ("updated_at", text())];
+        utoipa::openapi::schema::Schema::Object(with_fields(RuleSpec::schema(), &fields, false))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Rule {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <RuleSpec as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 /// How a criterion compares the field at its path with its value.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// `PUT /v1/tenants/{t}/sources/{name}` body: `"type": "webhook"` (the
 /// default), `"type": "sqs"` or `"type": "schedule"`.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum SourceSpec {
     Webhook(WebhookSpec),
@@ -222,12 +222,80 @@ fn default_hmac_prefix() -> String {
 }
 
 /// A stored source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Source {
     pub name: String,
     #[serde(flatten)]
     pub spec: SourceSpec,
     pub updated_at: String,
+}
+
+/// The OpenAPI schemas of [`SourceSpec`] and [`Source`], by hand: one
+/// object per `type`, each with the variant's fields and `type` itself (not
+/// required for `webhook`, the default). A derived schema composes the
+/// variant's struct, which refuses unknown fields, with `type` in an
+/// `allOf` that no object satisfies.
+mod schema {
+    use super::{ScheduleSpec, Source, SourceSpec, SqsSpec, WebhookSpec};
+    use crate::store::model::schema::{text, with_fields};
+    use utoipa::openapi::schema::{OneOf, Schema, Type};
+    use utoipa::openapi::{ObjectBuilder, RefOr};
+    use utoipa::{PartialSchema, ToSchema};
+
+    type Named = Vec<(String, RefOr<Schema>)>;
+
+    /// One object per source type. `strict` refuses other fields (a request
+    /// body); a stored source carries `extra` fields beside them.
+    fn variants(strict: bool, extra: &[(&str, RefOr<Schema>)]) -> RefOr<Schema> {
+        let mut one_of = OneOf::new();
+        for (tag, fields, tag_required) in [
+            ("webhook", WebhookSpec::schema(), false),
+            ("sqs", SqsSpec::schema(), true),
+            ("schedule", ScheduleSpec::schema(), true),
+        ] {
+            let mut object = with_fields(fields, extra, strict);
+            let tag_schema = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([tag]))
+                .build();
+            object.properties.insert("type".into(), tag_schema.into());
+            if tag_required {
+                object.required.push("type".into());
+            }
+            one_of.items.push(Schema::Object(object).into());
+        }
+        Schema::OneOf(one_of).into()
+    }
+
+    fn dependencies(schemas: &mut Named) {
+        WebhookSpec::schemas(schemas);
+        SqsSpec::schemas(schemas);
+        ScheduleSpec::schemas(schemas);
+    }
+
+    impl PartialSchema for SourceSpec {
+        fn schema() -> RefOr<Schema> {
+            variants(true, &[])
+        }
+    }
+
+    impl ToSchema for SourceSpec {
+        fn schemas(schemas: &mut Named) {
+            dependencies(schemas);
+        }
+    }
+
+    impl PartialSchema for Source {
+        fn schema() -> RefOr<Schema> {
+            variants(false, &[("name", text()), ("updated_at", text())])
+        }
+    }
+
+    impl ToSchema for Source {
+        fn schemas(schemas: &mut Named) {
+            dependencies(schemas);
+        }
+    }
 }
 
 #[cfg(test)]
