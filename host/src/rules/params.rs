@@ -20,6 +20,16 @@ pub enum Events<'a> {
     ByCondition(&'a [&'a str]),
 }
 
+/// Steps (minijinja fuel) one template may take per render: a loop over an
+/// event's alerts takes thousands; nested `range` loops would run for
+/// minutes on the thread that accepts the event.
+pub const TEMPLATE_FUEL: u64 = 1_000_000;
+
+/// The most one template may render to: its text, or the JSON of the value
+/// a whole `{{ expression }}` keeps. A loop of large strings would
+/// otherwise grow until the host runs out of memory.
+pub const MAX_RENDERED_BYTES: usize = 16 * 1024 * 1024;
+
 /// The methods minijinja gives a map (`event.items()`), which are not keys.
 const MAP_METHODS: [&str; 4] = ["items", "keys", "values", "get"];
 
@@ -128,7 +138,40 @@ fn template_env() -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     // Runbook inputs are JSON, not HTML.
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env
+}
+
+/// Rendered output that refuses to grow past [`MAX_RENDERED_BYTES`]; with
+/// `count_only`, it counts without keeping.
+#[derive(Default)]
+struct Bounded {
+    bytes: Vec<u8>,
+    len: usize,
+    count_only: bool,
+    exceeded: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.len + buf.len() > MAX_RENDERED_BYTES {
+            self.exceeded = true;
+            return Err(std::io::Error::other("rendered output too large"));
+        }
+        self.len += buf.len();
+        if !self.count_only {
+            self.bytes.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn too_large(path: &str) -> String {
+    format!("{path}: renders to more than {MAX_RENDERED_BYTES} bytes")
 }
 
 fn render_value(
@@ -144,9 +187,25 @@ fn render_value(
                     .compile_expression(expr)
                     .map_err(|e| format!("{path}: {e}"))?;
                 let result = compiled.eval(ctx).map_err(|e| format!("{path}: {e}"))?;
+                let mut size = Bounded {
+                    count_only: true,
+                    ..Bounded::default()
+                };
+                if serde_json::to_writer(&mut size, &result).is_err() && size.exceeded {
+                    return Err(too_large(path));
+                }
                 return serde_json::to_value(&result).map_err(|e| format!("{path}: {e}"));
             }
-            env.render_str(s, ctx)
+            let template = env
+                .template_from_str(s)
+                .map_err(|e| format!("{path}: {e}"))?;
+            let mut out = Bounded::default();
+            let rendered = template.render_captured_to(ctx, &mut out);
+            if out.exceeded {
+                return Err(too_large(path));
+            }
+            rendered.map_err(|e| format!("{path}: {e}"))?;
+            String::from_utf8(out.bytes)
                 .map(Value::String)
                 .map_err(|e| format!("{path}: {e}"))
         }
@@ -221,6 +280,31 @@ mod tests {
                 "fixed": 7,
                 "nested": {"event": "e1"},
             })
+        );
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/params_template.rs): nested
+    /// `range` loops rendered for minutes, and a loop of large strings grew
+    /// without bound, on the thread accepting the event.
+    #[test]
+    fn templates_are_bounded_in_steps_and_in_size() {
+        let envelope = json!({"data": {"alerts": [1, 2]}});
+        let started = std::time::Instant::now();
+        let nested = "{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}";
+        let err = render_params(&json!({"x": nested}), &envelope).unwrap_err();
+        assert!(err.starts_with("params.x") && err.contains("fuel"), "{err}");
+        let big = "{% for i in range(100000) %}{{ \"x\" * 1000000 }}{% endfor %}";
+        let err = render_params(&json!({"x": big}), &envelope).unwrap_err();
+        assert_eq!(err, too_large("params.x"));
+        let kept = "{{ \"x\" * 20000000 }}";
+        let err = render_params(&json!({"x": kept}), &envelope).unwrap_err();
+        assert_eq!(err, too_large("params.x"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        // Within the bounds, loops still render.
+        let list = "{% for a in data.alerts %}{{ a }},{% endfor %}";
+        assert_eq!(
+            render_params(&json!({"x": list}), &envelope).unwrap(),
+            json!({"x": "1,2,"})
         );
     }
 
