@@ -2,8 +2,10 @@
 # Installs what Wolfe needs beyond a Rust toolchain and Python 3, into
 # places that need no root and nothing global:
 #   - the wasm32-wasip2 Rust target that runbooks compile to;
-#   - .tools/venv: componentize-py (builds Python runbooks) and moto[server]
-#     (the SQS-compatible server the tests use);
+#   - .tools/venv: componentize-py (builds Python runbooks), moto[server]
+#     (the SQS-compatible server the tests use) and schemathesis (generated
+#     requests against the API: host/tests/service_api/schemathesis.rs and
+#     scripts/fuzz-api.sh);
 #   - .tools/node: componentize-js and esbuild (build JavaScript runbooks),
 #     pinned by scripts/js-tools/package-lock.json. Node.js itself comes from
 #     the system (Debian's nodejs is installed when missing and we are root).
@@ -16,6 +18,7 @@ cd "$(dirname "$0")/.."
 
 MOTO_VERSION=5.2.5
 COMPONENTIZE_PY_VERSION=0.25.1
+SCHEMATHESIS_VERSION=4.32.5
 
 if ! command -v cargo >/dev/null; then
   echo "setup: cargo not found; install Rust from https://rustup.rs" >&2
@@ -32,11 +35,13 @@ fi
 # grep reads all of pip's output (no -q): exiting early could kill pip with
 # SIGPIPE, which pipefail would report as "not installed".
 installed() { .tools/venv/bin/pip show "$1" 2>/dev/null | grep "^Version: $2$" >/dev/null; }
-if ! installed moto "$MOTO_VERSION" || ! installed componentize-py "$COMPONENTIZE_PY_VERSION"; then
-  echo "setup: installing componentize-py==$COMPONENTIZE_PY_VERSION and moto[server]==$MOTO_VERSION into .tools/venv" >&2
+if ! installed moto "$MOTO_VERSION" || ! installed componentize-py "$COMPONENTIZE_PY_VERSION" \
+   || ! installed schemathesis "$SCHEMATHESIS_VERSION"; then
+  echo "setup: installing componentize-py==$COMPONENTIZE_PY_VERSION, moto[server]==$MOTO_VERSION and schemathesis==$SCHEMATHESIS_VERSION into .tools/venv" >&2
   [ -x .tools/venv/bin/pip ] || python3 -m venv .tools/venv
   .tools/venv/bin/pip install --quiet --disable-pip-version-check \
-    "componentize-py==$COMPONENTIZE_PY_VERSION" "moto[server]==$MOTO_VERSION"
+    "componentize-py==$COMPONENTIZE_PY_VERSION" "moto[server]==$MOTO_VERSION" \
+    "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 # JavaScript toolchain. Node.js 18+ runs componentize-js and esbuild.

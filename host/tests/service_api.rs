@@ -8,6 +8,8 @@ mod http_errors;
 mod metrics;
 #[path = "service_api/safety.rs"]
 mod safety;
+#[path = "service_api/schemathesis.rs"]
+mod schemathesis;
 #[path = "service_api/session.rs"]
 mod session;
 #[path = "service_api/storm.rs"]
