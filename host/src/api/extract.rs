@@ -15,10 +15,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(json_rejection)?;
+        // Every body is an object: serde would fill a struct from an array
+        // field by field (`["acme"]` creating tenant acme), which no client
+        // means and the document does not allow.
+        if !value.is_object() {
+            return Err(ApiError::InvalidJson(
+                "the body must be a JSON object".into(),
+            ));
         }
+        serde_path_to_error::deserialize(value)
+            .map(Self)
+            .map_err(|e| {
+                ApiError::BadRequest(format!(
+                    "Failed to deserialize the JSON body into the target type: {e}"
+                ))
+            })
     }
 }
 
@@ -68,7 +82,14 @@ pub fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, Ap
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice::<Option<T>>(body)
-        .map(Option::unwrap_or_default)
-        .map_err(|e| ApiError::InvalidJson(format!("request body: {e}")))
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::InvalidJson(format!("request body: {e}")))?;
+    match value {
+        serde_json::Value::Null => Ok(T::default()),
+        serde_json::Value::Object(_) => serde_path_to_error::deserialize(value)
+            .map_err(|e| ApiError::InvalidJson(format!("request body: {e}"))),
+        _ => Err(ApiError::InvalidJson(
+            "the body must be a JSON object (or nothing)".into(),
+        )),
+    }
 }

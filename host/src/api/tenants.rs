@@ -174,6 +174,17 @@ pub async fn put_quota(
         .get_tenant(&tenant)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("tenant {tenant:?} not found")))?;
+    // The shared store keeps limits as signed 64-bit integers.
+    let too_large = [quota.max_memory_mb, quota.max_fuel, quota.max_timeout_ms]
+        .into_iter()
+        .flatten()
+        .any(|limit| i64::try_from(limit).is_err());
+    if too_large {
+        return Err(ApiError::BadRequest(format!(
+            "max_memory_mb, max_fuel and max_timeout_ms are at most {}",
+            i64::MAX
+        )));
+    }
     if quota.max_concurrent == Some(0) || quota.max_executions_per_minute == Some(0) {
         return Err(ApiError::BadRequest(
             "max_concurrent and max_executions_per_minute must be at least 1 (leave them out for no limit)".into(),

@@ -187,6 +187,13 @@ fn render_value(
                     .compile_expression(expr)
                     .map_err(|e| format!("{path}: {e}"))?;
                 let result = compiled.eval(ctx).map_err(|e| format!("{path}: {e}"))?;
+                // A string is measured as it is (serializing one scans it all).
+                if result
+                    .as_str()
+                    .is_some_and(|s| s.len() > MAX_RENDERED_BYTES)
+                {
+                    return Err(too_large(path));
+                }
                 let mut size = Bounded {
                     count_only: true,
                     ..Bounded::default()

@@ -3,7 +3,7 @@
 //! answers the API's JSON error body, and a slow client is disconnected
 //! instead of holding a connection. Also: rule `type` and `source` globs.
 
-use super::common::server::Server;
+use super::common::server::{ADMIN_TOKEN, Server};
 use super::{error_code, hello_behind_webhook};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -220,4 +220,68 @@ async fn rule_types_and_sources_are_globs() {
         v["error"]["message"].as_str().unwrap().starts_with("type:"),
         "{v}"
     );
+}
+
+/// Found by schemathesis: serde fills a struct from an array field by
+/// field, so `["zzz"]` created tenant zzz and `[1,2,3,4,5]` set a quota; and
+/// a quota past what a signed 64-bit integer holds was stored.
+#[tokio::test]
+async fn bodies_are_objects_and_quotas_fit_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let api = server.api();
+    let t = api.tenant("acme").await;
+    for (method, path, token, body) in [
+        ("POST", "/v1/tenants", ADMIN_TOKEN, json!(["zzz"])),
+        (
+            "PUT",
+            "/v1/tenants/acme/quota",
+            ADMIN_TOKEN,
+            json!([1, 2, 3, 4, 5]),
+        ),
+        (
+            "POST",
+            "/v1/tenants/acme/executions/x/rerun",
+            t.operator.as_str(),
+            json!([]),
+        ),
+        (
+            "POST",
+            "/v1/tenants/acme/executions/x/approve",
+            t.operator.as_str(),
+            json!("yes"),
+        ),
+    ] {
+        let v = api.expect(400, method, path, Some(token), Some(body)).await;
+        assert_eq!(error_code(&v), "invalid_json", "{method} {path}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("JSON object"),
+            "{v}"
+        );
+    }
+    api.expect(404, "GET", "/v1/tenants/zzz/quota", Some(ADMIN_TOKEN), None)
+        .await;
+    let v = api
+        .expect(
+            400,
+            "PUT",
+            "/v1/tenants/acme/quota",
+            Some(ADMIN_TOKEN),
+            Some(json!({"max_timeout_ms": 9223372036854775808u64})),
+        )
+        .await;
+    assert_eq!(error_code(&v), "invalid_request");
+    // A rerun of nothing, with no body or a null one, is still a 404 for
+    // the missing execution, not a body error.
+    api.expect(
+        404,
+        "POST",
+        "/v1/tenants/acme/executions/x/rerun",
+        Some(&t.operator),
+        Some(json!(null)),
+    )
+    .await;
 }

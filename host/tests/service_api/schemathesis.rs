@@ -1,13 +1,14 @@
 //! Generated attacks on a live `wolfe serve`, the bounded CI pass of what
 //! scripts/fuzz-api.sh runs longer: schemathesis (installed by
-//! scripts/setup.sh into .tools/venv) reads the served OpenAPI document and
-//! sends every documented operation generated requests, valid and invalid,
-//! once per token: the server admin token, a token of each role of the
+//! scripts/setup.sh into .tools/venv; `WOLFE_SCHEMATHESIS` names another
+//! one) reads the served OpenAPI document and sends every documented
+//! operation generated requests, valid and invalid, once per token: the server admin token, a token of each role of the
 //! tenant, a token of another tenant and a forged one. The checks
 //! (scripts/schemathesis/config.toml and hooks.py): no 5xx, every status,
 //! content type and body as documented, every 4xx the JSON error body,
-//! undeclared methods 405 with Allow. Whatever the document gains is
-//! covered without a change here.
+//! undeclared methods 405 with Allow, schema-invalid input and missing
+//! tokens refused. Whatever the document gains is covered without a change
+//! here.
 
 use super::common::repo_root;
 use super::common::server::{ADMIN_TOKEN, Api, Server, TestStore, Tokens};
