@@ -86,3 +86,6 @@ debian_package() { # PACKAGE WHAT_NEEDS_IT PRESENT_CHECK...
 debian_package postgresql "the PostgreSQL tests" sh -c 'ls /usr/lib/postgresql/*/bin/initdb'
 # promtool checks /metrics; a private prometheus scrapes a real wolfe serve.
 debian_package prometheus "the metrics tests" command -v promtool
+# `ip`, to bring up loopback in the private network namespace the
+# generated-attack test runs its server in (host/tests/common/private_net.rs).
+debian_package iproute2 "the generated-attack test" command -v ip
