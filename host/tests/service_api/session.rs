@@ -3,7 +3,7 @@
 //! writes with it refused without the CSRF header or a same-origin Origin,
 //! and the role's limits kept; a forged cookie is no session.
 
-use super::common::server::Server;
+use super::common::server::{Api, Server};
 use super::error_code;
 use serde_json::{Value, json};
 
@@ -16,6 +16,16 @@ fn cookie_pair(response: &reqwest::Response) -> String {
     set.split(';').next().unwrap().to_string()
 }
 
+/// `POST /v1/session` with `token`.
+async fn sign_in(api: &Api, token: &str) -> reqwest::Response {
+    api.http
+        .post(format!("{}/v1/session", api.base))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_token_becomes_a_cookie_session_that_keeps_its_role_and_needs_csrf_proof_to_write() {
     let dir = tempfile::tempdir().unwrap();
@@ -26,23 +36,13 @@ async fn a_token_becomes_a_cookie_session_that_keeps_its_role_and_needs_csrf_pro
     let url = |path: &str| format!("{}{path}", api.base);
 
     // A wrong token is refused and sets nothing.
-    let refused = http
-        .post(url("/v1/session"))
-        .json(&json!({"token": "wolfe_not-a-token"}))
-        .send()
-        .await
-        .unwrap();
+    let refused = sign_in(&api, "wolfe_not-a-token").await;
     assert_eq!(refused.status(), 401);
     assert!(refused.headers().get("set-cookie").is_none());
 
     // The operator's token becomes a cookie no script can read and no
     // other site's page sends.
-    let signed_in = http
-        .post(url("/v1/session"))
-        .json(&json!({"token": t.operator}))
-        .send()
-        .await
-        .unwrap();
+    let signed_in = sign_in(&api, &t.operator).await;
     assert_eq!(signed_in.status(), 200);
     let set = signed_in.headers()["set-cookie"]
         .to_str()
@@ -159,12 +159,7 @@ async fn an_auditor_session_reads_but_cannot_change_anything() {
     let t = api.tenant("acme").await;
     let http = &api.http;
     let url = |path: &str| format!("{}{path}", api.base);
-    let signed_in = http
-        .post(url("/v1/session"))
-        .json(&json!({"token": t.auditor}))
-        .send()
-        .await
-        .unwrap();
+    let signed_in = sign_in(&api, &t.auditor).await;
     let cookie = cookie_pair(&signed_in);
     let audit = http
         .get(url("/v1/tenants/acme/audit"))
