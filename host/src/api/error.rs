@@ -1,10 +1,10 @@
 //! The API's one error type. Client errors say exactly what was wrong, with a
 //! stable `code`; server errors say little and log the cause.
 
+use super::types::{ErrorBody, ErrorDetail};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -83,7 +83,12 @@ impl ApiError {
 pub(crate) fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
-        Json(json!({"error": {"code": code, "message": message}})),
+        Json(ErrorBody {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message: message.to_string(),
+            },
+        }),
     )
         .into_response()
 }
