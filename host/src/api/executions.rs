@@ -176,11 +176,7 @@ pub async fn trail(
 ) -> Result<Json<Trail>, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
     let record = execution(&state, &tenant, &id).await?;
-    let denied_calls = record
-        .capability_calls
-        .iter()
-        .filter(|c| !c.allowed)
-        .count();
+    let denied_calls = record.denied_calls();
     let calls: Vec<_> = record
         .capability_calls
         .into_iter()

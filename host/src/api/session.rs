@@ -98,19 +98,15 @@ pub async fn whoami(
 }
 
 fn session_info(caller: &Caller, expires: Option<i64>) -> SessionInfo {
-    let (tenant, role) = match &caller.principal {
-        Principal::ServerAdmin => (None, "server-admin".to_string()),
-        Principal::Tenant { tenant, role } => (
-            Some(tenant.clone()),
-            serde_json::to_value(role)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-        ),
+    let tenant = match &caller.principal {
+        Principal::ServerAdmin => None,
+        Principal::Tenant { tenant, .. } => Some(tenant.clone()),
     };
     SessionInfo {
         tenant,
-        role,
+        // The role as the audit log names it (`server-admin` for the
+        // server admin token).
+        role: caller.actor().role,
         token_id: caller.token_id.clone(),
         expires_at: expires.and_then(|at| {
             time::OffsetDateTime::from_unix_timestamp(at)

@@ -116,11 +116,7 @@ impl ExecutionSummary {
                 .suppressed
                 .as_ref()
                 .and_then(|s| name(serde_json::json!(s.reason))),
-            denied_calls: record
-                .capability_calls
-                .iter()
-                .filter(|c| !c.allowed)
-                .count(),
+            denied_calls: record.denied_calls(),
             attempt: record.attempt,
             dry_run: record.dry_run,
             created_at: record.created_at.clone(),

@@ -143,6 +143,11 @@ fn is_zero_u32(n: &u32) -> bool {
 }
 
 impl ExecutionRecord {
+    /// Capability calls the sandbox refused.
+    pub fn denied_calls(&self) -> usize {
+        self.capability_calls.iter().filter(|c| !c.allowed).count()
+    }
+
     /// Here rather than in `dispatch::record`: the store asks it to decide
     /// which records still hold a place in the queue.
     pub fn is_terminal(&self) -> bool {
