@@ -49,7 +49,7 @@ pub async fn record(
 
 /// The tenant's audit log, oldest first: who did what to what, with the
 /// record before and after. Role: admin, auditor.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/audit", tag = "security",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/audit", operation_id = "list_audit", tag = "security",
     params(("tenant" = String, Path, description = "the tenant"),
         AuditQuery),
     responses((status = 200, description = "a page of entries", body = AuditPage), TenantErrors),

@@ -36,7 +36,7 @@ fn listens_to(rule: &RuleSpec, source: &str) -> bool {
 /// An event as stored and, for every rule of its source, whether it
 /// matched (else the first check it failed, with the value found) and
 /// what became of it. Role: any but sender.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/events/{id}", tag = "triggers",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/events/{id}", operation_id = "show_event", tag = "triggers",
     params(("tenant" = String, Path, description = "the tenant"),
            ("id" = String, Path, description = "the event")),
     responses((status = 200, description = "the event explained", body = EventExplanation), TenantErrors),

@@ -115,7 +115,7 @@ fn time_bound(key: &str, value: Option<&str>) -> Result<Option<String>, ApiError
 
 /// Executions, newest first, filtered; also `input.PATH=VALUE` (repeatable,
 /// all must hold) on the input's fields. Role: any but sender.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/executions", tag = "executions",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/executions", operation_id = "list_executions", tag = "executions",
     params(("tenant" = String, Path, description = "the tenant"),
         ("runbook" = Option<String>, Query, description = "only this runbook"),
         ("status" = Option<ExecutionStatus>, Query, description = "only this status"),
@@ -146,7 +146,7 @@ pub async fn list(
 
 /// One execution record: input, output, error, logs, capability trail,
 /// fuel, memory, where it came from. Role: any but sender.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/executions/{id}", tag = "executions",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/executions/{id}", operation_id = "show_execution", tag = "executions",
     params(("tenant" = String, Path, description = "the tenant"),
            ("id" = String, Path, description = "the execution")),
     responses((status = 200, description = "the execution", body = ExecutionRecord), TenantErrors),

@@ -21,6 +21,7 @@ mod safety;
 mod secrets;
 mod session;
 mod stream;
+mod studio;
 mod tenants;
 mod triggers;
 pub mod types;
@@ -34,7 +35,6 @@ use crate::secrets::vault::Vault;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, Uri};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -210,9 +210,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(documented)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .fallback(|method: Method, uri: Uri| async move {
-            ApiError::NotFound(format!("no endpoint {method} {}", uri.path()))
-        })
+        .fallback(studio::fallback)
         .layer(axum::middleware::map_request(move |request| async move {
             body_deadline::with_deadline(request, limits.body_read_timeout)
         }))

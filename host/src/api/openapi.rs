@@ -132,4 +132,23 @@ mod tests {
         assert_eq!(value["openapi"], "3.1.0");
         assert!(value["paths"]["/v1/tenants/{tenant}/quota"]["put"].is_object());
     }
+
+    /// Generated clients (Studio's among them) name each operation by its
+    /// id: two operations with one id make one of them unreachable.
+    #[test]
+    fn every_operation_has_its_own_id() {
+        let value: serde_json::Value = serde_json::from_str(&document_json()).unwrap();
+        let mut seen = std::collections::BTreeMap::new();
+        for (path, item) in value["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let id = operation["operationId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                if let Some(other) = seen.insert(id.clone(), format!("{method} {path}")) {
+                    panic!("operationId {id:?} names both {other} and {method} {path}");
+                }
+            }
+        }
+    }
 }

@@ -132,7 +132,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 }
 
 /// Every runbook with its versions. Role: any but sender.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/runbooks", tag = "runbooks",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/runbooks", operation_id = "list_runbooks", tag = "runbooks",
     params(("tenant" = String, Path, description = "the tenant")),
     responses((status = 200, description = "the runbooks", body = RunbookList), TenantErrors),
     security(("bearer" = [])))]
@@ -154,7 +154,7 @@ pub async fn list(
 }
 
 /// A runbook's versions and what each environment runs. Role: any but sender.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/runbooks/{name}", tag = "runbooks",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/runbooks/{name}", operation_id = "show_runbook", tag = "runbooks",
     params(("tenant" = String, Path, description = "the tenant"),
            ("name" = String, Path, description = "the runbook")),
     responses((status = 200, description = "the runbook", body = RunbookDetail), TenantErrors),

@@ -17,7 +17,7 @@ use super::error::ApiError;
 use super::extract::JsonBody;
 use super::openapi::BodyErrors;
 use super::types::{ErrorBody, SessionInfo, SignIn};
-use crate::tenancy::{Principal, token_hash, token_id};
+use crate::tenancy::{Action, Principal, token_hash, token_id};
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -108,6 +108,13 @@ fn session_info(caller: &Caller, expires: Option<i64>) -> SessionInfo {
         // server admin token).
         role: caller.actor().role,
         token_id: caller.token_id.clone(),
+        can: Action::ALL
+            .into_iter()
+            .filter(|action| match &caller.principal {
+                Principal::ServerAdmin => true,
+                Principal::Tenant { role, .. } => role.allows(*action),
+            })
+            .collect(),
         expires_at: expires.and_then(|at| {
             time::OffsetDateTime::from_unix_timestamp(at)
                 .ok()?

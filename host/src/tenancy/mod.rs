@@ -70,7 +70,9 @@ pub enum Role {
 }
 
 /// An operation a request performs, checked against the caller's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Serialized in snake_case for Studio, which shows only what a role may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     ManageTokens,
     /// Write or delete tenant secrets (reading names is `ReadConfig`).
@@ -89,6 +91,23 @@ pub enum Action {
     DecideApprovals,
     /// Pause and resume, silence, close circuits: the on-call's brakes.
     ManageSafety,
+}
+
+impl Action {
+    pub const ALL: [Action; 12] = [
+        Action::ManageTokens,
+        Action::ManageSecrets,
+        Action::ReadAudit,
+        Action::ManageConnectors,
+        Action::WriteRunbooks,
+        Action::WriteRules,
+        Action::RunRunbooks,
+        Action::ReadConfig,
+        Action::ReadExecutions,
+        Action::PostEvents,
+        Action::DecideApprovals,
+        Action::ManageSafety,
+    ];
 }
 
 impl Role {

@@ -96,4 +96,7 @@ pub struct SessionInfo {
     pub token_id: String,
     /// When the session cookie expires (RFC 3339); null for a bearer token.
     pub expires_at: Option<String>,
+    /// What the role may do in its tenant (the API checks every request
+    /// anyway; Studio hides what would be refused).
+    pub can: Vec<crate::tenancy::Action>,
 }

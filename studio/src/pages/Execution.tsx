@@ -1,0 +1,218 @@
+// One execution: what it was given, what it did, what it reached and was
+// refused, and the buttons to run it again or stop it.
+import { useEffect, useState } from "react";
+import { Link, useLocation, useParams } from "wouter";
+import { api, unwrap, type Schemas } from "../api/client";
+import { useLoad } from "../hooks";
+import { useCan, useTenant } from "../session";
+import { Json } from "../ui/Json";
+import { ErrorBox, Loaded } from "../ui/State";
+import { Status } from "../ui/Status";
+import { Time, bytes, duration } from "../ui/Time";
+
+type Record = Schemas["ExecutionRecord"];
+const UNFINISHED = ["queued", "running", "awaiting_approval"];
+
+export function ExecutionPage() {
+  const { id } = useParams<{ id: string }>();
+  const tenant = useTenant();
+  const state = useLoad(
+    () => unwrap(api.GET("/v1/tenants/{tenant}/executions/{id}", { params: { path: { tenant, id } } })),
+    [tenant, id],
+  );
+  // While it has not finished, look again every second.
+  const unfinished = state.data && UNFINISHED.includes(state.data.status);
+  useEffect(() => {
+    if (!unfinished) return;
+    const timer = setInterval(state.reload, 1000);
+    return () => clearInterval(timer);
+  }, [unfinished, state.reload]);
+  return (
+    <Loaded state={state} what="the execution">
+      {(record) => <ExecutionView record={record} onChange={state.reload} />}
+    </Loaded>
+  );
+}
+
+export function ExecutionView({ record, onChange }: { record: Record; onChange?: () => void }) {
+  const denied = (record.capability_calls ?? []).filter((c) => !c.allowed).length;
+  return (
+    <article className="execution" aria-labelledby="execution-title">
+      <div className="title-row">
+        <h1 id="execution-title">
+          {record.runbook} <span className="muted">{record.version ?? ""}</span>
+        </h1>
+        <Status status={record.status} />
+        {onChange && <ExecutionActions record={record} onChange={onChange} />}
+      </div>
+      <dl className="facts">
+        <dt>Execution</dt>
+        <dd>
+          <code>{record.id}</code>
+        </dd>
+        <dt>Environment</dt>
+        <dd>{record.environment}</dd>
+        <dt>Rule</dt>
+        <dd>{record.rule ?? <span className="muted">none (run by hand)</span>}</dd>
+        <dt>Event</dt>
+        <dd>{record.event ? <code>{record.event}</code> : <span className="muted">none</span>}</dd>
+        <dt>Created</dt>
+        <dd>
+          <Time value={record.created_at} />
+        </dd>
+        <dt>Started</dt>
+        <dd>
+          <Time value={record.started_at} />
+        </dd>
+        <dt>Finished</dt>
+        <dd>
+          <Time value={record.finished_at} />
+        </dd>
+        <dt>Duration</dt>
+        <dd>{duration(record.duration_ms)}</dd>
+        <dt>Fuel</dt>
+        <dd>{record.fuel_consumed.toLocaleString()}</dd>
+        <dt>Memory peak</dt>
+        <dd>{bytes(record.memory_peak_bytes)}</dd>
+        <dt>Attempt</dt>
+        <dd>{record.attempt}</dd>
+        {record.rerun_of && (
+          <>
+            <dt>Re-run of</dt>
+            <dd>
+              <Link href={`/executions/${encodeURIComponent(record.rerun_of)}`}>{record.rerun_of}</Link>
+            </dd>
+          </>
+        )}
+        {record.dry_run && (
+          <>
+            <dt>Dry run</dt>
+            <dd>writes were withheld</dd>
+          </>
+        )}
+      </dl>
+      {record.suppressed && (
+        <section aria-label="Suppression" className="callout">
+          <h2>Suppressed: {record.suppressed.reason.replaceAll("_", " ")}</h2>
+          <p>{record.suppressed.detail}</p>
+          <p className="muted">Policy: {record.suppressed.policy}</p>
+        </section>
+      )}
+      {record.error && (
+        <section aria-label="Error" className="callout bad">
+          <h2>Error: {record.error.kind.replaceAll("_", " ")}</h2>
+          <pre className="json">{record.error.message}</pre>
+          {record.error.backtrace && <pre className="json">{record.error.backtrace}</pre>}
+        </section>
+      )}
+      <div className="two">
+        <section>
+          <h2>Input</h2>
+          <Json value={record.input} label="Input" />
+        </section>
+        <section>
+          <h2>Output</h2>
+          <Json value={record.output ?? undefined} label="Output" />
+        </section>
+      </div>
+      <section>
+        <h2>
+          Capability trail{" "}
+          {denied > 0 && <span className="denied">{denied} denied</span>}
+        </h2>
+        <Trail calls={record.capability_calls ?? []} dropped={record.capability_calls_dropped ?? 0} />
+      </section>
+      <section>
+        <h2>Logs</h2>
+        <Logs entries={record.logs ?? []} />
+      </section>
+    </article>
+  );
+}
+
+function Trail({ calls, dropped }: { calls: Schemas["CapabilityCall"][]; dropped: number }) {
+  if (calls.length === 0) return <p className="muted">It reached nothing outside the sandbox.</p>;
+  return (
+    <div className="table-wrap">
+      <table className="trail">
+        <thead>
+          <tr>
+            <th scope="col">Allowed</th>
+            <th scope="col">Interface</th>
+            <th scope="col">Operation</th>
+            <th scope="col">Target</th>
+            <th scope="col">Outcome</th>
+            <th scope="col">Time</th>
+          </tr>
+        </thead>
+        <tbody>
+          {calls.map((c, i) => (
+            <tr key={i} className={c.allowed ? "" : "denied-row"} data-denied={!c.allowed}>
+              <td>{c.allowed ? "allowed" : <span className="denied">denied</span>}</td>
+              <td>{c.interface}</td>
+              <td>{c.operation}</td>
+              <td className="wrap">{c.target}</td>
+              <td className="wrap">{c.outcome}</td>
+              <td>{(c.duration_us / 1000).toFixed(1)} ms</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {dropped > 0 && <p className="muted">{dropped} more calls were not recorded (the trail is capped).</p>}
+    </div>
+  );
+}
+
+function Logs({ entries }: { entries: Schemas["LogEntry"][] }) {
+  if (entries.length === 0) return <p className="muted">No log lines.</p>;
+  return (
+    <ol className="logs" aria-label="Logs">
+      {entries.map((e, i) => (
+        <li key={i} className={`log-${e.level}`}>
+          <span className="muted">+{e.at_ms} ms</span> <span className="badge">{e.level}</span>{" "}
+          <span className="muted">{e.source}</span> <span className="message">{e.message}</span>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function ExecutionActions({ record, onChange }: { record: Record; onChange: () => void }) {
+  const tenant = useTenant();
+  const canRun = useCan("run_runbooks");
+  const [, navigate] = useLocation();
+  const [error, setError] = useState<unknown>();
+  const path = { tenant, id: record.id };
+  const rerun = async () => {
+    try {
+      const accepted = await unwrap(
+        api.POST("/v1/tenants/{tenant}/executions/{id}/rerun", { params: { path }, body: {} }),
+      );
+      navigate(`/executions/${encodeURIComponent(accepted.execution_id)}`);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const cancel = async () => {
+    try {
+      await unwrap(api.POST("/v1/tenants/{tenant}/executions/{id}/cancel", { params: { path } }));
+      onChange();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  if (!canRun) return null;
+  return (
+    <span className="actions">
+      <button type="button" onClick={rerun}>
+        Re-run
+      </button>
+      {UNFINISHED.includes(record.status) && (
+        <button type="button" className="danger" onClick={cancel}>
+          Cancel
+        </button>
+      )}
+      <ErrorBox error={error} />
+    </span>
+  );
+}
