@@ -115,6 +115,18 @@ crate::on_every_store! {
             None,
             READERS,
         ),
+        (
+            "POST",
+            "runbooks/conformance/source".into(),
+            Some(json!({"files": {"app.py": ""}})),
+            WRITERS,
+        ),
+        (
+            "GET",
+            "runbooks/conformance/versions/0.1.0/source".into(),
+            None,
+            READERS,
+        ),
         ("GET", "report".into(), None, READERS),
         ("GET", "reach?host=127.0.0.1".into(), None, READERS),
         ("GET", "sources".into(), None, READERS),

@@ -1,6 +1,8 @@
 //! The public HTTP contract through a real `wolfe serve` process: every
 //! endpoint's success and error cases, JSON error bodies with stable codes.
 
+#[path = "service_api/build.rs"]
+mod build;
 mod common;
 #[path = "service_api/http_errors.rs"]
 mod http_errors;

@@ -37,6 +37,15 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u32,
     },
+    /// A build from source failed: the compiler's message, bounded.
+    #[error("{0}")]
+    BuildFailed(String),
+    /// Builds cannot be isolated on this server, so none are run.
+    #[error("{0}")]
+    BuildSandboxUnavailable(String),
+    /// This server cannot build the language.
+    #[error("{0}")]
+    ToolchainMissing(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -53,7 +62,11 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::QueueFull(_) | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BuildFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::QueueFull(_)
+            | Self::StoreUnavailable(_)
+            | Self::BuildSandboxUnavailable(_)
+            | Self::ToolchainMissing(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -74,6 +87,9 @@ impl ApiError {
             Self::QueueFull(_) => "queue_full",
             Self::StoreUnavailable(_) => "store_unavailable",
             Self::QuotaExceeded { .. } => "quota_exceeded",
+            Self::BuildFailed(_) => "build_failed",
+            Self::BuildSandboxUnavailable(_) => "build_sandbox_unavailable",
+            Self::ToolchainMissing(_) => "toolchain_missing",
             Self::Internal(_) => "internal",
         }
     }

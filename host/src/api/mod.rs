@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod body_deadline;
+mod build;
 mod connectors;
 mod error;
 mod events;
@@ -28,6 +29,7 @@ pub mod types;
 
 pub use error::ApiError;
 
+use crate::build::server::BuildService;
 use crate::ingest::sqs::SqsSupervisor;
 use crate::pipeline::Pipeline;
 use crate::sandbox::Sandbox;
@@ -50,44 +52,34 @@ pub struct ApiLimits {
     pub max_component_bytes: usize,
     /// How long a client may take to send a request body.
     pub body_read_timeout: std::time::Duration,
+    /// Sources sent to be built (their files are checked against the build
+    /// limits after reading).
+    pub max_source_body_bytes: usize,
 }
 
 /// Everything handlers need, cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    inner: Arc<Inner>,
+    inner: Arc<AppParts>,
 }
 
-struct Inner {
-    store: Store,
-    sandbox: Arc<Sandbox>,
-    pipeline: Pipeline,
-    sqs: Arc<SqsSupervisor>,
-    metrics: Arc<Registry>,
-    limits: ApiLimits,
-    vault: Arc<Vault>,
+/// What [`AppState`] is made of.
+pub struct AppParts {
+    pub store: Store,
+    pub sandbox: Arc<Sandbox>,
+    pub pipeline: Pipeline,
+    pub sqs: Arc<SqsSupervisor>,
+    pub metrics: Arc<Registry>,
+    pub limits: ApiLimits,
+    pub vault: Arc<Vault>,
+    /// Builds from source, one at a time.
+    pub builds: Arc<BuildService>,
 }
 
 impl AppState {
-    pub fn new(
-        store: Store,
-        sandbox: Arc<Sandbox>,
-        pipeline: Pipeline,
-        sqs: Arc<SqsSupervisor>,
-        metrics: Arc<Registry>,
-        limits: ApiLimits,
-        vault: Arc<Vault>,
-    ) -> Self {
+    pub fn new(parts: AppParts) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                store,
-                sandbox,
-                pipeline,
-                sqs,
-                metrics,
-                limits,
-                vault,
-            }),
+            inner: Arc::new(parts),
         }
     }
 
@@ -118,6 +110,10 @@ impl AppState {
     pub fn vault(&self) -> &Vault {
         &self.inner.vault
     }
+
+    pub fn builds(&self) -> &BuildService {
+        &self.inner.builds
+    }
 }
 
 /// The routes the OpenAPI document describes, each with its handler: the
@@ -130,13 +126,19 @@ pub(crate) fn documented_routes(limits: Option<ApiLimits>) -> OpenApiRouter<AppS
     // source is revealed.
     let (upload_schemas, upload_paths, mut upload) = routes!(runbooks::upload, runbooks::list);
     let (hook_schemas, hook_paths, mut hook) = routes!(hooks::receive);
+    let (source_schemas, source_paths, mut source) = routes!(build::build_from_source);
     if let Some(limits) = limits {
         upload = upload.layer(DefaultBodyLimit::max(limits.max_component_bytes));
         hook = hook.layer(DefaultBodyLimit::disable());
+        source = source.layer(DefaultBodyLimit::max(limits.max_source_body_bytes));
     }
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes((upload_schemas, upload_paths, upload))
         .routes((hook_schemas, hook_paths, hook))
+        .routes((source_schemas, source_paths, source))
+        .routes(routes!(build::version_source))
+        .routes(routes!(build::languages))
+        .routes(routes!(build::template))
         .routes(routes!(openapi::serve))
         .routes(routes!(
             session::sign_in,

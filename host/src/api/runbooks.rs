@@ -66,10 +66,53 @@ pub async fn upload(
         .ok_or_else(|| ApiError::BadRequest("missing part `component` (wasm bytes)".into()))?;
     let manifest =
         Manifest::parse(&manifest_text).map_err(|e| ApiError::InvalidManifest(e.to_string()))?;
+    let (status, version) = store_version(
+        &state,
+        &tenant,
+        &caller,
+        NewVersion {
+            manifest,
+            manifest_text,
+            component: component.to_vec(),
+            source_sha256: None,
+        },
+        "runbook.upload",
+    )
+    .await?;
+    Ok((
+        status,
+        Json(UploadedVersion {
+            name: version.name,
+            version: version.version,
+            sha256: version.sha256,
+        }),
+    ))
+}
 
+/// A version about to be stored, uploaded or built from source.
+pub(super) struct NewVersion {
+    pub manifest: Manifest,
+    pub manifest_text: String,
+    pub component: Vec<u8>,
+    /// The stored source bundle it was built from.
+    pub source_sha256: Option<String>,
+}
+
+/// What an upload and a build from source share: the component is compiled
+/// and linked (one that cannot run is refused with the reason), the version
+/// stored, audited as `action` when new, and committed. 201 for a new
+/// version, 200 for the same bytes again, 409 for other bytes.
+pub(super) async fn store_version(
+    state: &AppState,
+    tenant: &str,
+    caller: &Caller,
+    new: NewVersion,
+    action: &'static str,
+) -> Result<(StatusCode, RunbookVersion), ApiError> {
     // Compile and link now: a component that cannot run is refused at upload,
     // with the reason (not a component, an import the host does not offer).
     let sandbox = state.sandbox().clone();
+    let component = std::sync::Arc::new(new.component);
     let bytes = component.clone();
     let loaded = tokio::task::spawn_blocking(move || sandbox.load_component(&bytes))
         .await
@@ -82,45 +125,42 @@ pub async fn upload(
         })?;
 
     let version = RunbookVersion {
-        name: manifest.name.clone(),
-        version: manifest.version.clone(),
+        name: new.manifest.name.clone(),
+        version: new.manifest.version.clone(),
         sha256: ComponentCache::digest(&component),
         size: component.len() as u64,
-        manifest,
-        manifest_text,
+        manifest: new.manifest,
+        manifest_text: new.manifest_text,
         imports: loaded.imports.clone(),
         uploaded_at: now_rfc3339(),
+        source_sha256: new.source_sha256,
     };
     let outcome = state
         .store()
-        .put_version(&tenant, &version, &component)
+        .put_version(tenant, &version, &component)
         .await?;
     if outcome == PutOutcome::Created {
+        let mut after = json!({"sha256": version.sha256, "size": version.size, "manifest": version.manifest, "imports": version.imports});
+        if let Some(source) = &version.source_sha256 {
+            after["source_sha256"] = json!(source);
+        }
         super::audit::record(
-            &state,
-            &tenant,
-            &caller,
-            "runbook.upload",
+            state,
+            tenant,
+            caller,
+            action,
             format!("{}@{}", version.name, version.version),
             None,
-            Some(
-                json!({"sha256": version.sha256, "size": version.size, "manifest": version.manifest, "imports": version.imports}),
-            ),
-        ).await?;
+            Some(after),
+        )
+        .await?;
     }
     state.store().commit().await?;
     let status = match outcome {
         PutOutcome::Created => StatusCode::CREATED,
         PutOutcome::Unchanged => StatusCode::OK,
     };
-    Ok((
-        status,
-        Json(UploadedVersion {
-            name: version.name,
-            version: version.version,
-            sha256: version.sha256,
-        }),
-    ))
+    Ok((status, version))
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {

@@ -36,7 +36,8 @@ fn install_hint() -> String {
 }
 
 /// Builds `dir` (with `app.js`) in `staging`; returns the component's path.
-pub fn build(dir: &Path, staging: &Path) -> Result<PathBuf, BuildError> {
+/// `install`: whether missing npm dependencies may be installed first.
+pub fn build(dir: &Path, staging: &Path, install: bool) -> Result<PathBuf, BuildError> {
     let entry = dir.join(ENTRY_MODULE);
     if !entry.is_file() {
         return Err(BuildError::Failed(format!(
@@ -73,7 +74,7 @@ pub fn build(dir: &Path, staging: &Path) -> Result<PathBuf, BuildError> {
             install_hint()
         ))
     })?;
-    install_dependencies(dir)?;
+    install_dependencies(dir, install)?;
 
     super::write_wit(staging)?;
     for (name, text) in SDK {
@@ -133,8 +134,9 @@ pub fn build(dir: &Path, staging: &Path) -> Result<PathBuf, BuildError> {
 }
 
 /// `npm ci` (with a lock file) or `npm install` when `package.json`
-/// declares dependencies that are not installed yet.
-fn install_dependencies(dir: &Path) -> Result<(), BuildError> {
+/// declares dependencies that are not installed yet; without `install`, a
+/// build that would need them fails saying so.
+fn install_dependencies(dir: &Path, install: bool) -> Result<(), BuildError> {
     let manifest = dir.join("package.json");
     let Ok(text) = std::fs::read_to_string(&manifest) else {
         return Ok(());
@@ -146,6 +148,12 @@ fn install_dependencies(dir: &Path) -> Result<(), BuildError> {
         .is_some_and(|d| !d.is_empty());
     if !declares || dir.join("node_modules").is_dir() {
         return Ok(());
+    }
+    if !install {
+        return Err(BuildError::Failed(format!(
+            "{} declares npm dependencies, and this build installs none: bundle them into the runbook's own files, or build with `wolfe build` where npm can install them",
+            manifest.display()
+        )));
     }
     let subcommand = if dir.join("package-lock.json").is_file() {
         "ci"

@@ -8,8 +8,11 @@ use crate::sandbox::cache::ComponentCache;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+mod isolate;
 mod js;
 mod python;
+pub mod server;
+pub mod source;
 pub mod template;
 
 /// The target Rust runbooks are compiled for.
@@ -36,9 +39,36 @@ pub struct BuiltComponent {
     pub size: u64,
 }
 
+/// How a build may behave beyond compiling.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildOptions {
+    /// Run `npm ci`/`npm install` when a JavaScript runbook declares
+    /// dependencies that are not installed. `wolfe build` does; the server
+    /// never does (its builds have no network, and only the SDK and the
+    /// runbook's own files go in).
+    pub install_dependencies: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        Self {
+            install_dependencies: true,
+        }
+    }
+}
+
 /// Builds the runbook in `dir` and writes the component to `output` (default
 /// `DIR/runbook.wasm`).
 pub fn build_runbook(dir: &Path, output: Option<&Path>) -> Result<BuiltComponent, BuildError> {
+    build_runbook_with(dir, output, BuildOptions::default())
+}
+
+/// [`build_runbook`] with `options`.
+pub fn build_runbook_with(
+    dir: &Path,
+    output: Option<&Path>,
+    options: BuildOptions,
+) -> Result<BuiltComponent, BuildError> {
     let manifest = Manifest::load(dir)?;
     let output = output
         .map(Path::to_path_buf)
@@ -54,7 +84,7 @@ pub fn build_runbook(dir: &Path, output: Option<&Path>) -> Result<BuiltComponent
     let artifact = match manifest.language {
         Language::Rust => build_rust(dir)?,
         Language::Python => python::build(dir, &staging_dir()?)?,
-        Language::Js => js::build(dir, &staging_dir()?)?,
+        Language::Js => js::build(dir, &staging_dir()?, options.install_dependencies)?,
     };
     if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
@@ -190,7 +220,7 @@ fn build_rust(dir: &Path) -> Result<PathBuf, BuildError> {
     })
 }
 
-fn check_rust_target() -> Result<(), BuildError> {
+pub(crate) fn check_rust_target() -> Result<(), BuildError> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let sysroot = Command::new(rustc)
         .args(["--print", "sysroot"])

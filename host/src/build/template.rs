@@ -25,7 +25,27 @@ pub fn new_runbook(
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         anyhow::bail!("{} already exists and is not empty", dir.display());
     }
-    let files: Vec<(&str, String)> = match language {
+    let mut written = Vec::new();
+    for (relative, text) in template_files(&name, language, rust_sdk)? {
+        let path = dir.join(relative);
+        std::fs::create_dir_all(path.parent().expect("template files have a parent"))?;
+        std::fs::write(&path, text)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The files of a new runbook `name` (relative path, text): what
+/// `wolfe new` writes and what Studio starts from (`GET
+/// /v1/build/templates/{language}`), so both begin from the same template.
+/// A Rust template depends on the SDK at `rust_sdk`, which must exist.
+pub fn template_files(
+    name: &str,
+    language: Language,
+    rust_sdk: &Path,
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    check_identifier("name", name, 64)?;
+    let mut files: Vec<(&str, String)> = match language {
         Language::Rust => {
             let sdk = rust_sdk.canonicalize().map_err(|_| {
                 anyhow::anyhow!(
@@ -34,31 +54,34 @@ pub fn new_runbook(
                 )
             })?;
             vec![
-                ("Cargo.toml", rust_cargo_toml(&name, &sdk)),
+                ("Cargo.toml", rust_cargo_toml(name, &sdk)),
                 ("src/lib.rs", RUST_SOURCE.to_string()),
             ]
         }
         Language::Python => vec![("app.py", PYTHON_SOURCE.to_string())],
         Language::Js => vec![("app.js", JS_SOURCE.to_string())],
     };
-    let language_name = match language {
+    let language_name = language_name(language);
+    files.extend([
+        ("runbook.toml", manifest(name, language_name)),
+        ("event.json", EVENT.to_string()),
+        ("README.md", readme(name, language_name)),
+    ]);
+    Ok(files)
+}
+
+/// The template's sample event (`event.json`), as JSON.
+pub fn sample_event() -> serde_json::Value {
+    serde_json::from_str(EVENT).unwrap_or(serde_json::Value::Null)
+}
+
+/// A language as the manifest and `wolfe new --lang` spell it.
+pub fn language_name(language: Language) -> &'static str {
+    match language {
         Language::Rust => "rust",
         Language::Python => "python",
         Language::Js => "js",
-    };
-    let mut written = Vec::new();
-    let all = files.into_iter().chain([
-        ("runbook.toml", manifest(&name, language_name)),
-        ("event.json", EVENT.to_string()),
-        ("README.md", readme(&name, language_name)),
-    ]);
-    for (relative, text) in all {
-        let path = dir.join(relative);
-        std::fs::create_dir_all(path.parent().expect("template files have a parent"))?;
-        std::fs::write(&path, text)?;
-        written.push(path);
     }
-    Ok(written)
 }
 
 fn rust_cargo_toml(name: &str, sdk: &Path) -> String {
@@ -226,6 +249,16 @@ mod tests {
             )
             .is_err()
         );
+        // What Studio starts from is what `wolfe new` writes.
+        let files = template_files("my-check", Language::Python, &default_rust_sdk()).unwrap();
+        for (relative, text) in &files {
+            assert_eq!(
+                &std::fs::read_to_string(target.join(relative)).unwrap(),
+                text
+            );
+        }
+        assert!(sample_event()["service"].is_string());
+        assert!(template_files("Bad Name", Language::Js, &default_rust_sdk()).is_err());
         let js = dir.path().join("js-one");
         new_runbook(&js, Language::Js, &default_rust_sdk()).unwrap();
         assert!(js.join("app.js").is_file());

@@ -69,6 +69,11 @@ enum Command {
         input: PathBuf,
         output: PathBuf,
     },
+    /// Internal: build a runbook folder without installing anything and
+    /// print one JSON line (run by `wolfe serve`, isolated, for builds
+    /// from source).
+    #[command(name = "__build", hide = true)]
+    ServerBuild { dir: PathBuf, output: PathBuf },
     /// Tenants (client).
     Tenant {
         #[command(flatten)]
@@ -257,6 +262,11 @@ pub fn main() -> ExitCode {
             output,
         } => crate::sandbox::cache::precompile_to_file(pooling || !no_pooling, &input, &output)
             .map(|()| Outcome::Succeeded),
+        Command::ServerBuild { dir, output } => Ok(if crate::build::server::child(&dir, &output) {
+            Outcome::Succeeded
+        } else {
+            Outcome::RunbookFailed
+        }),
         Command::Tenant { conn, command } => client::tenant(conn, command),
         Command::Token { conn, command } => client::token(conn, command),
         Command::Deploy { conn, dir, env } => client::deploy(conn, &dir, &env),

@@ -23,6 +23,11 @@ pub struct RunbookVersion {
     #[serde(default)]
     pub imports: Vec<String>,
     pub uploaded_at: String,
+    /// sha256 of the source bundle the server built the component from
+    /// (`POST …/runbooks/{name}/source`), stored beside the components;
+    /// absent for a component uploaded as built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_sha256: Option<String>,
 }
 
 /// A deployment environment. Promotion goes one step at a time.

@@ -64,6 +64,45 @@ pub struct ServiceConfig {
     /// How deep a chain of runbooks started by each other's emitted events
     /// may go (1 to 20). Default 5.
     pub max_chain_depth: u32,
+    /// Builds from source (`POST …/runbooks/{name}/source`).
+    pub build: BuildConfig,
+}
+
+/// Limits of the builds the server runs from source, one at a time, each in
+/// an isolated child process (no network, read-only file system but its
+/// own folder).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BuildConfig {
+    /// Seconds one build may take before it is killed. Default 300 (a first
+    /// Rust build of a tenant takes about 25 s on two cores).
+    pub timeout_secs: u64,
+    /// Memory of each build process (`RLIMIT_DATA`), MiB. Default 2048.
+    /// Measured on the templates: Python needs 257-512 MiB, a first Rust
+    /// build (cargo, rustc) 513-1024, JavaScript (node) 513-1024. The
+    /// address space (`RLIMIT_AS`) is not limited: componentize-py's
+    /// wasmtime and node reserve far more than they use (a JavaScript build
+    /// fails under 16 GiB of address space).
+    pub memory_mb: u64,
+    /// Files one source may hold. Default 256.
+    pub max_files: usize,
+    /// Bytes of one source's paths and texts together. Default 2 MiB.
+    pub max_source_bytes: usize,
+    /// The Rust SDK that Rust templates depend on by path and that builds
+    /// resolve. Default this repository's `sdk/rust`.
+    pub rust_sdk: Option<PathBuf>,
+}
+
+impl Default for BuildConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 300,
+            memory_mb: 2048,
+            max_files: 256,
+            max_source_bytes: 2 * 1024 * 1024,
+            rust_sdk: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +138,7 @@ impl Default for ServiceConfig {
             secrets_key_file: None,
             public_url: None,
             max_chain_depth: crate::ingest::emitted::DEFAULT_MAX_CHAIN_DEPTH,
+            build: BuildConfig::default(),
         }
     }
 }
@@ -134,6 +174,7 @@ const ENV_KEYS: &[&str] = &[
     "secrets_key_file",
     "public_url",
     "max_chain_depth",
+    "build",
 ];
 
 /// `WOLFE_*` variables read elsewhere, without the prefix: the server's

@@ -6,7 +6,7 @@
 pub mod config;
 mod http_server;
 
-use crate::api::{ApiLimits, AppState, router};
+use crate::api::{ApiLimits, AppParts, AppState, router};
 use crate::dispatch::runbooks::RunbookCache;
 use crate::dispatch::{self, WorkerContext};
 use crate::ingest::schedule::ScheduleSupervisor;
@@ -54,13 +54,21 @@ pub async fn run(
     for (key, secs) in [
         ("header_read_timeout_secs", config.header_read_timeout_secs),
         ("body_read_timeout_secs", config.body_read_timeout_secs),
+        ("build.timeout_secs", config.build.timeout_secs),
     ] {
         if secs == 0 {
             anyhow::bail!("{key}: must be at least 1 second, not 0");
         }
     }
+    if config.build.memory_mb < 64 {
+        anyhow::bail!(
+            "build.memory_mb: must be at least 64 (a Python build needs about 512), not {}",
+            config.build.memory_mb
+        );
+    }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let builds = Arc::new(build_service(&config)?);
     let location = StoreLocation::parse(config.store.as_deref()).map_err(anyhow::Error::msg)?;
     let store = Store::open(&location, &config.data_dir)
         .await
@@ -159,19 +167,28 @@ pub async fn run(
         let shutdown = shutdown.clone();
         async move { schedules.follow_store(shutdown).await }
     });
-    let state = AppState::new(
-        store.clone(),
+    let state = AppState::new(AppParts {
+        store: store.clone(),
         sandbox,
         pipeline,
-        sqs.clone(),
-        Arc::new(registry),
-        ApiLimits {
+        sqs: sqs.clone(),
+        metrics: Arc::new(registry),
+        limits: ApiLimits {
             max_body_bytes: config.max_body_bytes,
             max_component_bytes: config.max_component_bytes,
             body_read_timeout: Duration::from_secs(config.body_read_timeout_secs),
+            // JSON escapes may double a text; the files' own limit is
+            // checked after reading.
+            max_source_body_bytes: config
+                .build
+                .max_source_bytes
+                .saturating_mul(2)
+                .saturating_add(64 * 1024)
+                .max(config.max_body_bytes),
         },
         vault,
-    );
+        builds,
+    });
     let retention = tokio::spawn(prune_periodically(
         store.clone(),
         config.retention.clone(),
@@ -214,6 +231,28 @@ pub async fn run(
         .await
         .context("failed to flush the store at shutdown")?;
     Ok(())
+}
+
+/// Builds from source, under `DATA_DIR/build`.
+fn build_service(config: &ServiceConfig) -> anyhow::Result<crate::build::server::BuildService> {
+    use crate::build::server::{BuildService, BuildSettings};
+    let settings = BuildSettings {
+        timeout: Duration::from_secs(config.build.timeout_secs),
+        data_limit: config.build.memory_mb.saturating_mul(1024 * 1024),
+        source: crate::build::source::SourceLimits {
+            max_files: config.build.max_files,
+            max_bytes: config.build.max_source_bytes,
+        },
+        rust_sdk: config
+            .build
+            .rust_sdk
+            .clone()
+            .unwrap_or_else(crate::build::template::default_rust_sdk),
+    };
+    // The secrets key is hidden from builds wherever it lives (in the data
+    // directory everything but the build folder is).
+    BuildService::new(settings, &config.data_dir, vec![config.secrets_key_path()])
+        .with_context(|| format!("cannot create {}", config.data_dir.join("build").display()))
 }
 
 /// The server admin token: `WOLFE_ADMIN_TOKEN` when set (its hash replaces

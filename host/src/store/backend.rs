@@ -61,6 +61,12 @@ pub trait RegistryStore: Send + Sync {
     async fn list_all_versions(&self, tenant: &str) -> StoreResult<Vec<RunbookVersion>>;
     /// A component's bytes by their sha256.
     async fn get_component(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores a source bundle (the files a version was built from) under
+    /// its sha256, beside the components; storing it again is a no-op.
+    /// Written before the version that names it.
+    async fn put_source_bundle(&self, sha256: &str, bundle: &[u8]) -> StoreResult<()>;
+    /// A source bundle by its sha256.
+    async fn get_source_bundle(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>>;
     async fn put_deployment(&self, tenant: &str, deployment: &Deployment) -> StoreResult<()>;
     async fn get_deployment(
         &self,

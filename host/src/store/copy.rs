@@ -231,6 +231,16 @@ async fn copy_tenant(
                 version.name, version.version, version.sha256
             ))
         })?;
+        // The source a version was built from travels with it.
+        if let Some(sha256) = &version.source_sha256 {
+            let bundle = from.get_source_bundle(sha256).await?.ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "the source of {tenant}/{} {} (sha256 {sha256}) is missing from the source store",
+                    version.name, version.version
+                ))
+            })?;
+            to.put_source_bundle(sha256, &bundle).await?;
+        }
         to.put_version(tenant, version, &component).await?;
         counts.runbook_versions += 1;
     }
@@ -375,7 +385,9 @@ mod tests {
             manifest_text: manifest_text.into(),
             imports: Vec::new(),
             uploaded_at: "t".into(),
+            source_sha256: Some("src".into()),
         };
+        from.put_source_bundle("src", b"{}").await.unwrap();
         from.put_version("acme", &version, b"wasm").await.unwrap();
         let deployment = Deployment {
             runbook: "flap".into(),
@@ -410,6 +422,7 @@ mod tests {
             "{counts}"
         );
         assert_eq!(to.get_component("abc").await.unwrap().unwrap(), b"wasm");
+        assert_eq!(to.get_source_bundle("src").await.unwrap().unwrap(), b"{}");
         assert!(
             to.safety_settings("acme")
                 .await

@@ -1,7 +1,7 @@
 //! Bodies of the runbook registry: uploads, versions, deployments, manual
 //! runs, and the capability report for security teams.
 
-use crate::manifest::Manifest;
+use crate::manifest::{Language, Manifest};
 use crate::registry::Environment;
 use crate::registry::report::CapabilityView;
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,71 @@ pub struct UploadedVersion {
     pub version: String,
     /// sha256 of the component: versions are content-addressed.
     pub sha256: String,
+}
+
+/// A runbook's files: the body of `POST …/runbooks/{name}/source` (built
+/// and stored by the server) and of `GET …/versions/{version}/source`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunbookSource {
+    /// Path relative to the runbook folder (`runbook.toml`, `app.py`,
+    /// `src/lib.rs`, ...) → its text (UTF-8). No absolute paths, `..`,
+    /// empty or hidden names; the server limits how many files and bytes.
+    pub files: BTreeMap<String, String>,
+}
+
+/// A version built from source and stored: what an upload answers, plus
+/// the source it keeps and the build's log.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BuiltVersion {
+    pub name: String,
+    pub version: String,
+    /// sha256 of the component: versions are content-addressed.
+    pub sha256: String,
+    /// sha256 of the stored source (`GET …/versions/{version}/source`
+    /// reads it back); for an unchanged version, the source stored first,
+    /// null when it was uploaded as a component.
+    pub source_sha256: Option<String>,
+    /// The build's output (the toolchain's stderr), bounded.
+    pub log: String,
+    /// How long the build took, waiting for an earlier build excluded.
+    pub build_ms: u64,
+}
+
+/// `GET /v1/build/languages`: what this server can build from source.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BuildLanguages {
+    pub languages: Vec<LanguageSupport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LanguageSupport {
+    pub language: Language,
+    pub available: bool,
+    /// Why not, when not: a missing toolchain, or builds that cannot be
+    /// isolated on this server.
+    pub reason: Option<String>,
+}
+
+/// `GET /v1/build/templates/{language}?name=`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TemplateQuery {
+    /// The new runbook's name [default: `my-runbook`].
+    pub name: Option<String>,
+}
+
+/// The files `wolfe new --lang LANGUAGE NAME` writes, and its sample event.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RunbookTemplate {
+    pub name: String,
+    pub language: Language,
+    /// Path → text, as in [`RunbookSource`]; a Rust template depends on
+    /// the SDK by a path this server's builds resolve.
+    pub files: BTreeMap<String, String>,
+    /// `event.json`, parsed: the input the template runs with.
+    pub event: Value,
 }
 
 /// `GET …/runbooks`.

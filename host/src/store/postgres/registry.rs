@@ -110,6 +110,21 @@ impl RegistryStore for PostgresStore {
         })
     }
 
+    /// In `components`: content-addressed bytes, whatever they are.
+    async fn put_source_bundle(&self, sha256: &str, bundle: &[u8]) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO components (sha256, bytes) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING",
+            &[&sha256, &bundle],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn get_source_bundle(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.get_component(sha256).await
+    }
+
     async fn put_deployment(&self, tenant: &str, deployment: &Deployment) -> StoreResult<()> {
         let c = self.client().await?;
         c.execute(

@@ -70,6 +70,17 @@ impl RegistryStore for SledStore {
             .map(|v| v.to_vec()))
     }
 
+    /// Content-addressed like components, in the same tree: a bundle's
+    /// sha256 names its bytes as a component's does.
+    async fn put_source_bundle(&self, sha256: &str, bundle: &[u8]) -> StoreResult<()> {
+        self.trees.components.insert(sha256.as_bytes(), bundle)?;
+        Ok(())
+    }
+
+    async fn get_source_bundle(&self, sha256: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.get_component(sha256).await
+    }
+
     async fn put_deployment(&self, tenant: &str, deployment: &Deployment) -> StoreResult<()> {
         let k = key(&[tenant, &deployment.runbook, deployment.environment.as_str()]);
         self.trees.deployments.insert(k, encode(deployment)?)?;
