@@ -152,6 +152,7 @@ crate::on_every_store! {
             READERS,
         ),
         ("GET", "executions?denied=true".into(), None, READERS),
+        ("GET", "stats?window=7d".into(), None, READERS),
         ("GET", "connectors".into(), None, READERS),
         ("GET", "connectors/chat".into(), None, READERS),
         (

@@ -14,6 +14,8 @@ mod safety;
 mod schemathesis;
 #[path = "service_api/session.rs"]
 mod session;
+#[path = "service_api/stats.rs"]
+mod stats;
 #[path = "service_api/storm.rs"]
 mod storm;
 #[path = "service_api/stream.rs"]

@@ -21,6 +21,7 @@ mod runbooks;
 mod safety;
 mod secrets;
 mod session;
+mod stats;
 mod stream;
 mod studio;
 mod tenants;
@@ -172,6 +173,7 @@ pub(crate) fn documented_routes(limits: Option<ApiLimits>) -> OpenApiRouter<AppS
         .routes(routes!(events::test_rule))
         .routes(routes!(events::show))
         .routes(routes!(executions::list))
+        .routes(routes!(stats::overview))
         .routes(routes!(stream::executions))
         .routes(routes!(executions::show))
         .routes(routes!(executions::trail))

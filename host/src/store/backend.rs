@@ -224,6 +224,14 @@ pub trait ExecutionStore: Send + Sync {
         tenant: &str,
         filter: &ExecutionFilter,
     ) -> StoreResult<ExecutionPage>;
+    /// What the overview statistics count for `tenant`: every execution
+    /// created, and every event received, at or after `since_ms` (ms since
+    /// the Unix epoch).
+    async fn stats_facts(
+        &self,
+        tenant: &str,
+        since_ms: u64,
+    ) -> StoreResult<crate::store::model::stats::StatsFacts>;
     /// Removes events and terminal executions past the retention policy.
     async fn prune(&self, retention: &Retention) -> StoreResult<Pruned>;
 

@@ -10,12 +10,14 @@ mod executions;
 mod registry;
 mod safety;
 mod settings;
+mod stats;
 mod triggers;
 
 pub use executions::*;
 pub use registry::*;
 pub use safety::*;
 pub use settings::*;
+pub use stats::*;
 pub use triggers::*;
 
 use crate::tenancy::Role;

@@ -9,6 +9,7 @@ pub mod execution;
 pub mod rule;
 pub mod schema;
 pub mod source;
+pub mod stats;
 
 use crate::capabilities::connectors::ConnectorSpec;
 use crate::sandbox::report::ExecutionStatus;

@@ -8,11 +8,12 @@ use crate::safety::gate::Gate;
 use crate::sandbox::report::ExecutionStatus;
 use crate::store::model::event::Event;
 use crate::store::model::execution::ExecutionRecord;
+use crate::store::model::stats::{ExecutionFact, StatsFacts, rfc3339_ms};
 use crate::store::model::{
     Claim, ExecutionFilter, ExecutionPage, IngestOutcome, Ingested, Inserted, Lease, NewEvent,
     Pruned, Rescued, Retention, not_due_for,
 };
-use crate::store::{ExecutionStore, StoreResult};
+use crate::store::{ExecutionStore, StoreError, StoreResult};
 use async_trait::async_trait;
 
 /// The advisory lock a retention pass holds (any constant unlike the others).
@@ -300,6 +301,68 @@ impl ExecutionStore for PostgresStore {
             executions,
             next_cursor,
         })
+    }
+
+    /// Only the fields the statistics need leave the database (not the
+    /// records' logs and trails); events are counted there, through the
+    /// `(tenant, received_at)` index.
+    async fn stats_facts(&self, tenant: &str, since_ms: u64) -> StoreResult<StatsFacts> {
+        let c = self.client().await?;
+        let since_id = crate::store::model::id_at(since_ms);
+        let rows = c
+            .query(
+                "SELECT e.runbook, e.status, x.d ->> 'created_at', x.d ->> 'started_at',
+                        COALESCE((x.d ->> 'duration_ms')::bigint, 0),
+                        x.d -> 'suppressed' ->> 'reason',
+                        COALESCE((x.d ->> 'retry')::bigint, 0) = 0 AND x.d ->> 'rerun_of' IS NULL,
+                        ev.doc::jsonb ->> 'time'
+                 FROM executions e
+                 CROSS JOIN LATERAL (SELECT e.doc::jsonb AS d) x
+                 LEFT JOIN events ev ON ev.tenant = e.tenant AND ev.id = e.event_id
+                 WHERE e.tenant = $1 AND e.id >= $2",
+                &[&tenant, &since_id],
+            )
+            .await?;
+        let mut facts = StatsFacts::default();
+        for row in rows {
+            let status: String = row.try_get(1)?;
+            let reason: Option<String> = row.try_get(5)?;
+            let first_attempt: bool = row.try_get(6)?;
+            let event_time: Option<String> = row.try_get(7)?;
+            let created: Option<String> = row.try_get(2)?;
+            let started: Option<String> = row.try_get(3)?;
+            let duration: i64 = row.try_get(4)?;
+            facts.executions.push(ExecutionFact {
+                runbook: row.try_get(0)?,
+                status: from_name(&status)?,
+                created_ms: created.as_deref().and_then(rfc3339_ms).unwrap_or(0),
+                started_ms: started.as_deref().and_then(rfc3339_ms),
+                duration_ms: u64::try_from(duration).unwrap_or(0),
+                suppressed: reason.as_deref().map(from_name).transpose()?,
+                event_received_ms: event_time
+                    .as_deref()
+                    .filter(|_| first_attempt)
+                    .and_then(rfc3339_ms),
+            });
+        }
+        let since = since_ms as f64 / 1000.0;
+        for row in c
+            .query(
+                "SELECT doc::jsonb ->> 'source', count(*) FROM events
+                 WHERE tenant = $1 AND received_at >= to_timestamp($2)
+                 GROUP BY 1",
+                &[&tenant, &since],
+            )
+            .await?
+        {
+            let source: Option<String> = row.try_get(0)?;
+            let count: i64 = row.try_get(1)?;
+            facts.events_by_source.insert(
+                source.unwrap_or_default(),
+                u64::try_from(count).unwrap_or(0),
+            );
+        }
+        Ok(facts)
     }
 
     async fn prune(&self, retention: &Retention) -> StoreResult<Pruned> {
@@ -737,4 +800,10 @@ fn claimed(row: Option<tokio_postgres::Row>) -> StoreResult<Claim> {
         ),
         None => Claim::Gone,
     })
+}
+
+/// A status or reason as stored by name (its serde name).
+fn from_name<T: serde::de::DeserializeOwned>(name: &str) -> StoreResult<T> {
+    serde_json::from_value(serde_json::Value::String(name.to_string()))
+        .map_err(|e| StoreError::Backend(format!("unknown name {name:?} in the store: {e}")))
 }

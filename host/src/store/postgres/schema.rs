@@ -154,6 +154,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX executions_input ON executions USING gin (input jsonb_path_ops);
     CREATE INDEX executions_rule ON executions (tenant, rule, id);
     "#,
+    // 8: overview statistics count a tenant's events received in a window.
+    r#"
+    CREATE INDEX events_received ON events (tenant, received_at);
+    "#,
 ];
 
 /// The schema version this build writes.

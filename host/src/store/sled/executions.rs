@@ -7,12 +7,14 @@ use super::{SledStore, decode, encode, get};
 use crate::safety::gate::Gate;
 use crate::store::model::event::Event;
 use crate::store::model::execution::ExecutionRecord;
+use crate::store::model::stats::{ExecutionFact, StatsFacts};
 use crate::store::model::{
     Claim, ExecutionFilter, ExecutionPage, IngestOutcome, Lease, Pruned, Rescued, Retention,
     not_due_for,
 };
 use crate::store::{ExecutionStore, StoreError, StoreResult};
 use async_trait::async_trait;
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[async_trait]
@@ -205,6 +207,52 @@ impl ExecutionStore for SledStore {
             executions,
             next_cursor,
         })
+    }
+
+    /// Executions from the tenant's first id of the window on (ids are
+    /// uuid v7, so key order is creation order), each event's time looked
+    /// up once; events through the arrival-time index from the window's
+    /// start, keeping the tenant's.
+    async fn stats_facts(&self, tenant: &str, since_ms: u64) -> StoreResult<StatsFacts> {
+        let own = prefix(&[tenant]);
+        let mut event_times: HashMap<String, Option<String>> = HashMap::new();
+        let mut facts = StatsFacts::default();
+        let start = key(&[tenant, &crate::store::model::id_at(since_ms)]);
+        for entry in self.trees.executions.range(start..) {
+            let (k, v) = entry?;
+            if !k.starts_with(&own) {
+                break;
+            }
+            let record: ExecutionRecord = decode(&v)?;
+            let event_time = match &record.event_id {
+                None => None,
+                Some(id) => match event_times.get(id) {
+                    Some(time) => time.clone(),
+                    None => {
+                        let time =
+                            get::<Event>(&self.trees.events, &key(&[tenant, id]))?.map(|e| e.time);
+                        event_times.insert(id.clone(), time.clone());
+                        time
+                    }
+                },
+            };
+            facts
+                .executions
+                .push(ExecutionFact::from_record(&record, event_time.as_deref()));
+        }
+        // The index's keys are uuid v7 bytes: 48 bits of milliseconds first.
+        let mut since_seq = [0u8; 16];
+        since_seq[..6].copy_from_slice(&since_ms.min((1 << 48) - 1).to_be_bytes()[2..]);
+        for entry in self.trees.events_by_time.range(since_seq..) {
+            let (_, event_key) = entry?;
+            if !event_key.starts_with(&own) {
+                continue;
+            }
+            if let Some(event) = get::<Event>(&self.trees.events, &event_key)? {
+                *facts.events_by_source.entry(event.source).or_default() += 1;
+            }
+        }
+        Ok(facts)
     }
 
     async fn prune(&self, retention: &Retention) -> StoreResult<Pruned> {
