@@ -106,7 +106,14 @@ for r in json.load(sys.stdin)["rules"]:
 
 cat <<MSG
 
-Wolfe keeps serving on $WOLFE_SERVER (Ctrl-C to stop). Post more alerts:
+Wolfe keeps serving on $WOLFE_SERVER (Ctrl-C to stop).
+
+Studio, the web UI: open $WOLFE_SERVER/ in a browser and sign in with the
+demo tenant's admin token (API token field):
+
+  $admin
+
+Post more alerts:
 
   curl -X POST $WOLFE_SERVER/v1/hooks/demo/alertmanager \\
     -H 'Authorization: Bearer $sender' -H 'Content-Type: application/json' \\

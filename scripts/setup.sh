@@ -9,9 +9,13 @@
 #   - .tools/node: componentize-js and esbuild (build JavaScript runbooks),
 #     pinned by scripts/js-tools/package-lock.json. Node.js itself comes from
 #     the system (Debian's nodejs is installed when missing and we are root).
-# Also Debian's postgresql and prometheus packages, when missing and we are
-# root: the tests start their own private servers from their binaries
-# (installing them starts none).
+#   - studio/dist: Studio, the web UI, built by Vite from studio/ (pinned by
+#     studio/package-lock.json); the wolfe binary embeds it, so it must be
+#     built before wolfe is. Rebuilt only when studio/ or the OpenAPI
+#     document changed.
+# Also Debian's postgresql, prometheus and chromium packages, when missing
+# and we are root: the tests start their own private servers and a headless
+# browser from their binaries (installing them starts none).
 # Safe to run repeatedly; does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,6 +68,18 @@ if ! cmp -s scripts/js-tools/package-lock.json .tools/node/package-lock.json \
   (cd .tools/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# Studio. Built again when any of its inputs is newer than the build.
+if [ ! -e studio/node_modules/.package-lock.json ] \
+   || [ studio/package-lock.json -nt studio/node_modules/.package-lock.json ]; then
+  echo "setup: installing Studio's packages into studio/node_modules" >&2
+  (cd studio && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [ ! -e studio/dist/index.html ] \
+   || [ -n "$(find studio/src studio/index.html studio/public studio/vite.config.ts studio/package-lock.json docs/openapi.json -newer studio/dist/index.html -print -quit)" ]; then
+  echo "setup: building Studio (studio/dist)" >&2
+  (cd studio && npm run --silent build >/dev/null)
+fi
+
 # Debian packages the tests start private servers or tools from; installing
 # them starts nothing. Tries the install on the current package lists first:
 # apt-get update only when that fails.
@@ -89,3 +105,5 @@ debian_package prometheus "the metrics tests" command -v promtool
 # `ip`, to bring up loopback in the private network namespace the
 # generated-attack test runs its server in (host/tests/common/private_net.rs).
 debian_package iproute2 "the generated-attack test" command -v ip
+# Chromium, headless, for Studio's browser tests (host/tests/service_api/studio.rs).
+debian_package chromium "Studio's browser tests" sh -c 'command -v chromium || test -x /usr/lib/chromium/chromium'

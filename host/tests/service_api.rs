@@ -20,6 +20,8 @@ mod stats;
 mod storm;
 #[path = "service_api/stream.rs"]
 mod stream;
+#[path = "service_api/studio.rs"]
+mod studio;
 
 use common::server::{ADMIN_TOKEN, Server};
 use hmac::{Hmac, Mac};

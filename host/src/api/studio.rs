@@ -18,12 +18,20 @@ use axum::response::{IntoResponse, Response};
 #[allow_missing = true]
 struct Assets;
 
-/// No inline script, no inline style, nothing from another origin, no
-/// framing: an event's text that slipped past the rendering could still
-/// neither run nor call out.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self'; img-src 'self'; font-src 'self'; connect-src 'self'; \
-     manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// No inline script, nothing from another origin, no framing: an event's
+/// text that slipped past the rendering could still neither run nor call
+/// out. Inline style only with the page's nonce, which the code editor
+/// needs for the `<style>` it creates (its `cspNonce`).
+fn content_security_policy(style_nonce: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self' 'nonce-{style_nonce}'; \
+         img-src 'self'; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Where `index.html` carries the nonce for the page's script to read.
+const NONCE_PLACEHOLDER: &str = "__CSP_NONCE__";
 
 /// Answers every request no API route took.
 pub async fn fallback(method: Method, uri: Uri) -> Response {
@@ -58,7 +66,17 @@ fn serve(name: &str, file: rust_embed::EmbeddedFile) -> Response {
         "no-cache"
     };
     let mime = file.metadata.mimetype();
-    let mut response = (StatusCode::OK, Body::from(file.data.into_owned())).into_response();
+    // A fresh nonce for every page load: a nonce an attacker could learn
+    // once would otherwise hold for good.
+    let nonce = hex::encode(rand::random::<[u8; 16]>());
+    let body = if name == "index.html" {
+        String::from_utf8_lossy(&file.data)
+            .replace(NONCE_PLACEHOLDER, &nonce)
+            .into_bytes()
+    } else {
+        file.data.into_owned()
+    };
+    let mut response = (StatusCode::OK, Body::from(body)).into_response();
     let headers = response.headers_mut();
     let mut set = |name, value: &str| {
         if let Ok(value) = HeaderValue::from_str(value) {
@@ -67,7 +85,10 @@ fn serve(name: &str, file: rust_embed::EmbeddedFile) -> Response {
     };
     set(header::CONTENT_TYPE, mime);
     set(header::CACHE_CONTROL, cache);
-    set(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
+    set(
+        header::CONTENT_SECURITY_POLICY,
+        &content_security_policy(&nonce),
+    );
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::X_FRAME_OPTIONS, "DENY");
     set(header::REFERRER_POLICY, "no-referrer");

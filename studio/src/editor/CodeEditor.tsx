@@ -10,6 +10,9 @@ import { javascript } from "@codemirror/lang-javascript";
 import { json } from "@codemirror/lang-json";
 import { toml } from "@codemirror/legacy-modes/mode/toml";
 
+/** The nonce the server gave this page: CodeMirror's styles need it. */
+const nonce = document.querySelector<HTMLMetaElement>('meta[name="csp-nonce"]')?.content ?? "";
+
 /** Syntax highlighting by the file's name. */
 function languageFor(path: string): Extension[] {
   if (path.endsWith(".rs")) return [rust()];
@@ -46,6 +49,7 @@ export default function CodeEditor({
         doc: value,
         extensions: [
           basicSetup,
+          EditorView.cspNonce.of(nonce),
           ...languageFor(path),
           EditorState.readOnly.of(readOnly),
           EditorView.contentAttributes.of({ "aria-label": label }),

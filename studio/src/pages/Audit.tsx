@@ -1,7 +1,7 @@
 // The audit log: who did what to what, with the hash chain verified.
 import { api, unwrap } from "../api/client";
 import { useLoad, useSearchParam } from "../hooks";
-import { useTenant } from "../session";
+import { useCan, useTenant } from "../session";
 import { Json } from "../ui/Json";
 import { Loaded } from "../ui/State";
 import { Time } from "../ui/Time";
@@ -9,6 +9,18 @@ import { Time } from "../ui/Time";
 const PAGE = 100;
 
 export function Audit() {
+  if (!useCan("read_audit")) {
+    return (
+      <section aria-labelledby="audit-title">
+        <h1 id="audit-title">Audit</h1>
+        <p>The audit log is for the admin and auditor roles; yours cannot read it.</p>
+      </section>
+    );
+  }
+  return <AuditLog />;
+}
+
+function AuditLog() {
   const tenant = useTenant();
   const [after, setAfter] = useSearchParam("after");
   const verification = useLoad(

@@ -28,7 +28,6 @@ export function bumpVersion(manifest: string): string {
   return manifest.replace(/^(version\s*=\s*")(\d+)\.(\d+)\.(\d+)(")/m, (_, a, major, minor, patch, z) => `${a}${major}.${minor}.${Number(patch) + 1}${z}`);
 }
 const versionOf = (manifest: string) => /^version\s*=\s*"([^"]+)"/m.exec(manifest)?.[1] ?? "";
-const withName = (manifest: string, name: string) => manifest.replace(/^name\s*=\s*"[^"]*"/m, `name = "${name}"`);
 
 export function EditorPage() {
   const params = useParams<{ name?: string }>();
@@ -82,13 +81,17 @@ function Workbench({
   const [error, setError] = useState<unknown>();
   const [execution, setExecution] = useState<string>();
   const languages = useLoad(() => unwrap(api.GET("/v1/build/languages")), []);
+  const canRun = useCan("run_runbooks");
 
   const startFrom = async (language: Language) => {
     setError(undefined);
     try {
-      const template = await unwrap(api.GET("/v1/build/templates/{language}", { params: { path: { language } } }));
+      // The server names the runbook in every file that holds its name
+      // (the manifest, and Cargo.toml for Rust).
+      const template = await unwrap(
+        api.GET("/v1/build/templates/{language}", { params: { path: { language }, query: { name } } }),
+      );
       const next: Files = { ...template.files };
-      next[MANIFEST] = withName(next[MANIFEST] ?? "", name);
       setFiles(next);
       setOpen(Object.keys(next).find((f) => /\.(py|js|rs)$/.test(f)) ?? MANIFEST);
       if (template.event !== undefined) setInput(JSON.stringify(template.event, null, 2));
@@ -218,9 +221,13 @@ function Workbench({
             <Field label="Input (sample event)" hint="The runbook's input, as a rule would render it.">
               {(p) => <textarea {...p} className="code" rows={8} value={input} onChange={(e) => setInput(e.target.value)} />}
             </Field>
-            <button type="button" disabled={!built} onClick={run} title={built ? "" : "Build first"}>
-              Run in dev
-            </button>
+            {canRun ? (
+              <button type="button" disabled={!built} onClick={run} title={built ? "" : "Build first"}>
+                Run in dev
+              </button>
+            ) : (
+              <p className="muted">Your role builds and deploys; running needs the operator or admin role.</p>
+            )}
             <TestRuns runbook={name} current={execution} onOpen={setExecution} />
           </aside>
         </div>

@@ -1,0 +1,259 @@
+// Studio in a real browser (Debian's Chromium driven by playwright-core)
+// against a real `wolfe serve`. Started by host/tests/service_api/studio.rs,
+// which sets up the server and hands over STUDIO_TEST_CONFIG: a JSON file
+// with the server's URL, the tenant's tokens and where screenshots go.
+//
+//   node --test studio/tests/   (with STUDIO_TEST_CONFIG set)
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const config = JSON.parse(readFileSync(process.env.STUDIO_TEST_CONFIG, "utf8"));
+const { base, tenant, tokens, screenshots } = config;
+mkdirSync(screenshots, { recursive: true });
+
+const executablePath = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find(existsSync);
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+after(async () => browser?.close());
+
+/** A fresh browser context (its own cookies), at 1280×800. */
+async function newPage(viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport, baseURL: base });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    // A CSP violation is reported on the console: none may happen.
+    if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) problems.push(m.text());
+  });
+  return { page, context, problems };
+}
+
+async function signIn(page, token) {
+  await page.goto("/");
+  await page.getByLabel("API token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Main" }).waitFor();
+}
+
+/** Runs `body` with a signed-in page; a failure leaves a screenshot. */
+async function withPage(name, token, body) {
+  const { page, context, problems } = await newPage();
+  try {
+    if (token) await signIn(page, token);
+    await body(page, context);
+    assert.deepEqual(problems, []);
+  } catch (e) {
+    await shot(page, `failed-${name}`).catch(() => undefined);
+    throw e;
+  } finally {
+    await context.close();
+  }
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+}
+
+/** Posts an alert to the webhook source, as a sender would. */
+async function postAlert(alert) {
+  const response = await fetch(`${base}${config.hook}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${tokens.sender}`, "content-type": "application/json" },
+    body: JSON.stringify(alert),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 202, text);
+  return JSON.parse(text);
+}
+
+async function api(path, token = tokens.admin) {
+  const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.ok(response.ok, `${path}: ${response.status}`);
+  return response.json();
+}
+
+test("sign in, follow every navigation link, see each page load", async () => {
+  const { page, context, problems } = await newPage();
+  const first = Date.now();
+  await page.goto("/");
+  await page.getByLabel("API token").waitFor();
+  const loadMs = Date.now() - first;
+  await shot(page, "00-sign-in");
+  // A wrong token is refused with a visible message.
+  await page.getByLabel("API token").fill("wolfe_not-a-token");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").waitFor();
+  await signIn(page, tokens.admin);
+  const headers = (await context.request.get(`${base}/`)).headers();
+  assert.match(headers["content-security-policy"], /script-src 'self'/);
+  assert.doesNotMatch(headers["content-security-policy"], /unsafe-inline/);
+  const pages = ["Overview", "Runbooks", "Executions", "Rules", "Sources", "Safety", "Audit", "Settings"];
+  for (const [i, name] of pages.entries()) {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
+    await page.getByRole("heading", { level: 1, name }).waitFor();
+    await page.waitForLoadState("networkidle").catch(() => undefined);
+    // No page is left loading or failing.
+    await assert.doesNotReject(page.getByText(/^Loading /).first().waitFor({ state: "detached", timeout: 10_000 }));
+    assert.equal(await page.locator(".error").count(), 0, `${name} shows an error: ${await page.locator(".error").allTextContents()}`);
+    await shot(page, `${String(i + 1).padStart(2, "0")}-${name.toLowerCase()}`);
+  }
+  // A shared link opens its page after a reload.
+  await page.goto("/executions?status=succeeded");
+  await page.reload();
+  await page.getByRole("heading", { level: 1, name: "Executions" }).waitFor();
+  assert.equal(await page.getByLabel("Status").inputValue(), "succeeded");
+  // A narrow window still shows the navigation.
+  await page.setViewportSize({ width: 420, height: 800 });
+  await page.getByRole("link", { name: "Runbooks", exact: true }).waitFor();
+  await shot(page, "10-narrow-executions");
+  assert.deepEqual(problems, []);
+  console.log(`first page (sign-in) ready in ${loadMs} ms`);
+  await context.close();
+});
+
+test("write a Python runbook from the template, build it on the server, run it, deploy it", () =>
+  withPage("editor", tokens.admin, async (page) => {
+    await page.goto("/runbooks/new");
+    await page.getByLabel("Runbook name").fill("py-check");
+    await page.getByRole("button", { name: "Python template" }).click();
+    await page.getByRole("tab", { name: "app.py" }).click();
+    const editor = page.locator(".code-editor .cm-content");
+    await editor.waitFor();
+    await shot(page, "20-editor-template");
+    // Change it: the output gains a field the template does not have.
+    const source = await page.evaluate(() => document.querySelector(".code-editor .cm-content").innerText);
+    assert.match(source, /def /, "the Python template is in the editor");
+    await editor.click();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.press("Enter");
+    await page.keyboard.insertText("STUDIO_MARK = 'edited in studio'\n");
+    const text = await page.evaluate(() => document.querySelector(".code-editor .cm-content").innerText);
+    assert.match(text, /edited in studio/);
+    await page.getByRole("button", { name: /^Build / }).click();
+    await page.getByText(/Built and stored py-check/).waitFor({ timeout: 240_000 });
+    await page.getByRole("button", { name: "Run in dev" }).click();
+    const result = page.getByRole("region", { name: "Test run result" });
+    await result.getByText("succeeded").first().waitFor({ timeout: 60_000 });
+    const output = await result.getByLabel("Output").innerText();
+    assert.match(output, /"service"/, `the template's output: ${output}`);
+    await shot(page, "21-editor-run");
+    // It is deployed to dev, with its source kept.
+    const detail = await api(`/v1/tenants/${tenant}/runbooks/py-check`);
+    assert.equal(detail.deployments.dev, "0.1.0");
+    const kept = await api(`/v1/tenants/${tenant}/runbooks/py-check/versions/0.1.0/source`);
+    assert.match(kept.files["app.py"], /edited in studio/);
+    // A build error shows the compiler's message.
+    await editor.click();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.insertText("def broken(:\n");
+    await page.getByRole("button", { name: /^Build / }).click();
+    // 0.1.0 is stored: other source under the same version is refused,
+    // and Studio offers the next version.
+    const error = page.locator(".build-error");
+    await error.getByText(/conflict/).waitFor({ timeout: 60_000 });
+    await page.getByRole("button", { name: "Bump to 0.1.1 and build" }).click();
+    await error.getByText(/build_failed/).waitFor({ timeout: 240_000 });
+    assert.match(await error.innerText(), /SyntaxError/, "the compiler's message is shown");
+    await shot(page, "22-editor-build-error");
+}));
+
+test("executions appear live, a denied call is marked, a promotion shows its diff", () =>
+  withPage("live", tokens.admin, async (page) => {
+    await page.goto("/executions");
+    await page.getByText("Live", { exact: true }).waitFor();
+    const before = await page.locator("table.executions tbody tr").count();
+    // An alert whose rule makes the runbook call a URL its manifest does not grant.
+    await postAlert({ alerts: [{ fingerprint: "denied-1", labels: { alertname: "Denied", service: "db" } }] });
+    await page.locator("table.executions tbody tr").nth(before).waitFor({ timeout: 20_000 });
+    const row = page.locator("table.executions tbody tr", { hasText: "denied" }).first();
+    await row.waitFor({ timeout: 20_000 });
+    await shot(page, "30-executions-live");
+    await row.getByRole("link").click();
+    await page.getByRole("heading", { name: /Capability trail/ }).waitFor();
+    const denied = page.locator('table.trail tr[data-denied="true"]');
+    assert.ok((await denied.count()) >= 1, "the denied call is in the trail, marked");
+    assert.match(await denied.first().innerText(), /denied/);
+    await shot(page, "31-execution-denied");
+
+    // Promote dev → test: the dialog shows what the new version may reach.
+    await page.goto(`/runbooks/${config.promote.runbook}`);
+    await page.getByRole("button", { name: "Promote from dev" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByText(config.promote.added).waitFor();
+    await shot(page, "32-promote-diff");
+    await dialog.getByRole("button", { name: "Promote from dev" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    const after = await api(`/v1/tenants/${tenant}/runbooks/${config.promote.runbook}`);
+    assert.equal(after.deployments.test, after.deployments.dev);
+}));
+
+test("an alert's labels holding markup render as text: no script runs, no request is made", () =>
+  withPage("markup", null, async (page) => {
+    const requests = [];
+    page.on("request", (r) => requests.push(r.url()));
+    await signIn(page, tokens.admin);
+    const accepted = await postAlert({
+      alerts: [
+        {
+          fingerprint: "xss-1",
+          labels: {
+            alertname: "Echo",
+            service: '<img src=x onerror="window.__xss=1;fetch(\'/pwned-img\')">',
+            summary: "<script>window.__xss=2;fetch('/pwned-script')</script>",
+          },
+        },
+      ],
+    });
+    const id = accepted.executions[0];
+    assert.ok(id, JSON.stringify(accepted));
+    await page.goto(`/executions/${id}`);
+    await page.getByText("<script>window.__xss=2", { exact: false }).first().waitFor();
+    // JSON shows the label's quotes escaped: onerror=\"window.__xss=1…
+    await page.getByText("<img src=x onerror=", { exact: false }).first().waitFor();
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    assert.equal(await page.locator("main img").count(), 0);
+    assert.equal(await page.locator("main script").count(), 0);
+    await page.waitForTimeout(500);
+    assert.deepEqual(requests.filter((u) => /pwned|\/x$/.test(u)), []);
+    await shot(page, "40-execution-markup-as-text");
+}));
+
+test("signed in as an auditor, no edit control is shown", () =>
+  withPage("auditor", tokens.auditor, async (page) => {
+    await page.goto("/runbooks");
+    await page.getByRole("heading", { level: 1, name: "Runbooks" }).waitFor();
+    await page.getByRole("link", { name: config.promote.runbook }).click();
+    await page.getByRole("heading", { level: 1, name: config.promote.runbook }).waitFor();
+    for (const name of [/New runbook/, /Edit in Studio/, /Deploy/, /Promote/]) {
+      assert.equal(await page.getByRole("link", { name }).count() + (await page.getByRole("button", { name }).count()), 0, `${name} shown to an auditor`);
+    }
+    await page.goto("/rules");
+    await page.getByRole("heading", { level: 1, name: "Rules" }).waitFor();
+    assert.equal(await page.getByRole("link", { name: "New rule" }).count(), 0);
+    assert.equal(await page.getByRole("checkbox").count(), 0);
+    await page.goto("/audit");
+    await page.getByText(/The hash chain holds/).waitFor();
+    await shot(page, "50-auditor-audit");
+    await page.goto("/settings");
+    await page.getByRole("heading", { level: 1, name: "Settings" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: /Create token|Set secret|Save connector/ }).count(), 0);
+}));
