@@ -257,3 +257,21 @@ test("signed in as an auditor, no edit control is shown", () =>
     await page.getByRole("heading", { level: 1, name: "Settings" }).waitFor();
     assert.equal(await page.getByRole("button", { name: /Create token|Set secret|Save connector/ }).count(), 0);
 }));
+
+test("the overview shows what the stats API reports", () =>
+  withPage("overview", tokens.admin, async (page) => {
+    const stats = await api(`/v1/tenants/${tenant}/stats?window=24h`);
+    const total = Object.values(stats.totals).reduce((a, b) => a + b, 0);
+    assert.ok(total > 0, "the earlier tests ran executions");
+    await page.goto("/");
+    const card = page.locator(".stat", { hasText: "Executions" });
+    await card.waitFor();
+    assert.equal((await card.locator(".big").innerText()).replaceAll(/\D/g, ""), String(total));
+    await page.getByRole("img", { name: "Executions by status" }).waitFor();
+    await page.getByRole("img", { name: "Events per source" }).waitFor();
+    await shot(page, "60-overview-with-data");
+    await page.getByRole("button", { name: "Last 7 days" }).click();
+    await page.waitForURL(/window=7d/);
+    await page.getByRole("img", { name: "Executions by status" }).waitFor();
+    await shot(page, "61-overview-7d");
+  }));
