@@ -38,11 +38,17 @@ async function newPage(viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport, baseURL: base });
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
+  // Name the element behind any CSP violation (the console says only what).
+  await page.addInitScript(() =>
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`CSP violation of ${e.violatedDirective} by ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} on ${(e.target?.outerHTML ?? "").slice(0, 160)}`),
+    ),
+  );
   const problems = [];
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("console", (m) => {
     // A CSP violation is reported on the console: none may happen.
-    if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) problems.push(m.text());
+    if (m.type() === "error" && /Content Security Policy|Refused to|CSP violation/.test(m.text())) problems.push(m.text());
   });
   return { page, context, problems };
 }
@@ -174,6 +180,23 @@ test("write a Python runbook from the template, build it on the server, run it, 
     await error.getByText(/build_failed/).waitFor({ timeout: 240_000 });
     assert.match(await error.innerText(), /SyntaxError/, "the compiler's message is shown");
     await shot(page, "22-editor-build-error");
+    // Fixed, 0.1.1 builds; the runbook's page shows how its source changed.
+    // (Deleted, then typed: replacing highlighted text in one step makes
+    // Chromium's editing try an inline style, which the CSP refuses.)
+    await editor.click();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.press("Shift+ArrowUp");
+    await page.keyboard.press("Backspace");
+    await page.keyboard.insertText("SECOND_MARK = 2\n");
+    await page.getByRole("button", { name: "Build 0.1.1" }).click();
+    await page.getByText(/Built and stored py-check 0.1.1/).waitFor({ timeout: 240_000 });
+    await page.goto("/runbooks/py-check");
+    await page.getByLabel("From", { exact: true }).selectOption("0.1.0");
+    await page.getByLabel("To", { exact: true }).selectOption("0.1.1");
+    await page.getByRole("button", { name: "Show the difference" }).click();
+    const changes = page.getByRole("region", { name: "Changes in app.py" });
+    await changes.getByText("+ SECOND_MARK = 2").waitFor();
+    await shot(page, "23-runbook-source-diff");
 }));
 
 test("executions appear live, a denied call is marked, a promotion shows its diff", () =>

@@ -1,13 +1,14 @@
 // One runbook: its versions, what each may reach, the difference between
 // any two versions or environments, and deploy and promote, each asking
 // first with the capability diff in front of the person who acts.
-import { useState } from "react";
+import { useId, useState } from "react";
 import { Link, useParams } from "wouter";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useLoad } from "../hooks";
 import { useCan, useTenant } from "../session";
 import { Confirm } from "../ui/Confirm";
 import { ErrorBox, Loaded, Loading } from "../ui/State";
+import { SourceDiff } from "../ui/SourceDiff";
 import { Time, bytes } from "../ui/Time";
 
 type Diff = Schemas["CapabilityDiff"];
@@ -110,7 +111,11 @@ function RunbookView({
           {view ? <CapabilityReport view={view} /> : <p className="muted">Select a version.</p>}
         </section>
       </div>
-      <CompareVersions runbook={detail.name} choices={[...ENVIRONMENTS, ...versions.map((v) => v.version)]} />
+      <CompareVersions
+        runbook={detail.name}
+        choices={[...ENVIRONMENTS.filter((e) => detail.deployments[e]), ...versions.map((v) => v.version)]}
+        deployments={detail.deployments}
+      />
     </article>
   );
 }
@@ -156,7 +161,12 @@ export function CapabilityReport({ view }: { view: View }) {
       <dt>Connectors</dt>
       <dd>{list(view.connectors, "no connectors")}</dd>
       <dt>Imports</dt>
-      <dd>{list(view.imports, "none")}</dd>
+      <dd>
+        <details>
+          <summary>{view.imports.length} interfaces</summary>
+          {list(view.imports, "none")}
+        </details>
+      </dd>
       <dt>Limits</dt>
       <dd>
         {view.effective_limits.memory_mb} MiB, {view.effective_limits.fuel.toLocaleString()} fuel,{" "}
@@ -225,11 +235,22 @@ function useDiff(runbook: string) {
     );
 }
 
-function CompareVersions({ runbook, choices }: { runbook: string; choices: string[] }) {
+function CompareVersions({
+  runbook,
+  choices,
+  deployments,
+}: {
+  runbook: string;
+  choices: string[];
+  deployments: Record<string, string>;
+}) {
   const diffOf = useDiff(runbook);
+  const id = useId();
   const [from, setFrom] = useState(choices[0] ?? "");
   const [to, setTo] = useState(choices.at(-1) ?? "");
   const [diff, setDiff] = useState<Diff>();
+  // An environment stands for the version deployed there.
+  const version = (choice: string) => deployments[choice] ?? choice;
   const [error, setError] = useState<unknown>();
   const compare = async (e: React.FormEvent) => {
     e.preventDefault();
@@ -245,26 +266,33 @@ function CompareVersions({ runbook, choices }: { runbook: string; choices: strin
     <section aria-labelledby="compare-title">
       <h2 id="compare-title">Compare</h2>
       <form className="filters" onSubmit={compare}>
-        <label>
-          From
-          <select value={from} onChange={(e) => setFrom(e.target.value)}>
+        <span className="labelled">
+          <label htmlFor={`${id}-from`}>From</label>
+          <select id={`${id}-from`} value={from} onChange={(e) => setFrom(e.target.value)}>
             {choices.map((c) => (
               <option key={c}>{c}</option>
             ))}
           </select>
-        </label>
-        <label>
-          To
-          <select value={to} onChange={(e) => setTo(e.target.value)}>
+        </span>
+        <span className="labelled">
+          <label htmlFor={`${id}-to`}>To</label>
+          <select id={`${id}-to`} value={to} onChange={(e) => setTo(e.target.value)}>
             {choices.map((c) => (
               <option key={c}>{c}</option>
             ))}
           </select>
-        </label>
+        </span>
         <button type="submit">Show the difference</button>
       </form>
       <ErrorBox error={error} />
-      {diff && <DiffView diff={diff} />}
+      {diff && (
+        <>
+          <h3>What it may reach</h3>
+          <DiffView diff={diff} />
+          <h3>Source</h3>
+          <SourceDiff runbook={runbook} from={version(from)} to={version(to)} />
+        </>
+      )}
     </section>
   );
 }
