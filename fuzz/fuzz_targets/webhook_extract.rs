@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
             ])),
             type_path: Some("labels.alertname".into()),
             type_header: None,
+            enabled: true,
         };
         let plain = WebhookSpec {
             auth: Some(WebhookAuth::Bearer),
@@ -38,6 +39,7 @@ fuzz_target!(|data: &[u8]| {
             id: None,
             type_path: None,
             type_header: Some("x-github-event".into()),
+            enabled: true,
         };
         let mut headers = HeaderMap::new();
         headers.insert("x-github-event", HeaderValue::from_static("push"));
@@ -100,6 +102,7 @@ fn structured(u: &mut Unstructured<'_>) -> Result<()> {
         } else {
             None
         },
+        enabled: true,
     };
     let mut headers = HeaderMap::new();
     for _ in 0..u.int_in_range(0..=3)? {

@@ -762,3 +762,84 @@ crate::on_every_store! {
     assert_eq!(api.call("GET", "/healthz", None, None).await.0, 200);
 }
 }
+
+/// A source switched off keeps its settings and refuses posts (409 to a
+/// sender, still the 401 of a wrong token to anyone else); nothing is
+/// stored until it is switched on again.
+#[tokio::test]
+async fn a_disabled_source_refuses_posts_until_it_is_enabled_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let api = server.api();
+    let t = api.tenant("acme").await;
+    let rule = json!({"source": "am", "runbook": "hello", "environment": "dev"});
+    hello_behind_webhook(&api, &t, json!({"auth": {"type": "bearer"}}), ("all", rule)).await;
+    let source = "/v1/tenants/acme/sources/am";
+    let off = json!({"auth": {"type": "bearer"}, "enabled": false});
+    api.expect(200, "PUT", source, Some(&t.author), Some(off))
+        .await;
+    let shown = api.expect(200, "GET", source, Some(&t.auditor), None).await;
+    assert_eq!(shown["enabled"], false, "{shown}");
+
+    let event = json!({"service": "checkout"});
+    let refused = api
+        .expect(
+            409,
+            "POST",
+            "/v1/hooks/acme/am",
+            Some(&t.sender),
+            Some(event.clone()),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "conflict");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("disabled"),
+        "{refused}"
+    );
+    // Whoever holds no token of the tenant learns nothing new.
+    api.expect(
+        401,
+        "POST",
+        "/v1/hooks/acme/am",
+        Some("wolfe_forged"),
+        Some(event.clone()),
+    )
+    .await;
+    let listed = api
+        .expect(
+            200,
+            "GET",
+            "/v1/tenants/acme/executions",
+            Some(&t.auditor),
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed["executions"],
+        json!([]),
+        "a refused post stored something"
+    );
+
+    let on = json!({"auth": {"type": "bearer"}, "enabled": true});
+    api.expect(200, "PUT", source, Some(&t.author), Some(on))
+        .await;
+    let shown = api.expect(200, "GET", source, Some(&t.auditor), None).await;
+    assert!(shown.get("enabled").is_none_or(|e| e == true), "{shown}");
+    let accepted = api
+        .expect(
+            202,
+            "POST",
+            "/v1/hooks/acme/am",
+            Some(&t.sender),
+            Some(event),
+        )
+        .await;
+    assert_eq!(
+        accepted["executions"].as_array().map(Vec::len),
+        Some(1),
+        "{accepted}"
+    );
+}

@@ -298,3 +298,17 @@ test("the overview shows what the stats API reports", () =>
     await page.getByRole("img", { name: "Executions by status" }).waitFor();
     await shot(page, "61-overview-7d");
   }));
+
+test("a source is switched off and on from its list", () =>
+  withPage("sources", tokens.admin, async (page) => {
+    await page.goto("/sources");
+    const toggle = page.getByRole("checkbox", { name: "Enable source am" });
+    assert.equal(await toggle.isChecked(), true);
+    await toggle.click();
+    await page.getByRole("checkbox", { name: "Enable source am", checked: false }).waitFor();
+    assert.equal((await api(`/v1/tenants/${tenant}/sources/am`)).enabled, false);
+    await shot(page, "70-sources-one-off");
+    await page.getByRole("checkbox", { name: "Enable source am" }).click();
+    await page.getByRole("checkbox", { name: "Enable source am", checked: true }).waitFor();
+    assert.notEqual((await api(`/v1/tenants/${tenant}/sources/am`)).enabled, false);
+  }));

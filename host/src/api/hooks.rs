@@ -104,6 +104,11 @@ pub async fn receive(
         }
     }
     // Past authentication: the tenant and source are real, safe as labels.
+    if !spec.enabled {
+        return Err(ApiError::Conflict(format!(
+            "source {source_name:?} is disabled: it takes no posts until it is enabled again"
+        )));
+    }
     let answer = accept(&state, &tenant, &source_name, &spec, &headers, &body).await;
     let status = match &answer {
         Ok((status, _)) => *status,

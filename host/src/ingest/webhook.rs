@@ -139,6 +139,7 @@ mod tests {
             id: Some(IdPaths::One("fingerprint".into())),
             type_path: Some("labels.alertname".into()),
             type_header: None,
+            enabled: true,
         }
     }
 

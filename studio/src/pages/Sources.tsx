@@ -7,7 +7,7 @@ import { api, describe, unwrap, type Schemas } from "../api/client";
 import { useLoad } from "../hooks";
 import { useCan, useTenant } from "../session";
 import { Field, parseJson } from "../ui/Field";
-import { Loaded } from "../ui/State";
+import { ErrorBox, Loaded } from "../ui/State";
 import { Time } from "../ui/Time";
 
 type Shown = Schemas["ShownSource"];
@@ -17,6 +17,13 @@ const TEMPLATES: Record<string, unknown> = {
   sqs: { type: "sqs", queue_url: "https://sqs.us-east-1.amazonaws.com/123456789012/alerts", region: "us-east-1" },
   schedule: { type: "schedule", cron: "*/5 * * * *", timezone: "UTC" },
 };
+
+/** The spec a source was put with: the stored source without what the server adds. */
+function specOf(source: Shown): Record<string, unknown> {
+  const { name: _n, updated_at: _u, metrics: _m, next_ticks: _t, ...spec } = source as Record<string, unknown>;
+  return spec;
+}
+const isEnabled = (source: Shown) => (source as { enabled?: boolean }).enabled !== false;
 
 /** What a source is, in one line for the table. */
 function detailOf(source: Shown): string {
@@ -31,6 +38,18 @@ export function Sources() {
   const tenant = useTenant();
   const canWrite = useCan("write_rules");
   const state = useLoad(() => unwrap(api.GET("/v1/tenants/{tenant}/sources", { params: { path: { tenant } } })), [tenant]);
+  const [error, setError] = useState<unknown>();
+  // Enabling or disabling puts the same spec back with `enabled` flipped.
+  const toggle = async (source: Shown) => {
+    setError(undefined);
+    try {
+      const body = { ...specOf(source), enabled: !isEnabled(source) } as Schemas["SourceSpec"];
+      await unwrap(api.PUT("/v1/tenants/{tenant}/sources/{source}", { params: { path: { tenant, source: source.name } }, body }));
+      state.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
   return (
     <section aria-labelledby="sources-title">
       <div className="title-row">
@@ -41,6 +60,7 @@ export function Sources() {
           </Link>
         )}
       </div>
+      <ErrorBox error={error} />
       <Loaded state={state} what="sources">
         {(list) =>
           list.sources.length === 0 ? (
@@ -53,6 +73,7 @@ export function Sources() {
                     <th scope="col">Source</th>
                     <th scope="col">Type</th>
                     <th scope="col">Where</th>
+                    <th scope="col">Enabled</th>
                     <th scope="col">Updated</th>
                   </tr>
                 </thead>
@@ -64,6 +85,19 @@ export function Sources() {
                       </td>
                       <td>{String((s as Record<string, unknown>).type)}</td>
                       <td className="wrap">{detailOf(s)}</td>
+                      <td>
+                        {canWrite ? (
+                          <label className="switch">
+                            <input type="checkbox" checked={isEnabled(s)} onChange={() => toggle(s)} />
+                            <span className="visually-hidden">Enable source {s.name}</span>
+                            {isEnabled(s) ? "on" : "off"}
+                          </label>
+                        ) : isEnabled(s) ? (
+                          "on"
+                        ) : (
+                          "off"
+                        )}
+                      </td>
                       <td>
                         <Time value={s.updated_at} />
                       </td>
@@ -97,12 +131,7 @@ function SourceForm({ source }: { source?: Shown }) {
   const canWrite = useCan("write_rules");
   const [, navigate] = useLocation();
   const [name, setName] = useState(source?.name ?? "");
-  const initial = source
-    ? (() => {
-        const { name: _n, updated_at: _u, metrics: _m, next_ticks: _t, ...spec } = source as Record<string, unknown>;
-        return spec;
-      })()
-    : TEMPLATES.webhook;
+  const initial = source ? specOf(source) : TEMPLATES.webhook;
   const [spec, setSpec] = useState(JSON.stringify(initial, null, 2));
   const [error, setError] = useState<unknown>();
   const [saved, setSaved] = useState(false);

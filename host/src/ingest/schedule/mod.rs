@@ -56,7 +56,7 @@ impl ScheduleSupervisor {
         let mut wanted = HashMap::new();
         for tenant in self.store.list_tenants().await? {
             for source in self.store.list_sources(&tenant.name).await? {
-                if matches!(source.spec, SourceSpec::Schedule(_)) {
+                if matches!(&source.spec, SourceSpec::Schedule(s) if s.enabled) {
                     wanted.insert((tenant.name.clone(), source.name.clone()), source);
                 }
             }

@@ -226,6 +226,7 @@ mod tests {
             timezone: zone.map(str::to_string),
             every_secs: every,
             catch_up: CatchUp::One,
+            enabled: true,
         }
     }
 

@@ -48,7 +48,9 @@ impl SqsSupervisor {
         let mut started = 0;
         for tenant in self.store.list_tenants().await? {
             for source in self.store.list_sources(&tenant.name).await? {
-                if let SourceSpec::Sqs(spec) = &source.spec {
+                if let SourceSpec::Sqs(spec) = &source.spec
+                    && spec.enabled
+                {
                     self.start(&tenant.name, &source.name, spec.clone()).await;
                     started += 1;
                 }
@@ -61,7 +63,8 @@ impl SqsSupervisor {
     pub async fn apply(&self, tenant: &str, name: &str, spec: Option<&SourceSpec>) {
         let key = (tenant.to_string(), name.to_string());
         let wanted = match spec {
-            Some(SourceSpec::Sqs(s)) => Some(s.clone()),
+            // A disabled source runs no pollers: its messages wait.
+            Some(SourceSpec::Sqs(s)) if s.enabled => Some(s.clone()),
             _ => None,
         };
         let unchanged = {
@@ -147,7 +150,7 @@ impl SqsSupervisor {
         let mut wanted = HashMap::new();
         for tenant in self.store.list_tenants().await? {
             for source in self.store.list_sources(&tenant.name).await? {
-                if matches!(source.spec, SourceSpec::Sqs(_)) {
+                if matches!(&source.spec, SourceSpec::Sqs(s) if s.enabled) {
                     wanted.insert((tenant.name.clone(), source.name), source.spec);
                 }
             }
