@@ -438,3 +438,61 @@ crate::on_every_store! {
     assert_eq!(api.call("GET", "/healthz", None, None).await.0, 200);
 }
 }
+
+/// A disabled SQS source stops polling and leaves its messages in the
+/// queue; enabled again, it takes them.
+#[tokio::test]
+async fn a_disabled_source_leaves_its_messages_in_the_queue_until_enabled() {
+    let store = common::server::TestStore::sled();
+    let moto = Moto::start();
+    let sqs = moto.client();
+    let (queue, _) = moto::create_queue(&sqs, "paused", None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, api) = service(&store, dir.path(), &[]).await;
+    let t = setup(&api).await;
+    put_sqs_source(
+        &api,
+        &t,
+        "q",
+        &queue,
+        &moto.endpoint,
+        json!({"enabled": false}),
+    )
+    .await;
+    sqs.send_message()
+        .queue_url(&queue)
+        .message_body(r#"{"n": 7}"#)
+        .send()
+        .await
+        .unwrap();
+    // Long enough for a few 1 s receives, were anyone polling.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        moto::depth(&sqs, &queue).await,
+        1,
+        "a disabled source polled"
+    );
+    assert!(succeeded_executions(&api, &t).await.is_empty());
+
+    put_sqs_source(
+        &api,
+        &t,
+        "q",
+        &queue,
+        &moto.endpoint,
+        json!({"enabled": true}),
+    )
+    .await;
+    eventually(
+        "the waiting message to run",
+        Duration::from_secs(30),
+        || async { succeeded_executions(&api, &t).await.len() == 1 },
+    )
+    .await;
+    eventually(
+        "the message to be deleted",
+        Duration::from_secs(30),
+        || async { moto::depth(&sqs, &queue).await == 0 },
+    )
+    .await;
+}
