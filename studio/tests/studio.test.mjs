@@ -215,6 +215,11 @@ test("executions appear live, a denied call is marked, a promotion shows its dif
     const denied = page.locator('table.trail tr[data-denied="true"]');
     assert.ok((await denied.count()) >= 1, "the denied call is in the trail, marked");
     assert.match(await denied.first().innerText(), /denied/);
+    // Where it came from: the event, and which rule of its source matched.
+    const origin = page.getByRole("region", { name: "The event it came from" });
+    await origin.getByText("matched", { exact: false }).first().waitFor();
+    assert.match(await origin.innerText(), /call-out → conformance: matched/);
+    assert.match(await origin.getByLabel("Event data").innerText(), /"alertname": "Denied"/);
     await shot(page, "31-execution-denied");
 
     // Promote dev → test: the dialog shows what the new version may reach.

@@ -53,7 +53,13 @@ export function ExecutionView({ record, onChange }: { record: Record; onChange?:
         <dt>Environment</dt>
         <dd>{record.environment}</dd>
         <dt>Rule</dt>
-        <dd>{record.rule ?? <span className="muted">none (run by hand)</span>}</dd>
+        <dd>
+          {record.rule ? (
+            <Link href={`/rules/${encodeURIComponent(record.rule)}`}>{record.rule}</Link>
+          ) : (
+            <span className="muted">none (run by hand)</span>
+          )}
+        </dd>
         <dt>Event</dt>
         <dd>{record.event ? <code>{record.event}</code> : <span className="muted">none</span>}</dd>
         <dt>Created</dt>
@@ -126,7 +132,45 @@ export function ExecutionView({ record, onChange }: { record: Record; onChange?:
         <h2>Logs</h2>
         <Logs entries={record.logs ?? []} />
       </section>
+      {record.event && <EventOrigin id={record.event} />}
     </article>
+  );
+}
+
+/** The event that fired the execution, and what every rule of its source made of it. */
+function EventOrigin({ id }: { id: string }) {
+  const tenant = useTenant();
+  const state = useLoad(() => unwrap(api.GET("/v1/tenants/{tenant}/events/{id}", { params: { path: { tenant, id } } })), [tenant, id]);
+  return (
+    <section aria-labelledby="event-title">
+      <h2 id="event-title">The event it came from</h2>
+      <Loaded state={state} what="the event">
+        {({ event, rules }) => (
+          <>
+            <p>
+              <code>{event.type}</code> from source <code>{event.source}</code>, received <Time value={event.time} />
+            </p>
+            <Json value={event.data} label="Event data" />
+            <h3>Rules of the source</h3>
+            <ul className="plain">
+              {rules.map((r) => (
+                <li key={r.rule}>
+                  <Link href={`/rules/${encodeURIComponent(r.rule)}`}>{r.rule}</Link> → {r.runbook}:{" "}
+                  {r.match.matched ? "matched" : <span className="muted">did not match ({r.match.failed?.check ?? "—"})</span>}
+                  {r.outcome && "execution" in r.outcome && r.outcome.execution !== undefined && (
+                    <>
+                      {" "}
+                      <Link href={`/executions/${encodeURIComponent(r.outcome.execution)}`}>{r.outcome.status}</Link>
+                    </>
+                  )}
+                  {r.outcome && "note" in r.outcome && <span className="muted"> {String(r.outcome.note)}</span>}
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+      </Loaded>
+    </section>
   );
 }
 
