@@ -843,3 +843,66 @@ async fn a_disabled_source_refuses_posts_until_it_is_enabled_again() {
         "{accepted}"
     );
 }
+
+/// A source read back (its HMAC secret shown as `[REDACTED]`) and put
+/// again — as Studio's on/off switch does — keeps its secret: signed posts
+/// still verify. A placeholder with no secret stored is refused.
+#[tokio::test]
+async fn a_source_put_back_as_read_keeps_its_hmac_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let api = server.api();
+    let t = api.tenant("acme").await;
+    let secret = "0123456789abcdef-kept";
+    let path = "/v1/tenants/acme/sources/gh";
+    api.expect(
+        200,
+        "PUT",
+        path,
+        Some(&t.author),
+        Some(json!({"auth": {"type": "hmac-sha256", "secret": secret}})),
+    )
+    .await;
+    for enabled in [false, true] {
+        let mut shown = api.expect(200, "GET", path, Some(&t.author), None).await;
+        assert_eq!(shown["auth"]["secret"], "[REDACTED]");
+        let spec = shown.as_object_mut().unwrap();
+        for added in ["name", "updated_at", "metrics", "next_ticks"] {
+            spec.remove(added);
+        }
+        spec.insert("enabled".into(), json!(enabled));
+        api.expect(200, "PUT", path, Some(&t.author), Some(shown))
+            .await;
+    }
+    let body = br#"{"ref": "main"}"#.to_vec();
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(&body);
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let response = api
+        .http
+        .post(format!("{}/v1/hooks/acme/gh", api.base))
+        .header("content-type", "application/json")
+        .header("X-Hub-Signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "the stored secret was replaced");
+
+    let refused = api
+        .expect(
+            400,
+            "PUT",
+            "/v1/tenants/acme/sources/new-gh",
+            Some(&t.author),
+            Some(json!({"auth": {"type": "hmac-sha256", "secret": "[REDACTED]"}})),
+        )
+        .await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("auth.secret"),
+        "{refused}"
+    );
+}

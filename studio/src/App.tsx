@@ -34,6 +34,7 @@ export function App() {
   const [error, setError] = useState<unknown>();
 
   const refresh = useCallback(() => {
+    setError(undefined);
     api.GET("/v1/session").then(
       ({ data, response }) => {
         if (response.status === 401) setSession(null);

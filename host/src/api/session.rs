@@ -171,7 +171,10 @@ pub async fn require_csrf_proof(request: Request, next: Next) -> Result<Response
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    let by_cookie = !headers.contains_key(header::AUTHORIZATION) && cookie_value(headers).is_some();
+    // Only a bearer token exempts: `authenticate` falls back to the cookie
+    // for any other Authorization header (`Basic …` that a browser resends
+    // to a proxy in front of Wolfe), so such a request is cookie-made.
+    let by_cookie = super::auth::bearer(headers).is_none() && cookie_value(headers).is_some();
     if safe || !by_cookie || headers.contains_key(CSRF_HEADER) || same_origin(headers) {
         return Ok(next.run(request).await);
     }

@@ -33,12 +33,17 @@ pub async fn put_source(
     State(state): State<AppState>,
     headers: HeaderMap,
     PathParams((tenant, name)): PathParams<(String, String)>,
-    JsonBody(spec): JsonBody<SourceSpec>,
+    JsonBody(mut spec): JsonBody<SourceSpec>,
 ) -> Result<Json<ShownSource>, ApiError> {
     let caller = authorize(&state, &headers, &tenant, Action::WriteRules).await?;
     check_name("source", &name)?;
-    spec.validate().map_err(ApiError::BadRequest)?;
     let before = state.store().get_source(&tenant, &name).await?;
+    // A source read back (secret redacted) and put again, as Studio's
+    // switch does, keeps its secret rather than failing or storing the
+    // placeholder.
+    spec.keep_redacted_secret(before.as_ref().map(|s| &s.spec))
+        .map_err(ApiError::BadRequest)?;
+    spec.validate().map_err(ApiError::BadRequest)?;
     let source = Source {
         name,
         spec,

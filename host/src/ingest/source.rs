@@ -116,9 +116,43 @@ impl WebhookSpec {
     fn redacted(&self) -> Self {
         let mut shown = self.clone();
         if let Some(WebhookAuth::HmacSha256 { secret, .. }) = &mut shown.auth {
-            *secret = "[REDACTED]".into();
+            *secret = REDACTED.into();
         }
         shown
+    }
+}
+
+/// What a shown source has in place of its HMAC secret.
+pub const REDACTED: &str = "[REDACTED]";
+
+impl SourceSpec {
+    /// A spec read back from the API and put again carries [`REDACTED`]
+    /// for its HMAC secret: that means "keep the secret stored", which is
+    /// taken from `stored`. Without an HMAC secret stored there is nothing
+    /// to keep, and the placeholder is refused.
+    pub fn keep_redacted_secret(&mut self, stored: Option<&SourceSpec>) -> Result<(), String> {
+        let SourceSpec::Webhook(WebhookSpec {
+            auth: Some(WebhookAuth::HmacSha256 { secret, .. }),
+            ..
+        }) = self
+        else {
+            return Ok(());
+        };
+        if secret != REDACTED {
+            return Ok(());
+        }
+        match stored {
+            Some(SourceSpec::Webhook(WebhookSpec {
+                auth: Some(WebhookAuth::HmacSha256 { secret: kept, .. }),
+                ..
+            })) => {
+                *secret = kept.clone();
+                Ok(())
+            }
+            _ => Err(format!(
+                "auth.secret: {REDACTED} keeps the stored secret, but this source has none: give the secret"
+            )),
+        }
     }
 }
 
@@ -133,6 +167,33 @@ fn check_header_name(field: &str, name: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_redacted_secret_put_back_keeps_the_stored_one() {
+        let spec = |secret: &str| -> SourceSpec {
+            serde_json::from_value(json!({"auth": {"type": "hmac-sha256", "secret": secret}}))
+                .unwrap()
+        };
+        let stored = spec("0123456789abcdef-real");
+        let mut shown = stored.redacted();
+        shown.keep_redacted_secret(Some(&stored)).unwrap();
+        assert_eq!(shown, stored);
+        // A new secret replaces the stored one.
+        let mut new = spec("fedcba9876543210-new");
+        new.keep_redacted_secret(Some(&stored)).unwrap();
+        assert_eq!(new, spec("fedcba9876543210-new"));
+        // Nothing to keep: the placeholder is refused, never stored.
+        let mut orphan = spec(REDACTED);
+        let bearer: SourceSpec =
+            serde_json::from_value(json!({"auth": {"type": "bearer"}})).unwrap();
+        assert!(
+            orphan
+                .keep_redacted_secret(Some(&bearer))
+                .unwrap_err()
+                .starts_with("auth.secret")
+        );
+        assert!(orphan.keep_redacted_secret(None).is_err());
+    }
 
     #[test]
     fn sqs_ranges_are_checked() {

@@ -106,6 +106,13 @@ async fn a_token_becomes_a_cookie_session_that_keeps_its_role_and_needs_csrf_pro
         .await
         .unwrap();
     assert_eq!(cross_site.status(), 403);
+    // An Authorization header that is no bearer token (Basic, resent by the
+    // browser to a proxy in front) leaves the cookie to authenticate: still
+    // a cookie-made write, still refused without proof.
+    let basic = pause(Some(("authorization", "Basic dXNlcjpwYXNz".into())))
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 403);
     assert_eq!(
         pause(Some(("x-wolfe-csrf", "1".into())))
             .await

@@ -23,11 +23,18 @@ const LANGUAGES: [Language, string][] = [
   ["rust", "Rust"],
 ];
 
-/** `version = "1.2.3"` in the manifest → "1.2.4". */
+/**
+ * The manifest with its version's last number raised: `"1.2.3"` → `"1.2.4"`,
+ * `"1.0.0-rc.1"` → `"1.0.0-rc.2"`, `'2'` → `'3'`. Unchanged when the version
+ * has no number.
+ */
 export function bumpVersion(manifest: string): string {
-  return manifest.replace(/^(version\s*=\s*")(\d+)\.(\d+)\.(\d+)(")/m, (_, a, major, minor, patch, z) => `${a}${major}.${minor}.${Number(patch) + 1}${z}`);
+  return manifest.replace(
+    /^(\s*version\s*=\s*["'][^"'\n]*?)(\d+)(\D*["'])/m,
+    (_, head, n, tail) => `${head}${Number(n) + 1}${tail}`,
+  );
 }
-const versionOf = (manifest: string) => /^version\s*=\s*"([^"]+)"/m.exec(manifest)?.[1] ?? "";
+const versionOf = (manifest: string) => /^\s*version\s*=\s*["']([^"'\n]+)["']/m.exec(manifest)?.[1] ?? "";
 
 export function EditorPage() {
   const params = useParams<{ name?: string }>();
@@ -38,7 +45,7 @@ export function EditorPage() {
   const source = useLoad(async () => {
     if (!existing) return null;
     const detail = await unwrap(api.GET("/v1/tenants/{tenant}/runbooks/{name}", { params: { path: { tenant, name: existing } } }));
-    const newest = detail.versions.at(-1);
+    const newest = [...detail.versions].sort((a, b) => a.uploaded_at.localeCompare(b.uploaded_at)).at(-1);
     if (!newest) return null;
     const { files } = await unwrap(
       api.GET("/v1/tenants/{tenant}/runbooks/{name}/versions/{version}/source", {

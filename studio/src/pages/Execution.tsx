@@ -226,8 +226,10 @@ function ExecutionActions({ record, onChange }: { record: Record; onChange: () =
   const canRun = useCan("run_runbooks");
   const [, navigate] = useLocation();
   const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
   const path = { tenant, id: record.id };
   const rerun = async () => {
+    setBusy(true);
     try {
       const accepted = await unwrap(
         api.POST("/v1/tenants/{tenant}/executions/{id}/rerun", { params: { path }, body: {} }),
@@ -235,6 +237,8 @@ function ExecutionActions({ record, onChange }: { record: Record; onChange: () =
       navigate(`/executions/${encodeURIComponent(accepted.execution_id)}`);
     } catch (e) {
       setError(e);
+    } finally {
+      setBusy(false);
     }
   };
   const cancel = async () => {
@@ -248,7 +252,7 @@ function ExecutionActions({ record, onChange }: { record: Record; onChange: () =
   if (!canRun) return null;
   return (
     <span className="actions">
-      <button type="button" onClick={rerun}>
+      <button type="button" onClick={rerun} disabled={busy}>
         Re-run
       </button>
       {UNFINISHED.includes(record.status) && (

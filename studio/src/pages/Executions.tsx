@@ -1,7 +1,7 @@
 // The executions table: filters kept in the URL (so a filtered view can be
 // shared), newest first, paged by the API's cursor, and kept up to date
 // live by the server-sent event stream while the page is open.
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Link } from "wouter";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useSearchParam } from "../hooks";
@@ -56,8 +56,11 @@ export function summaryOf(r: Record): Summary {
 export function Executions() {
   const tenant = useTenant();
   const [status, setStatus] = useSearchParam("status");
-  const [runbook, setRunbook] = useSearchParam("runbook");
-  const [rule, setRule] = useSearchParam("rule");
+  const [runbookText, setRunbook] = useSearchParam("runbook");
+  const [ruleText, setRule] = useSearchParam("rule");
+  // Typed filters query once typing pauses, not at every key.
+  const runbook = useDebounced(runbookText, 300);
+  const rule = useDebounced(ruleText, 300);
   const [environment, setEnvironment] = useSearchParam("environment");
   const [denied, setDenied] = useSearchParam("denied");
   const [range, setRange] = useSearchParam("range");
@@ -82,19 +85,24 @@ export function Executions() {
   );
   const keep = (s: Summary) => !environment || s.environment === environment;
 
+  // Only the newest request's answer is shown: an older, slower one (an
+  // earlier filter) must not overwrite it.
+  const latest = useRef(0);
   const load = async (after?: string) => {
+    const mine = ++latest.current;
     try {
       const page = await unwrap(
         api.GET("/v1/tenants/{tenant}/executions", {
           params: { path: { tenant }, query: { ...query, limit: 50, cursor: after } },
         }),
       );
+      if (mine !== latest.current) return;
       const more = page.executions.map(summaryOf);
       setRows((old) => (after && old ? [...old, ...more] : more));
       setCursor(page.next_cursor ?? null);
       setError(undefined);
     } catch (e) {
-      setError(e);
+      if (mine === latest.current) setError(e);
     }
   };
   useEffect(() => {
@@ -104,26 +112,39 @@ export function Executions() {
   }, [tenant, query]);
 
   // Live: every change the server streams replaces the row with its id, or
-  // adds it at the top. The browser reconnects by itself if it drops.
+  // adds it at the top. The stream is not filtered by status — a row must
+  // also leave the table when its status no longer matches (`running` →
+  // `succeeded`). The browser reconnects by itself if it drops; the server
+  // then streams from now, so the table is read again to cover the gap.
   useEffect(() => {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined && key !== "since") params.set(key, String(value));
+      if (value !== undefined && key !== "since" && key !== "status") params.set(key, String(value));
     }
     const source = new EventSource(`/v1/tenants/${encodeURIComponent(tenant)}/executions/stream?${params}`);
-    source.onopen = () => setLive(true);
-    source.onerror = () => setLive(false);
+    let dropped = false;
+    source.onopen = () => {
+      setLive(true);
+      if (dropped) void load();
+    };
+    source.onerror = () => {
+      dropped = true;
+      setLive(false);
+    };
     source.addEventListener("execution", (message) => {
       const summary = JSON.parse((message as MessageEvent<string>).data) as Summary;
       if (since && summary.created_at < since) return;
+      const matches = !query.status || summary.status === query.status;
       setRows((old) => {
         if (!old) return old;
         const at = old.findIndex((r) => r.id === summary.id);
+        if (!matches) return at >= 0 ? old.filter((r) => r.id !== summary.id) : old;
         if (at >= 0) return old.map((r, i) => (i === at ? summary : r));
         return [summary, ...old];
       });
     });
     return () => source.close();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [tenant, query, since]);
 
   const shown = rows?.filter(keep);
@@ -149,11 +170,11 @@ export function Executions() {
         </label>
         <label>
           Runbook
-          <input value={runbook} onChange={(e) => setRunbook(e.target.value.trim())} placeholder="any" />
+          <input value={runbookText} onChange={(e) => setRunbook(e.target.value.trim())} placeholder="any" />
         </label>
         <label>
           Rule
-          <input value={rule} onChange={(e) => setRule(e.target.value.trim())} placeholder="any" />
+          <input value={ruleText} onChange={(e) => setRule(e.target.value.trim())} placeholder="any" />
         </label>
         <label>
           Environment
@@ -187,7 +208,11 @@ export function Executions() {
       {!shown ? (
         !error && <Loading what="executions" />
       ) : shown.length === 0 ? (
-        <p className="empty">No executions match these filters.</p>
+        <p className="empty">
+          {environment && cursor
+            ? `None of the ${rows?.length ?? 0} newest executions ran in ${environment} (the environment is filtered here, in the page): load older ones.`
+            : "No executions match these filters."}
+        </p>
       ) : (
         <ExecutionTable rows={shown} />
       )}
@@ -198,6 +223,16 @@ export function Executions() {
       )}
     </section>
   );
+}
+
+/** `value`, once it has stopped changing for `ms`. */
+function useDebounced<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
 }
 
 export function ExecutionTable({ rows }: { rows: Summary[] }) {

@@ -83,7 +83,7 @@ function Dashboard({ stats, window }: { stats: Stats; window: Window }) {
     <>
       <div className="stats">
         <Stat label="Executions" value={total.toLocaleString()} href={`/executions?range=${window}`} />
-        <Stat label="Failed" value={failed.toLocaleString()} tone={failed ? "bad" : undefined} href={`/executions?status=failed&range=${window}`} />
+        <Stat label="Failed (any way)" value={failed.toLocaleString()} tone={failed ? "bad" : undefined} href={`/executions?status=failed&range=${window}`} />
         <Stat label="Held back" value={suppressed.toLocaleString()} href={`/executions?status=suppressed&range=${window}`} />
         <Stat label="Events" value={events.toLocaleString()} />
         <Stat

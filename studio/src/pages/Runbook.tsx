@@ -46,7 +46,8 @@ function RunbookView({
   onChange: () => void;
 }) {
   const canWrite = useCan("write_runbooks");
-  const versions = [...detail.versions].reverse();
+  // Newest first by upload time: versions sort as text (0.10.0 < 0.9.0).
+  const versions = [...detail.versions].sort((a, b) => b.uploaded_at.localeCompare(a.uploaded_at));
   const [selected, setSelected] = useState(versions[0]?.version ?? "");
   const view = capabilities.find((c) => c.version === selected);
   return (
@@ -319,6 +320,7 @@ function ConfirmedAction({
   const [open, setOpen] = useState(false);
   const [diff, setDiff] = useState<Diff | null>();
   const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
   const ask = async () => {
     setError(undefined);
     setDiff(undefined);
@@ -330,12 +332,15 @@ function ConfirmedAction({
     }
   };
   const confirm = async () => {
+    setBusy(true);
     try {
       await act();
       setOpen(false);
       onDone();
     } catch (e) {
       setError(e);
+    } finally {
+      setBusy(false);
     }
   };
   return (
@@ -343,7 +348,15 @@ function ConfirmedAction({
       <button type="button" onClick={ask}>
         {label}
       </button>
-      <Confirm title={title} open={open} confirmLabel={label} onConfirm={confirm} onCancel={() => setOpen(false)}>
+      <Confirm
+        title={title}
+        open={open}
+        confirmLabel={label}
+        // Nothing is deployed before its diff has been shown.
+        confirmDisabled={busy || diff === undefined}
+        onConfirm={confirm}
+        onCancel={() => setOpen(false)}
+      >
         {diff === undefined && !error && <Loading what="the capability diff" />}
         {diff === null && <p>Nothing runs there now: this version's whole report applies.</p>}
         {diff && <DiffView diff={diff} />}

@@ -57,6 +57,9 @@ function Tokens() {
             as a hash.
           </p>
           <input aria-label="New token" readOnly value={created.token} className="code" onFocus={(e) => e.target.select()} />
+          <button type="button" onClick={() => setCreated(undefined)}>
+            Done: hide the token
+          </button>
         </div>
       )}
     </section>

@@ -6,6 +6,7 @@ export function Confirm({
   title,
   open,
   confirmLabel,
+  confirmDisabled = false,
   onConfirm,
   onCancel,
   children,
@@ -13,6 +14,8 @@ export function Confirm({
   title: string;
   open: boolean;
   confirmLabel: string;
+  /** While what the person must see first is loading, or the action runs. */
+  confirmDisabled?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
   children: React.ReactNode;
@@ -32,7 +35,7 @@ export function Confirm({
         <button type="button" onClick={onCancel}>
           Cancel
         </button>
-        <button type="button" className="primary" onClick={onConfirm}>
+        <button type="button" className="primary" onClick={onConfirm} disabled={confirmDisabled}>
           {confirmLabel}
         </button>
       </div>

@@ -2,7 +2,7 @@
 // and removed (jsdiff). Versions uploaded as built components have no
 // source to compare; that is said instead.
 import { diffLines } from "diff";
-import { api, unwrap } from "../api/client";
+import { ApiError, api, unwrap } from "../api/client";
 import { useLoad } from "../hooks";
 import { useTenant } from "../session";
 import { ErrorBox, Loading } from "./State";
@@ -18,7 +18,8 @@ export function SourceDiff({ runbook, from, to }: { runbook: string; from: strin
       }),
     ).then(
       (s) => s.files as Files,
-      () => null,
+      // 404: uploaded as a component; anything else is an error to show.
+      (e) => (e instanceof ApiError && e.status === 404 ? null : Promise.reject(e)),
     );
   const state = useLoad(() => Promise.all([source(from), source(to)]), [tenant, runbook, from, to]);
   if (state.error) return <ErrorBox error={state.error} />;
