@@ -47,6 +47,7 @@ const VERSION: &str = "v1";
     ))]
 pub async fn sign_in(
     State(state): State<AppState>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<SignIn>,
 ) -> Result<Response, ApiError> {
     let hash = token_hash(body.token.trim());
@@ -54,8 +55,9 @@ pub async fn sign_in(
     let expires = time::OffsetDateTime::now_utc().unix_timestamp() + SESSION_SECS;
     let payload = format!("{VERSION}.{hash}.{}.{expires}", caller.token_id);
     let cookie = format!(
-        "{COOKIE}={payload}.{}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}",
-        state.vault().sign_session(&payload)
+        "{COOKIE}={payload}.{}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}{}",
+        state.vault().sign_session(&payload),
+        secure_attribute(&headers),
     );
     let mut response = Json(session_info(&caller, Some(expires))).into_response();
     response.headers_mut().insert(
@@ -181,6 +183,28 @@ pub async fn require_csrf_proof(request: Request, next: Next) -> Result<Response
     Err(ApiError::Forbidden(format!(
         "a write with the session cookie needs the {CSRF_HEADER} header (or a same-origin Origin)"
     )))
+}
+
+/// `; Secure` when the browser reached the server over HTTPS, which, as
+/// Wolfe speaks plain HTTP, means through a proxy that says so
+/// (`X-Forwarded-Proto: https`) or a page whose `Origin` is https: the
+/// browser then never sends the cookie over plain HTTP. Over plain HTTP
+/// (loopback, the demo) a Secure cookie would not be kept at all.
+fn secure_attribute(headers: &HeaderMap) -> &'static str {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let forwarded_https = text("x-forwarded-proto").is_some_and(|p| {
+        p.split(',')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("https")
+    });
+    let https_origin = text("origin").is_some_and(|o| o.starts_with("https://"));
+    if forwarded_https || https_origin {
+        "; Secure"
+    } else {
+        ""
+    }
 }
 
 fn same_origin(headers: &HeaderMap) -> bool {

@@ -55,7 +55,25 @@ async fn a_token_becomes_a_cookie_session_that_keeps_its_role_and_needs_csrf_pro
         !set.contains(&t.operator),
         "the cookie holds the token itself: {set}"
     );
+    assert!(
+        !set.contains("Secure"),
+        "over plain HTTP a Secure cookie is not kept: {set}"
+    );
     let cookie = cookie_pair(&signed_in);
+    // Behind a TLS proxy the cookie never travels over plain HTTP.
+    let proxied = api
+        .http
+        .post(format!("{}/v1/session", api.base))
+        .header("x-forwarded-proto", "https")
+        .json(&json!({ "token": t.operator }))
+        .send()
+        .await
+        .unwrap();
+    let secure = proxied.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(secure.contains("; Secure"), "{secure}");
     let me: Value = signed_in.json().await.unwrap();
     assert_eq!(me["tenant"], "acme");
     assert_eq!(me["role"], "operator");
