@@ -222,6 +222,16 @@ test("executions appear live, a denied call is marked, a promotion shows its dif
     assert.match(await origin.getByLabel("Event data").innerText(), /"alertname": "Denied"/);
     await shot(page, "31-execution-denied");
 
+    // The rule tried on the event that fired it: it matches, and renders
+    // the input the runbook got.
+    await page.goto("/rules/call-out");
+    await page.getByRole("button", { name: "Use the latest event" }).click();
+    await page.getByLabel("Sample event (JSON)").filter({ hasText: "Denied" }).waitFor();
+    await page.getByRole("button", { name: "Test", exact: true }).click();
+    await page.getByText("Matches.").waitFor();
+    assert.match(await page.getByLabel("Rendered input").innerText(), /forbidden\/db/);
+    await shot(page, "33-rule-test");
+
     // Promote dev → test: the dialog shows what the new version may reach.
     await page.goto(`/runbooks/${config.promote.runbook}`);
     await page.getByRole("button", { name: "Promote from dev" }).click();

@@ -241,18 +241,37 @@ function RuleForm({ rule }: { rule?: Rule }) {
             )}
           </fieldset>
         </form>
-        {name && <RuleTester name={name} spec={spec} />}
+        {name && <RuleTester name={name} spec={spec} source={source} type={type} />}
       </div>
     </section>
   );
 }
 
-function RuleTester({ name, spec }: { name: string; spec: () => RuleSpec }) {
+function RuleTester({ name, spec, source, type }: { name: string; spec: () => RuleSpec; source: string; type: string }) {
   const tenant = useTenant();
-  const [event, setEvent] = useState('{\n  "type": "alert",\n  "data": {}\n}');
+  // A sample shaped like the rule's own events; "Use the latest event"
+  // replaces it with a real one.
+  const [event, setEvent] = useState(() =>
+    JSON.stringify({ ...(source && !source.includes("*") ? { source } : {}), type: type && !type.includes("*") ? type : "alert", data: {} }, null, 2),
+  );
   const [result, setResult] = useState<Schemas["RuleTestResult"]>();
   const [error, setError] = useState<unknown>();
   useEffect(() => setResult(undefined), [name]);
+  // The event of this rule's newest execution, as the rule saw it.
+  const loadLatest = async () => {
+    setError(undefined);
+    try {
+      const page = await unwrap(
+        api.GET("/v1/tenants/{tenant}/executions", { params: { path: { tenant }, query: { rule: name, limit: 1 } } }),
+      );
+      const id = page.executions[0]?.event;
+      if (!id) throw new ApiError(404, "not_found", `rule ${name} has no execution with an event yet`);
+      const { event: latest } = await unwrap(api.GET("/v1/tenants/{tenant}/events/{id}", { params: { path: { tenant, id } } }));
+      setEvent(JSON.stringify({ source: latest.source, type: latest.type, data: latest.data, metadata: latest.metadata }, null, 2));
+    } catch (err) {
+      setError(err);
+    }
+  };
   const test = async (e: React.FormEvent) => {
     e.preventDefault();
     setError(undefined);
@@ -277,7 +296,12 @@ function RuleTester({ name, spec }: { name: string; spec: () => RuleSpec }) {
         <Field label="Sample event (JSON)">
           {(p) => <textarea {...p} rows={8} className="code" value={event} onChange={(e) => setEvent(e.target.value)} />}
         </Field>
-        <button type="submit">Test</button>
+        <div className="actions">
+          <button type="submit">Test</button>
+          <button type="button" onClick={loadLatest}>
+            Use the latest event
+          </button>
+        </div>
       </form>
       <ErrorBox error={error} />
       {result && (
