@@ -327,3 +327,28 @@ test("a source is switched off and on from its list", () =>
     await page.getByRole("checkbox", { name: "Enable source am", checked: true }).waitFor();
     assert.notEqual((await api(`/v1/tenants/${tenant}/sources/am`)).enabled, false);
   }));
+
+test("an execution awaiting approval is approved from Safety, with a comment for the audit log", () =>
+  withPage("approval", tokens.admin, async (page) => {
+    const accepted = await postAlert({ alerts: [{ fingerprint: "approve-1", labels: { alertname: "Approve", service: "payments" } }] });
+    const id = accepted.executions[0];
+    assert.ok(id, JSON.stringify(accepted));
+    await page.goto("/safety");
+    const row = page.locator("tr", { hasText: "needs-approval" });
+    await row.getByRole("button", { name: "Approve" }).click();
+    const dialog = page.getByRole("dialog", { name: "Approve this execution?" });
+    await dialog.getByText("key payments").waitFor();
+    await dialog.getByLabel("Comment for the audit log").fill("checked the payments dashboard");
+    await shot(page, "80-approve-dialog");
+    await dialog.getByRole("button", { name: "Approve and run" }).click();
+    await page.getByText("Nothing waits for a decision.").waitFor();
+    let record;
+    for (let i = 0; i < 100; i++) {
+      record = await api(`/v1/tenants/${tenant}/executions/${id}`);
+      if (record.status === "succeeded") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(record.status, "succeeded");
+    assert.equal(record.approval.decision, "approved");
+    assert.equal(record.approval.comment, "checked the payments dashboard");
+  }));

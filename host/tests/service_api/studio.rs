@@ -60,6 +60,18 @@ async fn studio_in_a_real_browser() {
         "source": "am", "type": "Denied", "runbook": "conformance", "environment": "dev",
         "params": {"case": "http", "url": "http://127.0.0.1:9/forbidden/{{ data.labels.service }}"},
     }))).await;
+    // `Approve` alerts wait for an operator's decision.
+    api.expect(
+        200,
+        "PUT",
+        "/v1/tenants/acme/rules/needs-approval",
+        Some(&t.author),
+        Some(json!({
+            "source": "am", "type": "Approve", "runbook": "conformance", "environment": "dev",
+            "policy": {"key": "{{ data.labels.service }}", "approval": {"timeout_secs": 600}},
+        })),
+    )
+    .await;
     // `Echo` alerts come back as the output, labels and all.
     api.expect(
         200,

@@ -5,6 +5,7 @@ import { Link, useLocation, useParams } from "wouter";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useLoad } from "../hooks";
 import { useCan, useTenant } from "../session";
+import { Decide } from "../ui/Decide";
 import { Json } from "../ui/Json";
 import { ErrorBox, Loaded } from "../ui/State";
 import { Status } from "../ui/Status";
@@ -249,13 +250,24 @@ function ExecutionActions({ record, onChange }: { record: Record; onChange: () =
       setError(e);
     }
   };
-  if (!canRun) return null;
+  const canDecide = useCan("decide_approvals");
+  const awaiting = record.status === "awaiting_approval" && canDecide;
+  if (!canRun && !awaiting) return null;
   return (
     <span className="actions">
-      <button type="button" onClick={rerun} disabled={busy}>
-        Re-run
-      </button>
-      {UNFINISHED.includes(record.status) && (
+      {awaiting && (
+        <Decide
+          id={record.id}
+          what={`${record.runbook} ${record.version ?? ""} in ${record.environment}${record.rule ? `, rule ${record.rule}` : ""}`}
+          onDone={onChange}
+        />
+      )}
+      {canRun && (
+        <button type="button" onClick={rerun} disabled={busy}>
+          Re-run
+        </button>
+      )}
+      {canRun && UNFINISHED.includes(record.status) && (
         <button type="button" className="danger" onClick={cancel}>
           Cancel
         </button>

@@ -6,6 +6,7 @@ import { Link } from "wouter";
 import { api, unwrap } from "../api/client";
 import { useLoad } from "../hooks";
 import { useCan, useTenant } from "../session";
+import { Decide } from "../ui/Decide";
 import { ErrorBox, Loaded } from "../ui/State";
 import { Time } from "../ui/Time";
 
@@ -88,25 +89,12 @@ export function Safety() {
                           <Time value={a.approval?.deadline} />
                         </td>
                         {canDecide && (
-                          <td className="actions">
-                            <button
-                              type="button"
-                              className="primary"
-                              onClick={act(() =>
-                                unwrap(api.POST("/v1/tenants/{tenant}/executions/{id}/approve", { params: { path: { tenant, id: a.id } }, body: {} })),
-                              )}
-                            >
-                              Approve
-                            </button>
-                            <button
-                              type="button"
-                              className="danger"
-                              onClick={act(() =>
-                                unwrap(api.POST("/v1/tenants/{tenant}/executions/{id}/reject", { params: { path: { tenant, id: a.id } }, body: {} })),
-                              )}
-                            >
-                              Reject
-                            </button>
+                          <td>
+                            <Decide
+                              id={a.id}
+                              what={`${a.runbook}${a.rule ? ` for rule ${a.rule}` : ""}${a.key ? `, key ${a.key}` : ""}`}
+                              onDone={state.reload}
+                            />
                           </td>
                         )}
                       </tr>

@@ -1,0 +1,73 @@
+// Approve or reject an execution that awaits approval: a dialog that shows
+// what would run and asks for a comment, which the audit log keeps.
+import { useState } from "react";
+import { api, unwrap } from "../api/client";
+import { useTenant } from "../session";
+import { Confirm } from "./Confirm";
+import { ErrorBox } from "./State";
+
+export function Decide({
+  id,
+  what,
+  onDone,
+}: {
+  id: string;
+  /** What the execution would do, in a line: runbook, rule, key. */
+  what: string;
+  onDone: () => void;
+}) {
+  const tenant = useTenant();
+  const [decision, setDecision] = useState<"approve" | "reject">();
+  const [comment, setComment] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const decide = async () => {
+    if (!decision) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      const params = { path: { tenant, id } };
+      const body = { comment: comment.trim() || undefined };
+      await unwrap(
+        decision === "approve"
+          ? api.POST("/v1/tenants/{tenant}/executions/{id}/approve", { params, body })
+          : api.POST("/v1/tenants/{tenant}/executions/{id}/reject", { params, body }),
+      );
+      setDecision(undefined);
+      setComment("");
+      onDone();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span className="actions">
+      <button type="button" className="primary" onClick={() => setDecision("approve")}>
+        Approve
+      </button>
+      <button type="button" className="danger" onClick={() => setDecision("reject")}>
+        Reject
+      </button>
+      <Confirm
+        title={decision === "approve" ? "Approve this execution?" : "Reject this execution?"}
+        open={decision !== undefined}
+        confirmLabel={decision === "approve" ? "Approve and run" : "Reject"}
+        confirmDisabled={busy}
+        onConfirm={decide}
+        onCancel={() => setDecision(undefined)}
+      >
+        <p>{what}</p>
+        <p className="muted">
+          {decision === "approve" ? "It runs at once." : "It ends suppressed (rejected) and runs nothing."}
+        </p>
+        <label className="field">
+          Comment for the audit log
+          <textarea rows={3} value={comment} onChange={(e) => setComment(e.target.value)} maxLength={4096} />
+        </label>
+        <ErrorBox error={error} />
+      </Confirm>
+    </span>
+  );
+}
