@@ -37,7 +37,11 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   return { data, error, loading, reload };
 }
 
-/** A query string parameter of the current URL, and a setter that keeps history. */
+/**
+ * A query string parameter of the current URL, and a setter that writes it
+ * back (replacing the history entry, so a filter typed key by key is not a
+ * trail of Back steps).
+ */
 export function useSearchParam(name: string): [string, (value: string) => void] {
   const read = () => new URLSearchParams(window.location.search).get(name) ?? "";
   const [value, setValue] = useState(read);

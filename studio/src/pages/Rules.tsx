@@ -6,6 +6,7 @@ import { Link, useLocation, useParams } from "wouter";
 import { ApiError, api, describe, unwrap, type Schemas } from "../api/client";
 import { useLoad } from "../hooks";
 import { useCan, useTenant } from "../session";
+import { EnabledSwitch } from "../ui/EnabledSwitch";
 import { Field, fieldOf, parseJson } from "../ui/Field";
 import { Json } from "../ui/Json";
 import { ErrorBox, Loaded } from "../ui/State";
@@ -86,17 +87,11 @@ function RuleTable({ rules, canWrite, onToggle }: { rules: Rule[]; canWrite: boo
                 <td>{r.runbook}</td>
                 <td>{r.environment}</td>
                 <td>
-                  {canWrite ? (
-                    <label className="switch">
-                      <input type="checkbox" checked={r.enabled ?? true} onChange={() => onToggle(r)} />
-                      <span className="visually-hidden">Enable rule {r.name}</span>
-                      {(r.enabled ?? true) ? "on" : "off"}
-                    </label>
-                  ) : (r.enabled ?? true) ? (
-                    "on"
-                  ) : (
-                    "off"
-                  )}
+                  <EnabledSwitch
+                    label={`rule ${r.name}`}
+                    on={r.enabled ?? true}
+                    onToggle={canWrite ? () => onToggle(r) : undefined}
+                  />
                 </td>
                 <td>
                   <Time value={r.updated_at} />

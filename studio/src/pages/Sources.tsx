@@ -6,6 +6,7 @@ import { Link, useLocation, useParams } from "wouter";
 import { api, describe, unwrap, type Schemas } from "../api/client";
 import { useLoad } from "../hooks";
 import { useCan, useTenant } from "../session";
+import { EnabledSwitch } from "../ui/EnabledSwitch";
 import { Field, parseJson } from "../ui/Field";
 import { ErrorBox, Loaded } from "../ui/State";
 import { Time } from "../ui/Time";
@@ -86,17 +87,11 @@ export function Sources() {
                       <td>{String((s as Record<string, unknown>).type)}</td>
                       <td className="wrap">{detailOf(s)}</td>
                       <td>
-                        {canWrite ? (
-                          <label className="switch">
-                            <input type="checkbox" checked={isEnabled(s)} onChange={() => toggle(s)} />
-                            <span className="visually-hidden">Enable source {s.name}</span>
-                            {isEnabled(s) ? "on" : "off"}
-                          </label>
-                        ) : isEnabled(s) ? (
-                          "on"
-                        ) : (
-                          "off"
-                        )}
+                        <EnabledSwitch
+                          label={`source ${s.name}`}
+                          on={isEnabled(s)}
+                          onToggle={canWrite ? () => toggle(s) : undefined}
+                        />
                       </td>
                       <td>
                         <Time value={s.updated_at} />
