@@ -1,4 +1,4 @@
-//! URL grants (`capabilities::http::policy`): `capabilities.http` patterns
+//! URL grants (`url_grants`): `capabilities.http` patterns
 //! compiled by `HttpPolicy::from_declared`.
 //!
 //! Inputs: lines of `PATTERN [METHOD,METHOD…]` (raw), or patterns built
@@ -11,7 +11,7 @@
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use url::Url;
-use wolfe::capabilities::http::policy::KNOWN_METHODS;
+use wolfe::url_grants::KNOWN_METHODS;
 use wolfe::capabilities::http::{HttpPolicy, PolicyError};
 use wolfe::manifest::DeclaredHttp;
 

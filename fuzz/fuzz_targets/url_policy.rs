@@ -15,7 +15,7 @@
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use std::net::IpAddr;
-use wolfe::capabilities::http::policy::KNOWN_METHODS;
+use wolfe::url_grants::KNOWN_METHODS;
 use wolfe::capabilities::http::{
     AddressPolicy, HttpPolicy, PolicyError, check_ip_literal, parse_url,
 };

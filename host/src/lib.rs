@@ -28,3 +28,5 @@ pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod tenancy;
+pub mod url_grants;
+pub mod wit;

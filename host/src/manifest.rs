@@ -75,18 +75,18 @@ pub struct DeclaredCapabilities {
     pub emit: bool,
 }
 
-/// One `http` entry: a URL pattern and the methods allowed on it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeclaredHttp {
-    pub url: String,
-    /// Defaults to `["GET"]`: reading is the least a grant can mean.
-    #[serde(default = "default_methods")]
-    pub methods: Vec<String>,
-}
+// Declared here, compiled and checked by `url_grants`, which depends on
+// nothing else in Wolfe.
+pub use crate::url_grants::DeclaredHttp;
+use crate::url_grants::{GrantError, HttpPolicy};
 
-fn default_methods() -> Vec<String> {
-    vec!["GET".to_string()]
+impl From<GrantError> for ManifestError {
+    fn from(e: GrantError) -> Self {
+        ManifestError::Invalid {
+            key: e.key(),
+            problem: e.problem,
+        }
+    }
 }
 
 impl Manifest {
@@ -139,9 +139,9 @@ impl Manifest {
         for (i, connector) in self.capabilities.connectors.iter().enumerate() {
             check_identifier(&format!("capabilities.connectors[{i}]"), connector, 64)?;
         }
-        // URL patterns and methods are validated where they are compiled into
-        // grants (capabilities::http::HttpPolicy), which reports the same key.
-        crate::capabilities::http::HttpPolicy::from_declared(&self.capabilities.http)?;
+        // URL patterns and methods are validated by compiling them, as the
+        // http capability will (its error names the key).
+        HttpPolicy::from_declared(&self.capabilities.http)?;
         Ok(())
     }
 }

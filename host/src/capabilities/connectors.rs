@@ -10,15 +10,17 @@
 //! the reply its service gives on success.
 
 use crate::capabilities::describe;
-use crate::capabilities::http::{Route, policy::KNOWN_METHODS, send_checked};
+use crate::capabilities::http::{HttpContext, KNOWN_METHODS, Route, send_checked};
+use crate::capabilities::secrets::SecretReader;
+use crate::capabilities::trail::SharedTrail;
 use crate::manifest::check_secret_name;
-use crate::sandbox::bindings::wolfe::runbook::connectors::{Host, Reply};
-use crate::sandbox::bindings::wolfe::runbook::http::Request;
-use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
-use crate::sandbox::state::ExecutionState;
+use crate::wit::wolfe::runbook::connectors::{Host, Reply};
+use crate::wit::wolfe::runbook::http::Request;
+use crate::wit::wolfe::runbook::types::Error as GuestError;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 use url::Url;
 
@@ -196,7 +198,36 @@ impl ConnectorProvider for StaticConnectors {
     }
 }
 
-impl Host for ExecutionState {
+/// The `connectors` interface's per-execution state. Its requests go out
+/// through the execution's [`HttpContext`] (one request budget, one
+/// deadline); credentials are read through the execution's [`SecretReader`].
+pub struct ConnectorsState {
+    declared: BTreeSet<String>,
+    provider: Arc<dyn ConnectorProvider>,
+    secrets: SecretReader,
+    http: HttpContext,
+    trail: SharedTrail,
+}
+
+impl ConnectorsState {
+    pub fn new(
+        declared: BTreeSet<String>,
+        provider: Arc<dyn ConnectorProvider>,
+        secrets: SecretReader,
+        http: HttpContext,
+        trail: SharedTrail,
+    ) -> Self {
+        Self {
+            declared,
+            provider,
+            secrets,
+            http,
+            trail,
+        }
+    }
+}
+
+impl Host for ConnectorsState {
     async fn call(
         &mut self,
         connector: String,
@@ -204,8 +235,8 @@ impl Host for ExecutionState {
         payload: String,
     ) -> wasmtime::Result<Result<Reply, GuestError>> {
         let started = Instant::now();
-        let refuse = |state: &ExecutionState, allowed: bool, e: GuestError| {
-            state.trail.record(
+        let refuse = |trail: &SharedTrail, allowed: bool, e: GuestError| {
+            trail.record(
                 "connectors",
                 &action,
                 &connector,
@@ -215,28 +246,28 @@ impl Host for ExecutionState {
             );
             Ok(Err(e))
         };
-        if !self.grants.connectors.contains(&connector) {
+        if !self.declared.contains(&connector) {
             let e = GuestError::Denied(format!(
                 "connector {connector:?} is not declared in the manifest"
             ));
-            return refuse(self, false, e);
+            return refuse(&self.trail, false, e);
         }
-        let spec = match self.connectors.get(&connector).await {
+        let spec = match self.provider.get(&connector).await {
             Ok(Some(spec)) => spec,
             Ok(None) => {
                 let e = GuestError::Failed(format!(
                     "connector {connector:?} is not configured for this tenant"
                 ));
-                return refuse(self, true, e);
+                return refuse(&self.trail, true, e);
             }
-            Err(why) => return refuse(self, true, GuestError::Failed(why)),
+            Err(why) => return refuse(&self.trail, true, GuestError::Failed(why)),
         };
         let request = match self
             .build_request(&connector, &spec, &action, &payload)
             .await
         {
             Ok(r) => r,
-            Err(e) => return refuse(self, true, e),
+            Err(e) => return refuse(&self.trail, true, e),
         };
         let route = Route::Connector {
             name: &connector,
@@ -290,14 +321,11 @@ fn withheld_reply(spec: &ConnectorSpec, payload: &str) -> Reply {
     }
 }
 
-impl ExecutionState {
+impl ConnectorsState {
     /// Reads a credential: remembered for redaction, never shown to the guest.
-    async fn credential(&mut self, connector: &str, name: &str) -> Result<String, GuestError> {
-        match self.secrets.get(name).await {
-            Ok(Some(value)) => {
-                self.revealed_secrets.push(value.clone());
-                Ok(value)
-            }
+    async fn credential(&self, connector: &str, name: &str) -> Result<String, GuestError> {
+        match self.secrets.read(name).await {
+            Ok(Some(value)) => Ok(value),
             Ok(None) => Err(GuestError::Failed(format!(
                 "connector {connector:?}: its secret {name:?} is not set"
             ))),
@@ -308,7 +336,7 @@ impl ExecutionState {
     }
 
     async fn build_request(
-        &mut self,
+        &self,
         connector: &str,
         spec: &ConnectorSpec,
         action: &str,
@@ -358,7 +386,7 @@ impl ExecutionState {
                         let password = self.credential(connector, secret).await?;
                         let encoded = base64::engine::general_purpose::STANDARD
                             .encode(format!("{username}:{password}"));
-                        self.revealed_secrets.push(encoded.clone());
+                        self.secrets.remember(encoded.clone());
                         headers.push(("authorization".into(), format!("Basic {encoded}")));
                     }
                     HttpAuth::Header { header, secret } => {

@@ -5,11 +5,11 @@
 //! runbooks started by emitted events.
 
 use super::describe;
-use super::trail::DRY_RUN;
-use crate::sandbox::bindings::wolfe::runbook::events::Host;
-use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
-use crate::sandbox::state::ExecutionState;
+use super::trail::{DRY_RUN, SharedTrail};
+use crate::wit::wolfe::runbook::events::Host;
+use crate::wit::wolfe::runbook::types::Error as GuestError;
 use async_trait::async_trait;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Events one execution may emit.
@@ -37,7 +37,36 @@ pub trait EventSink: Send + Sync {
     ) -> Result<String, EmitError>;
 }
 
-impl Host for ExecutionState {
+/// The `events` interface's per-execution state.
+pub struct EventsState {
+    /// Whether the manifest declares `capabilities.emit = true`.
+    granted: bool,
+    /// Where events go; `None` outside the service.
+    sink: Option<Arc<dyn EventSink>>,
+    /// Events emitted so far (each one's place in the execution).
+    emitted: u32,
+    dry_run: bool,
+    trail: SharedTrail,
+}
+
+impl EventsState {
+    pub fn new(
+        granted: bool,
+        sink: Option<Arc<dyn EventSink>>,
+        dry_run: bool,
+        trail: SharedTrail,
+    ) -> Self {
+        Self {
+            granted,
+            sink,
+            emitted: 0,
+            dry_run,
+            trail,
+        }
+    }
+}
+
+impl Host for EventsState {
     async fn emit(
         &mut self,
         event_type: String,
@@ -47,7 +76,7 @@ impl Host for ExecutionState {
         let seq = self.emitted;
         let result = self.try_emit(seq, &event_type, &data).await;
         let (allowed, outcome) = match &result {
-            Ok(_) if self.http.is_dry_run() => (true, DRY_RUN.to_string()),
+            Ok(_) if self.dry_run => (true, DRY_RUN.to_string()),
             Ok(id) => (true, format!("ok: {id}")),
             Err(e @ GuestError::Denied(_)) => (false, describe(e)),
             Err(e) => (true, describe(e)),
@@ -58,14 +87,14 @@ impl Host for ExecutionState {
     }
 }
 
-impl ExecutionState {
+impl EventsState {
     async fn try_emit(
         &mut self,
         seq: u32,
         event_type: &str,
         data: &str,
     ) -> Result<String, GuestError> {
-        if !self.grants.emit {
+        if !self.granted {
             return Err(GuestError::Denied(
                 "emitting events is not declared in the manifest (capabilities.emit = true)".into(),
             ));
@@ -86,11 +115,11 @@ impl ExecutionState {
             )));
         }
         self.emitted += 1;
-        if self.http.is_dry_run() {
+        if self.dry_run {
             // Withheld like every other write of a dry run.
             return Ok(format!("dry-run:{seq}"));
         }
-        let Some(sink) = &self.events else {
+        let Some(sink) = &self.sink else {
             return Err(GuestError::Failed(
                 "this host has no pipeline to emit into (wolfe run)".into(),
             ));

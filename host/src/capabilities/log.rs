@@ -4,9 +4,8 @@
 //! [`MAX_LOG_ENTRIES`]. Past the budget entries are dropped, and the finished
 //! log ends with a marker entry saying how many were.
 
-use crate::sandbox::bindings::wolfe::runbook::log::{Host, Level};
-use crate::sandbox::limits::{MAX_LOG_BYTES, MAX_LOG_ENTRIES};
-use crate::sandbox::state::ExecutionState;
+use crate::capabilities::limits::{MAX_LOG_BYTES, MAX_LOG_ENTRIES};
+use crate::wit::wolfe::runbook::log::{Host, Level};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -131,7 +130,19 @@ impl From<Level> for LogLevel {
     }
 }
 
-impl Host for ExecutionState {
+/// The `log` interface's per-execution state: the execution's log, which the
+/// guest's stdout and stderr also write to.
+pub struct LogState {
+    log: SharedLog,
+}
+
+impl LogState {
+    pub fn new(log: SharedLog) -> Self {
+        Self { log }
+    }
+}
+
+impl Host for LogState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         self.log.lock().expect("execution log lock poisoned").push(
             level.into(),

@@ -1,20 +1,36 @@
 //! Host capabilities, one module per WIT interface. Each follows the same
-//! shape: linked once into the `Linker` (`sandbox::engine`), configured once
-//! per runbook version from the manifest ([`Grants`]), prepared per execution
-//! (`sandbox::state::ExecutionState`), and checked at every call — deny by
-//! default, every call recorded in the [`trail`].
+//! shape: configured once per runbook version from the manifest
+//! ([`Grants`]), given its own per-execution state (`LogState`,
+//! `HttpContext`, `SecretsState`, `KvState`, `ConnectorsState`,
+//! `EventsState`) that implements the interface's `Host`, linked once by
+//! [`add_to_linker`], and checked at every call — deny by default, every
+//! call recorded in the [`trail`]. [`Capabilities`] holds one execution's
+//! states side by side; the sandbox holds it and never the reverse.
 
 pub mod connectors;
 pub mod events;
 pub mod http;
 pub mod kv;
+pub mod limits;
 pub mod log;
 pub mod secrets;
 pub mod trail;
 
 use crate::manifest::{Manifest, ManifestError};
-use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
+use crate::wit::wolfe::runbook as wit;
+use crate::wit::wolfe::runbook::types::Error as GuestError;
+use connectors::{ConnectorProvider, ConnectorsState};
+use events::{EventSink, EventsState};
+use http::fetch::FetchHooks;
+use http::{HttpContext, Outbound};
+use kv::{KvProvider, KvState};
+use log::{LogState, SharedLog};
+use secrets::{SecretReader, SecretsProvider, SecretsState};
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+use trail::{CapabilityTrail, SharedTrail};
+use wasmtime::component::{HasSelf, Linker};
 
 /// What one runbook version may do, computed once from its manifest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,10 +55,111 @@ impl Grants {
     }
 }
 
+/// What one execution's capabilities need from outside the sandbox.
+pub struct CapabilityParts {
+    pub grants: Arc<Grants>,
+    pub log: SharedLog,
+    pub outbound: Outbound,
+    pub secrets: Arc<dyn SecretsProvider>,
+    pub connectors: Arc<dyn ConnectorProvider>,
+    pub kv: Option<Arc<dyn KvProvider>>,
+    pub events: Option<Arc<dyn EventSink>>,
+    pub deadline: Instant,
+    /// Only reads go out: writes are withheld (http, connectors) or kept in
+    /// memory for this execution (kv).
+    pub dry_run: bool,
+}
+
+/// The per-execution state of every capability, side by side. Created fresh
+/// for each execution and dropped with its store.
+pub struct Capabilities {
+    pub log: LogState,
+    /// Outbound requests from the `http` interface.
+    pub http: HttpContext,
+    /// `wasi:http` (a JS runbook's `fetch()`): the same [`HttpContext`],
+    /// reached through the hook every outgoing request passes.
+    pub fetch: FetchHooks,
+    pub secrets: SecretsState,
+    pub kv: KvState,
+    pub connectors: ConnectorsState,
+    pub events: EventsState,
+    trail: SharedTrail,
+    /// Every secret value read, by the guest or for a connector.
+    revealed: SecretReader,
+}
+
+/// What the capabilities leave when the execution ends.
+pub struct CapabilitiesEnd {
+    pub trail: CapabilityTrail,
+    /// Values handed out, to be redacted from what is recorded.
+    pub revealed_secrets: Vec<String>,
+}
+
+impl Capabilities {
+    pub fn new(parts: CapabilityParts) -> Self {
+        let grants = parts.grants;
+        let trail = SharedTrail::default();
+        let http = HttpContext::new(
+            grants.clone(),
+            &parts.outbound,
+            trail.clone(),
+            parts.deadline,
+            parts.dry_run,
+        );
+        let revealed = SecretReader::new(parts.secrets);
+        Self {
+            log: LogState::new(parts.log),
+            fetch: FetchHooks::new(http.clone()),
+            secrets: SecretsState::new(grants.secrets.clone(), revealed.clone(), trail.clone()),
+            kv: KvState::new(grants.kv, parts.kv, parts.dry_run, trail.clone()),
+            connectors: ConnectorsState::new(
+                grants.connectors.clone(),
+                parts.connectors,
+                revealed.clone(),
+                http.clone(),
+                trail.clone(),
+            ),
+            events: EventsState::new(grants.emit, parts.events, parts.dry_run, trail.clone()),
+            http,
+            trail,
+            revealed,
+        }
+    }
+
+    /// The trail and the secret values read, once the guest is done.
+    pub fn finish(self) -> CapabilitiesEnd {
+        CapabilitiesEnd {
+            trail: self.trail.take(),
+            revealed_secrets: self.revealed.revealed(),
+        }
+    }
+}
+
 // The `types` interface has no functions; the trait only marks it linked.
-impl crate::sandbox::bindings::wolfe::runbook::types::Host
-    for crate::sandbox::state::ExecutionState
-{
+impl wit::types::Host for Capabilities {}
+
+/// A store's data that holds an execution's [`Capabilities`].
+pub trait CapabilitiesView: Send + 'static {
+    fn capabilities(&mut self) -> &mut Capabilities;
+}
+
+/// Links every Wolfe interface, each to its own state within the store's
+/// [`Capabilities`].
+pub fn add_to_linker<T: CapabilitiesView>(linker: &mut Linker<T>) -> anyhow::Result<()> {
+    wit::types::add_to_linker::<T, HasSelf<Capabilities>>(linker, |t| t.capabilities())?;
+    wit::log::add_to_linker::<T, HasSelf<LogState>>(linker, |t| &mut t.capabilities().log)?;
+    wit::http::add_to_linker::<T, HasSelf<HttpContext>>(linker, |t| &mut t.capabilities().http)?;
+    wit::secrets::add_to_linker::<T, HasSelf<SecretsState>>(linker, |t| {
+        &mut t.capabilities().secrets
+    })?;
+    wit::kv::add_to_linker::<T, HasSelf<KvState>>(linker, |t| &mut t.capabilities().kv)?;
+    wit::connectors::add_to_linker::<T, HasSelf<ConnectorsState>>(linker, |t| {
+        &mut t.capabilities().connectors
+    })?;
+    wit::events::add_to_linker::<T, HasSelf<EventsState>>(linker, |t| {
+        &mut t.capabilities().events
+    })?;
+    Ok(())
 }
 
 /// A guest-visible error as it appears in the trail's `outcome`.

@@ -5,11 +5,13 @@
 //! trail itself only ever holds names.
 
 use crate::capabilities::describe;
-use crate::sandbox::bindings::wolfe::runbook::secrets::Host;
-use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
-use crate::sandbox::state::ExecutionState;
+use crate::capabilities::trail::SharedTrail;
+use crate::wit::wolfe::runbook::secrets::Host;
+use crate::wit::wolfe::runbook::types::Error as GuestError;
+use std::collections::BTreeSet;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Where secret values come from.
@@ -76,10 +78,71 @@ impl SecretsProvider for StaticSecrets {
     }
 }
 
-impl Host for ExecutionState {
+/// Reads secret values for one execution and remembers each value read, so
+/// the sandbox can redact it from everything it records. Shared by the
+/// `secrets` interface and the connectors (their credentials).
+#[derive(Clone)]
+pub struct SecretReader {
+    provider: Arc<dyn SecretsProvider>,
+    revealed: Arc<Mutex<Vec<String>>>,
+}
+
+impl SecretReader {
+    pub fn new(provider: Arc<dyn SecretsProvider>) -> Self {
+        Self {
+            provider,
+            revealed: Arc::default(),
+        }
+    }
+
+    /// The value of `name` (see [`SecretsProvider::get`]), remembered.
+    pub async fn read(&self, name: &str) -> Result<Option<String>, String> {
+        let value = self.provider.get(name).await?;
+        if let Some(value) = &value {
+            self.remember(value.clone());
+        }
+        Ok(value)
+    }
+
+    /// Remembers a value derived from a secret (an encoded credential) so it
+    /// is redacted too.
+    pub fn remember(&self, value: String) {
+        self.revealed
+            .lock()
+            .expect("revealed secrets lock poisoned")
+            .push(value);
+    }
+
+    /// Every value read so far.
+    pub fn revealed(&self) -> Vec<String> {
+        self.revealed
+            .lock()
+            .expect("revealed secrets lock poisoned")
+            .clone()
+    }
+}
+
+/// The `secrets` interface's per-execution state.
+pub struct SecretsState {
+    declared: BTreeSet<String>,
+    reader: SecretReader,
+    trail: SharedTrail,
+}
+
+impl SecretsState {
+    pub fn new(declared: BTreeSet<String>, reader: SecretReader, trail: SharedTrail) -> Self {
+        Self {
+            declared,
+            reader,
+            trail,
+        }
+    }
+}
+
+impl Host for SecretsState {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, GuestError>> {
         let started = Instant::now();
-        let (allowed, result) = if !self.grants.secrets.contains(&name) {
+        let (allowed, result) = if !self.declared.contains(&name) {
             (
                 false,
                 Err(GuestError::Denied(format!(
@@ -87,11 +150,8 @@ impl Host for ExecutionState {
                 ))),
             )
         } else {
-            match self.secrets.get(&name).await {
-                Ok(Some(value)) => {
-                    self.revealed_secrets.push(value.clone());
-                    (true, Ok(value))
-                }
+            match self.reader.read(&name).await {
+                Ok(Some(value)) => (true, Ok(value)),
                 Err(why) => (true, Err(GuestError::Failed(why))),
                 Ok(None) => (
                     true,

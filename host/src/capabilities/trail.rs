@@ -2,7 +2,7 @@
 //! allowed or denied, so an auditor can see exactly what a runbook reached.
 //! Targets are URLs, secret names and keys — never a secret's value.
 
-use crate::sandbox::limits::MAX_TRAIL_ENTRIES;
+use crate::capabilities::limits::MAX_TRAIL_ENTRIES;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;

@@ -1,12 +1,11 @@
 //! The one wasmtime `Engine` of a host, its `Linker`, and the epoch ticker
 //! that drives wall-clock deadlines.
 
-use crate::sandbox::bindings::Runbook;
 use crate::sandbox::limits::{EPOCH_TICK, MAX_MEMORY_MB, MAX_WASM_STACK_BYTES};
 use crate::sandbox::state::ExecutionState;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Concurrent executions the instance pool is sized for. Past it,
@@ -64,7 +63,7 @@ pub fn build_linker(engine: &Engine) -> anyhow::Result<Linker<ExecutionState>> {
     // wasi:http (JS fetch()); every request goes through the policy hook.
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
         .map_err(|e| anyhow::anyhow!("failed to link wasi:http: {e}"))?;
-    Runbook::add_to_linker::<_, HasSelf<ExecutionState>>(&mut linker, |state| state)
+    crate::capabilities::add_to_linker(&mut linker)
         .map_err(|e| anyhow::anyhow!("failed to link the runbook world: {e}"))?;
     Ok(linker)
 }

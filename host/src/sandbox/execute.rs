@@ -7,11 +7,12 @@ use crate::capabilities::http::Outbound;
 use crate::capabilities::log::{
     ExecutionLog, LogEntry, LogSource, SharedLog, truncate_at_char_boundary,
 };
+use crate::capabilities::{CapabilitiesEnd, CapabilityParts};
 use crate::sandbox::limits::MAX_OUTPUT_BYTES;
 use crate::sandbox::memory::MemoryLimitExceeded;
 use crate::sandbox::redact::redact_report;
 use crate::sandbox::report::{ErrorKind, ExecutionError, ExecutionReport, ExecutionStatus};
-use crate::sandbox::state::{ExecutionState, StateParts};
+use crate::sandbox::state::ExecutionState;
 use crate::sandbox::{ExecutionRequest, PreparedRunbook};
 use std::time::Instant;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline, WasmBacktrace};
@@ -46,18 +47,20 @@ pub(crate) async fn run_execution(
     let limits = runbook.limits.clone();
     let deadline = started + limits.timeout();
     let log = ExecutionLog::shared(started);
-    let state = ExecutionState::new(StateParts {
-        grants: runbook.grants.clone(),
-        memory_limit: limits.memory_bytes(),
-        log: log.clone(),
-        outbound: outbound.clone(),
-        secrets: request.secrets,
-        connectors: request.connectors,
-        kv: request.kv,
-        events: request.events,
-        deadline,
-        dry_run: request.dry_run,
-    });
+    let state = ExecutionState::new(
+        limits.memory_bytes(),
+        CapabilityParts {
+            grants: runbook.grants.clone(),
+            log: log.clone(),
+            outbound: outbound.clone(),
+            secrets: request.secrets,
+            connectors: request.connectors,
+            kv: request.kv,
+            events: request.events,
+            deadline,
+            dry_run: request.dry_run,
+        },
+    );
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store
@@ -109,10 +112,10 @@ pub(crate) async fn run_execution(
 
     let fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
     let memory_peak_bytes = store.data().limiter.peak() as u64;
-    let state = store.into_data();
-    let revealed = state.revealed_secrets.clone();
-    let trail = state.trail.take();
-    drop(state);
+    let CapabilitiesEnd {
+        trail,
+        revealed_secrets: revealed,
+    } = store.into_data().capabilities.finish();
     // The state (and with it the guest's stdout/stderr streams) is dropped by
     // now, so any unterminated last line has reached the log.
     let logs = take_log(&log);

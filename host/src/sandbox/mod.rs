@@ -7,7 +7,6 @@
 //! and limits computed from its manifest; [`Sandbox::execute`] runs it as many
 //! times as needed, each run isolated in its own store.
 
-pub mod bindings;
 pub mod cache;
 pub mod engine;
 mod execute;
@@ -25,7 +24,7 @@ use crate::capabilities::http::{AddressPolicy, Outbound};
 use crate::capabilities::kv::KvProvider;
 use crate::capabilities::secrets::SecretsProvider;
 use crate::manifest::{Manifest, ManifestError};
-use bindings::RunbookPre;
+use crate::wit::RunbookPre;
 pub use cache::Compiler;
 use cache::{CacheOutcome, ComponentCache, LoadError};
 use limits::{ExecutionLimits, HostLimits};

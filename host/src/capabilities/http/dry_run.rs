@@ -7,12 +7,11 @@
 //! [`DRY_RUN`]. A request a real run would refuse is refused here too.
 
 use super::address::{ResolveError, resolve_checked};
-use super::{HttpContext, Route};
-use crate::capabilities::describe;
+use super::{HopEnd, HttpContext, Route};
+use crate::capabilities::limits::HTTP_CONNECT_TIMEOUT;
 use crate::capabilities::trail::DRY_RUN;
-use crate::sandbox::bindings::wolfe::runbook::http::Response;
-use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
-use crate::sandbox::limits::HTTP_CONNECT_TIMEOUT;
+use crate::wit::wolfe::runbook::http::Response;
+use crate::wit::wolfe::runbook::types::Error as GuestError;
 use std::time::Instant;
 use url::Url;
 
@@ -33,13 +32,7 @@ pub(super) fn withholds(ctx: &HttpContext, route: Route<'_>, method: &reqwest::M
 /// Answers a request that passed the grants and the IP-literal check
 /// without sending it. A name is resolved and its addresses checked as the
 /// client's resolver would before connecting.
-pub(super) async fn withhold(
-    ctx: &HttpContext,
-    route: Route<'_>,
-    method: &reqwest::Method,
-    url: &Url,
-    started: Instant,
-) -> Result<Response, GuestError> {
+pub(super) async fn withhold(ctx: &HttpContext, url: &Url) -> HopEnd {
     if let Some(url::Host::Domain(name)) = url.host() {
         let budget =
             HTTP_CONNECT_TIMEOUT.min(ctx.deadline.saturating_duration_since(Instant::now()));
@@ -59,27 +52,10 @@ pub(super) async fn withhold(
                 )),
             };
         if let Some((allowed, e)) = refusal {
-            let outcome = describe(&e);
-            route.record(
-                &ctx.trail,
-                method.as_str(),
-                url.as_str(),
-                allowed,
-                outcome,
-                started,
-            );
-            return Err(e);
+            return HopEnd::answer(allowed, Err(e));
         }
     }
-    route.record(
-        &ctx.trail,
-        method.as_str(),
-        url.as_str(),
-        true,
-        DRY_RUN,
-        started,
-    );
-    Ok(synthetic_response())
+    HopEnd::answer_as(true, DRY_RUN, Ok(synthetic_response()))
 }
 
 /// What the guest gets for a withheld request: success, nothing in it.
@@ -94,9 +70,9 @@ fn synthetic_response() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capabilities::http::Next;
     use crate::capabilities::http::{AddressPolicy, Outbound};
     use crate::capabilities::trail::SharedTrail;
-    use reqwest::Method;
     use std::time::Duration;
 
     #[test]
@@ -128,33 +104,33 @@ mod tests {
     #[tokio::test]
     async fn a_withheld_request_gets_a_marked_answer_unless_its_address_is_refused() {
         let outbound = Outbound::new(AddressPolicy::default()).unwrap();
-        let trail = SharedTrail::default();
         let deadline = Instant::now() + Duration::from_secs(10);
-        let ctx = HttpContext::new(Default::default(), &outbound, trail.clone(), deadline, true);
+        let ctx = HttpContext::new(
+            Default::default(),
+            &outbound,
+            SharedTrail::default(),
+            deadline,
+            true,
+        );
         // An IP literal was checked before; nothing is looked up here.
         let public = Url::parse("http://93.184.216.34/restart").unwrap();
-        let answer = withhold(&ctx, Route::Granted, &Method::POST, &public, Instant::now())
-            .await
-            .unwrap();
+        let end = withhold(&ctx, &public).await;
+        assert_eq!((end.allowed, end.outcome.as_str()), (true, DRY_RUN));
+        let Next::Answer(Ok(answer)) = end.next else {
+            panic!("a withheld request is answered");
+        };
         assert_eq!(answer.status, 200);
         assert!(answer.body.is_empty());
         assert_eq!(answer.headers, vec![(DRY_RUN_HEADER.into(), "1".into())]);
         // A name is resolved and refused as the client's resolver would.
         let local = Url::parse("http://localhost:9/restart").unwrap();
-        let refused = withhold(&ctx, Route::Granted, &Method::POST, &local, Instant::now()).await;
-        assert!(matches!(refused, Err(GuestError::Denied(_))), "{refused:?}");
-
-        let calls = trail.take().into_calls();
-        let seen: Vec<_> = calls
-            .iter()
-            .map(|c| (c.target.as_str(), c.allowed, c.outcome.as_str()))
-            .collect();
-        assert_eq!(seen[0], (public.as_str(), true, DRY_RUN));
-        assert_eq!((seen[1].0, seen[1].1), (local.as_str(), false));
+        let end = withhold(&ctx, &local).await;
+        assert!(!end.allowed);
         assert!(
-            seen[1].2.starts_with("denied: localhost resolves to"),
+            end.outcome.starts_with("denied: localhost resolves to"),
             "{}",
-            seen[1].2
+            end.outcome
         );
+        assert!(matches!(end.next, Next::Answer(Err(GuestError::Denied(_)))));
     }
 }

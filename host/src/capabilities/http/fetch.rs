@@ -7,9 +7,9 @@
 
 use super::{HttpContext, Route, send_checked};
 use crate::capabilities::describe;
-use crate::sandbox::bindings::wolfe::runbook::http::{Request, Response};
-use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
-use crate::sandbox::limits::MAX_FETCH_REQUEST_BYTES;
+use crate::capabilities::limits::MAX_FETCH_REQUEST_BYTES;
+use crate::wit::wolfe::runbook::http::{Request, Response};
+use crate::wit::wolfe::runbook::types::Error as GuestError;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use std::future::Future;

@@ -8,20 +8,18 @@
 pub mod address;
 pub mod dry_run;
 pub mod fetch;
-pub mod policy;
 
+pub use crate::url_grants::{HttpGrant, HttpPolicy, KNOWN_METHODS, PolicyError};
 pub use address::AddressPolicy;
-pub use policy::{HttpGrant, HttpPolicy, PolicyError};
 
-use crate::capabilities::trail::SharedTrail;
-use crate::capabilities::{Grants, describe};
-use crate::sandbox::bindings::wolfe::runbook::http::{Host, Request, Response};
-use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
-use crate::sandbox::limits::{
+use crate::capabilities::limits::{
     HTTP_CONNECT_TIMEOUT, MAX_HTTP_REDIRECTS, MAX_HTTP_REQUESTS, MAX_HTTP_RESPONSE_BYTES,
     MAX_HTTP_TIMEOUT,
 };
-use crate::sandbox::state::ExecutionState;
+use crate::capabilities::trail::SharedTrail;
+use crate::capabilities::{Grants, describe};
+use crate::wit::wolfe::runbook::http::{Host, Request, Response};
+use crate::wit::wolfe::runbook::types::Error as GuestError;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -120,9 +118,10 @@ impl HttpContext {
     }
 }
 
-impl Host for ExecutionState {
+/// The `http` interface's per-execution state is the [`HttpContext`] itself.
+impl Host for HttpContext {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, GuestError>> {
-        Ok(send_checked(&self.http, request, Route::Granted).await)
+        Ok(send_checked(self, request, Route::Granted).await)
     }
 }
 
@@ -158,9 +157,62 @@ impl Route<'_> {
     }
 }
 
-/// One outbound request, redirects included, each hop checked and recorded.
-/// The single place where outbound requests are allowed or refused (or, in a
-/// dry run, withheld).
+/// A request as it goes out: checked and normalised, then changed by each
+/// redirect it follows.
+struct Hop {
+    method: reqwest::Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<Vec<u8>>,
+    /// The guest's timeout, capped by the host's (and, per hop, the deadline).
+    timeout: Duration,
+}
+
+/// What one hop came to: one trail entry, and either the guest's answer or
+/// a redirect to follow.
+pub(super) struct HopEnd {
+    allowed: bool,
+    outcome: String,
+    next: Next,
+}
+
+enum Next {
+    Answer(Result<Response, GuestError>),
+    Redirect {
+        status: reqwest::StatusCode,
+        location: HeaderValue,
+    },
+}
+
+impl HopEnd {
+    /// The request ends here with `result`; `allowed` says whether the
+    /// grants and the address policy let it through.
+    pub(super) fn answer(allowed: bool, result: Result<Response, GuestError>) -> Self {
+        let outcome = match &result {
+            Ok(r) => r.status.to_string(),
+            Err(e) => describe(e),
+        };
+        Self::answer_as(allowed, outcome, result)
+    }
+
+    /// As [`HopEnd::answer`], recorded with its own outcome (a dry run's).
+    pub(super) fn answer_as(
+        allowed: bool,
+        outcome: impl Into<String>,
+        result: Result<Response, GuestError>,
+    ) -> Self {
+        Self {
+            allowed,
+            outcome: outcome.into(),
+            next: Next::Answer(result),
+        }
+    }
+}
+
+/// One outbound request, redirects included: the single place where
+/// outbound requests are allowed or refused (or, in a dry run, withheld).
+/// Each hop is checked ([`refusal`]), sent ([`send_hop`]) and recorded in
+/// the trail here; a redirect is followed as [`follow_redirect`] decides.
 pub(crate) async fn send_checked(
     ctx: &HttpContext,
     request: Request,
@@ -168,180 +220,180 @@ pub(crate) async fn send_checked(
 ) -> Result<Response, GuestError> {
     let started = Instant::now();
     let method_text = request.method.trim().to_ascii_uppercase();
-    let record_invalid = |trail: &SharedTrail, e: GuestError| {
-        route.record(
-            trail,
-            &method_text,
-            &request.url,
-            false,
-            describe(&e),
-            started,
-        );
-        Err(e)
-    };
-    if ctx.requests.fetch_add(1, Ordering::Relaxed) >= MAX_HTTP_REQUESTS {
-        return record_invalid(
-            &ctx.trail,
-            GuestError::Limited(format!(
-                "at most {MAX_HTTP_REQUESTS} http requests per execution"
-            )),
-        );
-    }
-    let mut url = match parse_url(&request.url) {
-        Ok(u) => u,
-        Err(e) => return record_invalid(&ctx.trail, e),
-    };
-    let mut method = match reqwest::Method::from_bytes(method_text.as_bytes()) {
-        Ok(m) if policy::KNOWN_METHODS.contains(&method_text.as_str()) => m,
-        _ => {
-            return record_invalid(
+    let url_text = request.url.clone();
+    let mut hop = match prepare(ctx, request, &method_text) {
+        Ok(hop) => hop,
+        Err(e) => {
+            route.record(
                 &ctx.trail,
-                GuestError::Invalid(format!("unsupported method {:?}", request.method)),
+                &method_text,
+                &url_text,
+                false,
+                describe(&e),
+                started,
             );
+            return Err(e);
         }
     };
-    let mut headers = match guest_headers(&request.headers) {
-        Ok(h) => h,
-        Err(e) => return record_invalid(&ctx.trail, e),
+    for n in 0..=MAX_HTTP_REDIRECTS {
+        let hop_started = Instant::now();
+        let end = send_hop(ctx, route, &hop, n).await;
+        route.record(
+            &ctx.trail,
+            hop.method.as_str(),
+            hop.url.as_str(),
+            end.allowed,
+            end.outcome,
+            hop_started,
+        );
+        match end.next {
+            Next::Answer(result) => return result,
+            Next::Redirect { status, location } => {
+                follow_redirect(&mut hop, status, &location, n)?;
+            }
+        }
+    }
+    unreachable!("the redirect loop returns on its last hop")
+}
+
+/// Checks what can be checked before anything is sent: the request budget,
+/// the URL, the method and the headers.
+fn prepare(ctx: &HttpContext, request: Request, method_text: &str) -> Result<Hop, GuestError> {
+    if ctx.requests.fetch_add(1, Ordering::Relaxed) >= MAX_HTTP_REQUESTS {
+        return Err(GuestError::Limited(format!(
+            "at most {MAX_HTTP_REQUESTS} http requests per execution"
+        )));
+    }
+    let url = parse_url(&request.url)?;
+    let method = match reqwest::Method::from_bytes(method_text.as_bytes()) {
+        Ok(m) if KNOWN_METHODS.contains(&method_text) => m,
+        _ => {
+            return Err(GuestError::Invalid(format!(
+                "unsupported method {:?}",
+                request.method
+            )));
+        }
     };
-    let mut body = request.body;
-    let asked = request
+    let headers = guest_headers(&request.headers)?;
+    let timeout = request
         .timeout_ms
         .map(|ms| Duration::from_millis(ms.into()))
         .unwrap_or(MAX_HTTP_TIMEOUT)
         .min(MAX_HTTP_TIMEOUT);
+    Ok(Hop {
+        method,
+        url,
+        headers,
+        body: request.body,
+        timeout,
+    })
+}
 
-    for hop in 0..=MAX_HTTP_REDIRECTS {
-        let hop_started = Instant::now();
-        let target = url.to_string();
-        // The manifest's grants (a connector is its own grant), then where
-        // the URL's IP literal points; names are checked by the resolver.
-        let refusal = match route {
-            Route::Granted => ctx
-                .grants
-                .http
-                .check(method.as_str(), &url)
-                .err()
-                .map(|d| d.to_string()),
-            Route::Connector { .. } => None,
-        }
-        .or_else(|| {
-            check_ip_literal(&ctx.addresses, &url)
-                .err()
-                .map(|r| r.to_string())
-        });
-        if let Some(refusal) = refusal {
-            let why = if hop == 0 {
-                refusal
-            } else {
-                format!("redirect refused: {refusal}")
-            };
-            route.record(
-                &ctx.trail,
-                method.as_str(),
-                &target,
-                false,
-                format!("denied: {why}"),
-                hop_started,
-            );
-            return Err(GuestError::Denied(why));
-        }
-        let remaining = ctx.deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            let e = GuestError::Limited("execution deadline reached".into());
-            route.record(
-                &ctx.trail,
-                method.as_str(),
-                &target,
-                true,
-                describe(&e),
-                hop_started,
-            );
-            return Err(e);
-        }
-        if dry_run::withholds(ctx, route, &method) {
-            return dry_run::withhold(ctx, route, &method, &url, hop_started).await;
-        }
-        let timeout = asked.min(remaining);
-        let mut builder = ctx
-            .client
-            .request(method.clone(), url.clone())
-            .headers(headers.clone())
-            .timeout(timeout);
-        if let Some(b) = &body {
-            builder = builder.body(b.clone());
-        }
-        let response = match builder.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                let e = transport_error(e, timeout);
-                // A name that resolved to a refused address is a denial.
-                let allowed = !matches!(e, GuestError::Denied(_));
-                route.record(
-                    &ctx.trail,
-                    method.as_str(),
-                    &target,
-                    allowed,
-                    describe(&e),
-                    hop_started,
-                );
-                return Err(e);
-            }
+/// Why a request to `url` may not go out, if it may not: the manifest's
+/// grants (a connector is its own grant), then the address an IP literal in
+/// the URL points to. Names are checked by the client's resolver.
+fn refusal(
+    ctx: &HttpContext,
+    route: Route<'_>,
+    method: &reqwest::Method,
+    url: &Url,
+) -> Option<String> {
+    let grant = match route {
+        Route::Granted => ctx.grants.http.check(method.as_str(), url).err(),
+        Route::Connector { .. } => None,
+    };
+    grant.map(|d| d.to_string()).or_else(|| {
+        check_ip_literal(&ctx.addresses, url)
+            .err()
+            .map(|r| r.to_string())
+    })
+}
+
+/// Checks and sends hop `n` of a request.
+async fn send_hop(ctx: &HttpContext, route: Route<'_>, hop: &Hop, n: usize) -> HopEnd {
+    if let Some(refusal) = refusal(ctx, route, &hop.method, &hop.url) {
+        let why = if n == 0 {
+            refusal
+        } else {
+            format!("redirect refused: {refusal}")
         };
-        let status = response.status();
-        if status.is_redirection()
-            && matches!(route, Route::Granted)
-            && let Some(location) = response.headers().get(reqwest::header::LOCATION)
-        {
-            route.record(
-                &ctx.trail,
-                method.as_str(),
-                &target,
-                true,
-                status.as_u16().to_string(),
-                hop_started,
-            );
-            if hop == MAX_HTTP_REDIRECTS {
-                return Err(GuestError::Limited(format!(
-                    "more than {MAX_HTTP_REDIRECTS} redirects"
-                )));
-            }
-            let next = location
-                .to_str()
-                .ok()
-                .and_then(|l| url.join(l).ok())
-                .ok_or_else(|| GuestError::Failed("redirect with an invalid Location".into()))?;
-            // As browsers do: 303, and 301/302 after a POST, continue as GET.
-            if status == reqwest::StatusCode::SEE_OTHER
-                || (method == reqwest::Method::POST && matches!(status.as_u16(), 301 | 302))
-            {
-                method = reqwest::Method::GET;
-                body = None;
-            }
-            // Credentials must not follow a request to another origin.
-            if next.origin() != url.origin() {
-                headers.remove(reqwest::header::AUTHORIZATION);
-                headers.remove(reqwest::header::COOKIE);
-            }
-            url = next;
-            continue;
-        }
-        let result = read_response(response, timeout).await;
-        let outcome = match &result {
-            Ok(r) => r.status.to_string(),
-            Err(e) => describe(e),
-        };
-        route.record(
-            &ctx.trail,
-            method.as_str(),
-            &target,
-            true,
-            outcome,
-            hop_started,
-        );
-        return result;
+        return HopEnd::answer(false, Err(GuestError::Denied(why)));
     }
-    unreachable!("the redirect loop returns on its last hop")
+    let remaining = ctx.deadline.saturating_duration_since(Instant::now());
+    if remaining.is_zero() {
+        let e = GuestError::Limited("execution deadline reached".into());
+        return HopEnd::answer(true, Err(e));
+    }
+    if dry_run::withholds(ctx, route, &hop.method) {
+        return dry_run::withhold(ctx, &hop.url).await;
+    }
+    let timeout = hop.timeout.min(remaining);
+    let mut builder = ctx
+        .client
+        .request(hop.method.clone(), hop.url.clone())
+        .headers(hop.headers.clone())
+        .timeout(timeout);
+    if let Some(b) = &hop.body {
+        builder = builder.body(b.clone());
+    }
+    let response = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let e = transport_error(e, timeout);
+            // A name that resolved to a refused address is a denial.
+            let allowed = !matches!(e, GuestError::Denied(_));
+            return HopEnd::answer(allowed, Err(e));
+        }
+    };
+    let status = response.status();
+    if status.is_redirection()
+        && matches!(route, Route::Granted)
+        && let Some(location) = response.headers().get(reqwest::header::LOCATION)
+    {
+        return HopEnd {
+            allowed: true,
+            outcome: status.as_u16().to_string(),
+            next: Next::Redirect {
+                status,
+                location: location.clone(),
+            },
+        };
+    }
+    HopEnd::answer(true, read_response(response, timeout).await)
+}
+
+/// Turns `hop` into the request a redirect asks for, as browsers do: a 303,
+/// and a 301 or 302 after a POST, continue as GET; credentials do not follow
+/// a request to another origin. Hop `n` was the last one allowed when `n` is
+/// [`MAX_HTTP_REDIRECTS`].
+fn follow_redirect(
+    hop: &mut Hop,
+    status: reqwest::StatusCode,
+    location: &HeaderValue,
+    n: usize,
+) -> Result<(), GuestError> {
+    if n == MAX_HTTP_REDIRECTS {
+        return Err(GuestError::Limited(format!(
+            "more than {MAX_HTTP_REDIRECTS} redirects"
+        )));
+    }
+    let next = location
+        .to_str()
+        .ok()
+        .and_then(|l| hop.url.join(l).ok())
+        .ok_or_else(|| GuestError::Failed("redirect with an invalid Location".into()))?;
+    if status == reqwest::StatusCode::SEE_OTHER
+        || (hop.method == reqwest::Method::POST && matches!(status.as_u16(), 301 | 302))
+    {
+        hop.method = reqwest::Method::GET;
+        hop.body = None;
+    }
+    if next.origin() != hop.url.origin() {
+        hop.headers.remove(reqwest::header::AUTHORIZATION);
+        hop.headers.remove(reqwest::header::COOKIE);
+    }
+    hop.url = next;
+    Ok(())
 }
 
 /// A guest's request URL: http(s) only, no user info. Public for the fuzz

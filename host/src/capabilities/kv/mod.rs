@@ -9,12 +9,13 @@ mod overlay;
 pub use overlay::KvOverlay;
 
 use crate::capabilities::describe;
-use crate::sandbox::bindings::wolfe::runbook::kv::Host;
-use crate::sandbox::bindings::wolfe::runbook::types::Error as GuestError;
-use crate::sandbox::limits::{
+use crate::capabilities::limits::{
     MAX_KV_KEY_BYTES, MAX_KV_VALUE_BYTES, MAX_KV_WRITES, MAX_KV_WRITTEN_BYTES,
 };
-use crate::sandbox::state::ExecutionState;
+use crate::capabilities::trail::SharedTrail;
+use crate::wit::wolfe::runbook::kv::Host;
+use crate::wit::wolfe::runbook::types::Error as GuestError;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Where one runbook's kv data lives: its namespace in the store, already
@@ -58,7 +59,39 @@ enum KvAnswer {
     Counter(i64),
 }
 
-impl ExecutionState {
+/// The `kv` interface's per-execution state: the runbook's namespace (seen
+/// through a [`KvOverlay`] in a dry run) and the write budget spent so far.
+pub struct KvState {
+    /// Whether the manifest declares `capabilities.kv = true`.
+    granted: bool,
+    store: Option<Arc<dyn KvProvider>>,
+    trail: SharedTrail,
+    /// kv writes and value bytes so far, against the per-execution caps.
+    writes: usize,
+    written_bytes: usize,
+}
+
+impl KvState {
+    pub fn new(
+        granted: bool,
+        store: Option<Arc<dyn KvProvider>>,
+        dry_run: bool,
+        trail: SharedTrail,
+    ) -> Self {
+        // Dropped with this state: a dry run's kv writes end with it.
+        let store = match (store, dry_run) {
+            (Some(store), true) => Some(Arc::new(KvOverlay::over(store)) as Arc<dyn KvProvider>),
+            (store, _) => store,
+        };
+        Self {
+            granted,
+            store,
+            trail,
+            writes: 0,
+            written_bytes: 0,
+        }
+    }
+
     /// Runs one kv operation after the grant, key and write-budget checks,
     /// and records it.
     async fn kv_call(&mut self, key: &str, op: KvOp) -> Result<KvAnswer, GuestError> {
@@ -71,7 +104,7 @@ impl ExecutionState {
             // An i64 in decimal: at most 20 bytes.
             KvOp::Increment(_) => ("increment", Some(20)),
         };
-        let (allowed, result) = match (self.kv.clone(), self.grants.kv) {
+        let (allowed, result) = match (self.store.clone(), self.granted) {
             (Some(kv), true) => {
                 let checked = check_key(key, write.unwrap_or(0)).and_then(|()| match write {
                     Some(len) => self.spend_kv_budget(len),
@@ -106,18 +139,18 @@ impl ExecutionState {
     }
 
     fn spend_kv_budget(&mut self, value_len: usize) -> Result<(), GuestError> {
-        if self.kv_writes >= MAX_KV_WRITES {
+        if self.writes >= MAX_KV_WRITES {
             return Err(GuestError::Limited(format!(
                 "at most {MAX_KV_WRITES} kv writes per execution"
             )));
         }
-        if self.kv_written_bytes + value_len > MAX_KV_WRITTEN_BYTES {
+        if self.written_bytes + value_len > MAX_KV_WRITTEN_BYTES {
             return Err(GuestError::Limited(format!(
                 "at most {MAX_KV_WRITTEN_BYTES} bytes of kv values per execution"
             )));
         }
-        self.kv_writes += 1;
-        self.kv_written_bytes += value_len;
+        self.writes += 1;
+        self.written_bytes += value_len;
         Ok(())
     }
 }
@@ -193,7 +226,7 @@ fn check_key(key: &str, value_len: usize) -> Result<(), GuestError> {
     Ok(())
 }
 
-impl Host for ExecutionState {
+impl Host for KvState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, GuestError>> {
         Ok(self
             .kv_call(&key, KvOp::Get)

@@ -1,6 +1,8 @@
 //! HTTP grants: which URLs and methods a runbook may call, compiled once per
 //! runbook version from the manifest's `capabilities.http` patterns and checked
-//! before every request and every redirect hop.
+//! (by `capabilities::http`) before every request and every redirect hop.
+//! Depends on nothing else in Wolfe: the manifest validates its patterns
+//! here, and maps a [`GrantError`] to the manifest key it names.
 //!
 //! A pattern is `scheme://host[:port][/path]`:
 //! - scheme: `http` or `https`, matched exactly;
@@ -12,12 +14,54 @@
 //!   anything else must match exactly. Query and fragment are never part of a
 //!   grant. Request paths are normalised (`..` resolved) before matching.
 
-use crate::manifest::{DeclaredHttp, ManifestError};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use url::Url;
 
 /// HTTP methods a grant may list.
 pub const KNOWN_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// One `capabilities.http` entry as declared: a URL pattern and the methods
+/// allowed on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredHttp {
+    pub url: String,
+    /// Defaults to `["GET"]`: reading is the least a grant can mean.
+    #[serde(default = "default_methods")]
+    pub methods: Vec<String>,
+}
+
+fn default_methods() -> Vec<String> {
+    vec!["GET".to_string()]
+}
+
+/// Why a declared grant does not compile: entry `index`'s `field`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{}` {problem}", self.key())]
+pub struct GrantError {
+    pub index: usize,
+    pub field: GrantField,
+    pub problem: String,
+}
+
+/// The part of a declared grant that is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantField {
+    Url,
+    Methods,
+}
+
+impl GrantError {
+    /// The manifest key of what is wrong: `capabilities.http[0].url`.
+    pub fn key(&self) -> String {
+        let field = match self.field {
+            GrantField::Url => "url",
+            GrantField::Methods => "methods",
+        };
+        format!("capabilities.http[{}].{field}", self.index)
+    }
+}
 
 /// The compiled HTTP grants of one runbook version. Empty means deny all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -72,7 +116,7 @@ pub enum PolicyError {
 
 impl HttpPolicy {
     /// Compiles the declared patterns; errors name the offending key.
-    pub fn from_declared(declared: &[DeclaredHttp]) -> Result<Self, ManifestError> {
+    pub fn from_declared(declared: &[DeclaredHttp]) -> Result<Self, GrantError> {
         let grants = declared
             .iter()
             .enumerate()
@@ -129,9 +173,10 @@ impl HttpPolicy {
 }
 
 impl HttpGrant {
-    fn compile(index: usize, declared: &DeclaredHttp) -> Result<Self, ManifestError> {
-        let bad_url = |problem: String| ManifestError::Invalid {
-            key: format!("capabilities.http[{index}].url"),
+    fn compile(index: usize, declared: &DeclaredHttp) -> Result<Self, GrantError> {
+        let bad_url = |problem: String| GrantError {
+            index,
+            field: GrantField::Url,
             problem,
         };
         let pattern = declared.url.trim();
@@ -190,16 +235,18 @@ impl HttpGrant {
         for method in &declared.methods {
             let upper = method.to_ascii_uppercase();
             if !KNOWN_METHODS.contains(&upper.as_str()) {
-                return Err(ManifestError::Invalid {
-                    key: format!("capabilities.http[{index}].methods"),
+                return Err(GrantError {
+                    index,
+                    field: GrantField::Methods,
                     problem: format!("{method:?} is not one of {}", KNOWN_METHODS.join(", ")),
                 });
             }
             methods.push(upper);
         }
         if methods.is_empty() {
-            return Err(ManifestError::Invalid {
-                key: format!("capabilities.http[{index}].methods"),
+            return Err(GrantError {
+                index,
+                field: GrantField::Methods,
                 problem: "must list at least one method".to_string(),
             });
         }
