@@ -91,6 +91,7 @@ fn main() {
                     on_tick: None,
                     cancel: None,
                     events: None,
+                    transcript: wolfe::sandbox::Transcribe::Off,
                 },
             ));
             let took = started.elapsed();

@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use wolfe::capabilities::secrets::StaticSecrets;
+use wolfe::sandbox::Transcribe;
+use wolfe::sandbox::replay::{Recorded, Verdict, compare};
 use wolfe::sandbox::report::{ErrorKind, ExecutionReport, ExecutionStatus};
 
 const LANGUAGES: &[&str] = &["rust/conformance", "python/conformance", "js/conformance"];
@@ -247,9 +249,18 @@ fn cases(base: &str) -> Vec<Case> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_language_behaves_the_same() {
+    // Every request the server answers, to show a replay sends none.
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
     let app = Router::new()
         .route("/allowed/ok", get(|| async { "fine" }))
-        .route("/secret/admin", get(|| async { "never" }));
+        .route("/secret/admin", get(|| async { "never" }))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                next.run(request)
+            },
+        ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -273,10 +284,13 @@ async fn every_language_behaves_the_same() {
                 secrets,
                 kv: Some(kv),
                 events: Some(Arc::new(common::EchoingSink)),
+                transcript: Transcribe::Record,
                 ..Default::default()
             };
             let report = common::run_with(&sandbox, &runbook, case.event.clone(), inputs).await;
             let at = format!("{language}, case {:?}", case.name);
+            assert_replays_identically(&sandbox, &runbook, &case.event, &report, &served, &at)
+                .await;
             assert_eq!(
                 report.status,
                 case.status,
@@ -307,6 +321,43 @@ async fn every_language_behaves_the_same() {
             );
         }
     }
+}
+
+/// Replays a recorded case with no secrets, no kv store, no event sink: the
+/// transcript answers everything, the verdict is `identical` (fuel
+/// included), the transcript holds no secret, and the server sees nothing.
+async fn assert_replays_identically(
+    sandbox: &wolfe::sandbox::Sandbox,
+    runbook: &wolfe::sandbox::PreparedRunbook,
+    event: &Value,
+    report: &ExecutionReport,
+    served: &AtomicUsize,
+    at: &str,
+) {
+    let recorded = Recorded::from_report(report).unwrap_or_else(|| panic!("{at}: no transcript"));
+    assert!(recorded.transcript.complete, "{at}");
+    let text = serde_json::to_string(&recorded.transcript).unwrap();
+    assert!(
+        !text.contains("tok-conformance-123"),
+        "{at}: secret in transcript"
+    );
+    let before = served.load(Ordering::SeqCst);
+    let inputs = common::Inputs {
+        transcript: Transcribe::Replay(Arc::new(recorded.transcript.clone())),
+        ..Default::default()
+    };
+    let replayed = common::run_with(sandbox, runbook, event.clone(), inputs).await;
+    assert_eq!(
+        compare(&recorded, &replayed),
+        Verdict::Identical,
+        "{at}: replayed {}",
+        common::show(&replayed)
+    );
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        before,
+        "{at}: a replay sent a request"
+    );
 }
 
 /// A JavaScript runbook's `fetch()` goes through wasi:http, a different

@@ -13,6 +13,7 @@ use crate::capabilities::describe;
 use crate::capabilities::http::{HttpContext, KNOWN_METHODS, Route, send_checked};
 use crate::capabilities::secrets::SecretReader;
 use crate::capabilities::trail::SharedTrail;
+use crate::capabilities::transcript::{Tape, answer_result, result_value};
 use crate::manifest::check_secret_name;
 use crate::wit::wolfe::runbook::connectors::{Host, Reply};
 use crate::wit::wolfe::runbook::http::Request;
@@ -207,6 +208,7 @@ pub struct ConnectorsState {
     secrets: SecretReader,
     http: HttpContext,
     trail: SharedTrail,
+    tape: Tape,
 }
 
 impl ConnectorsState {
@@ -216,6 +218,7 @@ impl ConnectorsState {
         secrets: SecretReader,
         http: HttpContext,
         trail: SharedTrail,
+        tape: Tape,
     ) -> Self {
         Self {
             declared,
@@ -223,12 +226,46 @@ impl ConnectorsState {
             secrets,
             http,
             trail,
+            tape,
         }
     }
 }
 
 impl Host for ConnectorsState {
     async fn call(
+        &mut self,
+        connector: String,
+        action: String,
+        payload: String,
+    ) -> wasmtime::Result<Result<Reply, GuestError>> {
+        if !self.tape.is_on() {
+            return self.call_checked(connector, action, payload).await;
+        }
+        let request = serde_json::json!({
+            "connector": connector,
+            "action": action,
+            "payload": payload,
+        });
+        if let Some(answer) = self.tape.replay("connectors", "call", &request) {
+            return Ok(answer_result(&answer, |v| {
+                Some(Reply {
+                    status: u16::try_from(v.get("status")?.as_u64()?).ok()?,
+                    body: v.get("body")?.as_str()?.to_string(),
+                })
+            }));
+        }
+        let result = self.call_checked(connector, action, payload).await?;
+        let answer = result_value(
+            &result,
+            |r| serde_json::json!({ "status": r.status, "body": r.body }),
+        );
+        self.tape.record("connectors", "call", request, answer);
+        Ok(result)
+    }
+}
+
+impl ConnectorsState {
+    async fn call_checked(
         &mut self,
         connector: String,
         action: String,

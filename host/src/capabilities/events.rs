@@ -6,6 +6,7 @@
 
 use super::describe;
 use super::trail::{DRY_RUN, SharedTrail};
+use super::transcript::{Tape, answer_result, result_value};
 use crate::wit::wolfe::runbook::events::Host;
 use crate::wit::wolfe::runbook::types::Error as GuestError;
 use async_trait::async_trait;
@@ -47,6 +48,7 @@ pub struct EventsState {
     emitted: u32,
     dry_run: bool,
     trail: SharedTrail,
+    tape: Tape,
 }
 
 impl EventsState {
@@ -55,6 +57,7 @@ impl EventsState {
         sink: Option<Arc<dyn EventSink>>,
         dry_run: bool,
         trail: SharedTrail,
+        tape: Tape,
     ) -> Self {
         Self {
             granted,
@@ -62,6 +65,7 @@ impl EventsState {
             emitted: 0,
             dry_run,
             trail,
+            tape,
         }
     }
 }
@@ -72,6 +76,26 @@ impl Host for EventsState {
         event_type: String,
         data: String,
     ) -> wasmtime::Result<Result<String, GuestError>> {
+        if !self.tape.is_on() {
+            return Ok(self.emit_checked(event_type, data).await);
+        }
+        let request = serde_json::json!({ "type": event_type, "data": data });
+        if let Some(answer) = self.tape.replay("events", "emit", &request) {
+            return Ok(answer_result(&answer, |v| v.as_str().map(str::to_string)));
+        }
+        let result = self.emit_checked(event_type, data).await;
+        let answer = result_value(&result, |id| serde_json::Value::String(id.clone()));
+        self.tape.record("events", "emit", request, answer);
+        Ok(result)
+    }
+}
+
+impl EventsState {
+    async fn emit_checked(
+        &mut self,
+        event_type: String,
+        data: String,
+    ) -> Result<String, GuestError> {
         let started = Instant::now();
         let seq = self.emitted;
         let result = self.try_emit(seq, &event_type, &data).await;
@@ -83,7 +107,7 @@ impl Host for EventsState {
         };
         self.trail
             .record("events", "emit", &event_type, allowed, outcome, started);
-        Ok(result)
+        result
     }
 }
 

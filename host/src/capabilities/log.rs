@@ -134,16 +134,31 @@ impl From<Level> for LogLevel {
 /// guest's stdout and stderr also write to.
 pub struct LogState {
     log: SharedLog,
+    tape: crate::capabilities::transcript::Tape,
 }
 
 impl LogState {
-    pub fn new(log: SharedLog) -> Self {
-        Self { log }
+    pub fn new(log: SharedLog, tape: crate::capabilities::transcript::Tape) -> Self {
+        Self { log, tape }
     }
 }
 
 impl Host for LogState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        if self.tape.is_on() {
+            let level = match level {
+                Level::Debug => "debug",
+                Level::Info => "info",
+                Level::Warn => "warn",
+                Level::Error => "error",
+            };
+            let request = serde_json::json!({ "level": level, "message": message });
+            // Nothing is answered; a replay only checks the call was made.
+            if self.tape.replay("log", "log", &request).is_none() {
+                self.tape
+                    .record("log", "log", request, serde_json::Value::Null);
+            }
+        }
         self.log.lock().expect("execution log lock poisoned").push(
             level.into(),
             LogSource::Log,

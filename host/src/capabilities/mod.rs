@@ -15,6 +15,7 @@ pub mod limits;
 pub mod log;
 pub mod secrets;
 pub mod trail;
+pub mod transcript;
 
 use crate::manifest::{Manifest, ManifestError};
 use crate::wit::wolfe::runbook as wit;
@@ -30,6 +31,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 use trail::{CapabilityTrail, SharedTrail};
+use transcript::{Tape, Transcript};
 use wasmtime::component::{HasSelf, Linker};
 
 /// What one runbook version may do, computed once from its manifest.
@@ -68,6 +70,9 @@ pub struct CapabilityParts {
     /// Only reads go out: writes are withheld (http, connectors) or kept in
     /// memory for this execution (kv).
     pub dry_run: bool,
+    /// Records every call, or answers them from a transcript (a replay);
+    /// the default does neither.
+    pub tape: Tape,
 }
 
 /// The per-execution state of every capability, side by side. Created fresh
@@ -86,6 +91,7 @@ pub struct Capabilities {
     trail: SharedTrail,
     /// Every secret value read, by the guest or for a connector.
     revealed: SecretReader,
+    tape: Tape,
 }
 
 /// What the capabilities leave when the execution ends.
@@ -93,36 +99,59 @@ pub struct CapabilitiesEnd {
     pub trail: CapabilityTrail,
     /// Values handed out, to be redacted from what is recorded.
     pub revealed_secrets: Vec<String>,
+    /// What the tape recorded, when it was on (secrets not yet redacted).
+    pub transcript: Option<Transcript>,
 }
 
 impl Capabilities {
     pub fn new(parts: CapabilityParts) -> Self {
         let grants = parts.grants;
         let trail = SharedTrail::default();
+        let tape = parts.tape;
         let http = HttpContext::new(
             grants.clone(),
             &parts.outbound,
             trail.clone(),
             parts.deadline,
             parts.dry_run,
-        );
+        )
+        .with_tape(tape.clone());
         let revealed = SecretReader::new(parts.secrets);
         Self {
-            log: LogState::new(parts.log),
+            log: LogState::new(parts.log, tape.clone()),
             fetch: FetchHooks::new(http.clone()),
-            secrets: SecretsState::new(grants.secrets.clone(), revealed.clone(), trail.clone()),
-            kv: KvState::new(grants.kv, parts.kv, parts.dry_run, trail.clone()),
+            secrets: SecretsState::new(
+                grants.secrets.clone(),
+                revealed.clone(),
+                trail.clone(),
+                tape.clone(),
+            ),
+            kv: KvState::new(
+                grants.kv,
+                parts.kv,
+                parts.dry_run,
+                trail.clone(),
+                tape.clone(),
+            ),
             connectors: ConnectorsState::new(
                 grants.connectors.clone(),
                 parts.connectors,
                 revealed.clone(),
                 http.clone(),
                 trail.clone(),
+                tape.clone(),
             ),
-            events: EventsState::new(grants.emit, parts.events, parts.dry_run, trail.clone()),
+            events: EventsState::new(
+                grants.emit,
+                parts.events,
+                parts.dry_run,
+                trail.clone(),
+                tape.clone(),
+            ),
             http,
             trail,
             revealed,
+            tape,
         }
     }
 
@@ -131,6 +160,7 @@ impl Capabilities {
         CapabilitiesEnd {
             trail: self.trail.take(),
             revealed_secrets: self.revealed.revealed(),
+            transcript: self.tape.finish(),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use crate::capabilities::describe;
 use crate::capabilities::trail::SharedTrail;
+use crate::capabilities::transcript::{Tape, answer_result, result_value, secret_placeholder};
 use crate::wit::wolfe::runbook::secrets::Host;
 use crate::wit::wolfe::runbook::types::Error as GuestError;
 use std::collections::BTreeSet;
@@ -127,20 +128,53 @@ pub struct SecretsState {
     declared: BTreeSet<String>,
     reader: SecretReader,
     trail: SharedTrail,
+    tape: Tape,
 }
 
 impl SecretsState {
-    pub fn new(declared: BTreeSet<String>, reader: SecretReader, trail: SharedTrail) -> Self {
+    pub fn new(
+        declared: BTreeSet<String>,
+        reader: SecretReader,
+        trail: SharedTrail,
+        tape: Tape,
+    ) -> Self {
         Self {
             declared,
             reader,
             trail,
+            tape,
         }
     }
 }
 
 impl Host for SecretsState {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, GuestError>> {
+        if !self.tape.is_on() {
+            return Ok(self.read(name).await);
+        }
+        let request = serde_json::json!({ "name": name });
+        if let Some(answer) = self.tape.replay("secrets", "get", &request) {
+            // A transcript holds the value's length, never the value; the
+            // stand-in is redacted from the replay's record like a value.
+            let result = answer_result(&answer, |v| {
+                let len = v.get("secret_bytes")?.as_u64()?;
+                Some(secret_placeholder(usize::try_from(len).ok()?))
+            });
+            if let Ok(stand_in) = &result {
+                self.reader.remember(stand_in.clone());
+            }
+            return Ok(result);
+        }
+        let result = self.read(name).await;
+        // The value never enters the transcript, however short it is.
+        let answer = result_value(&result, |v| serde_json::json!({ "secret_bytes": v.len() }));
+        self.tape.record("secrets", "get", request, answer);
+        Ok(result)
+    }
+}
+
+impl SecretsState {
+    async fn read(&mut self, name: String) -> Result<String, GuestError> {
         let started = Instant::now();
         let (allowed, result) = if !self.declared.contains(&name) {
             (
@@ -167,7 +201,7 @@ impl Host for SecretsState {
         };
         self.trail
             .record("secrets", "get", &name, allowed, outcome, started);
-        Ok(result)
+        result
     }
 }
 

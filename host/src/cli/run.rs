@@ -116,6 +116,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             on_tick: None,
             cancel: None,
             events: None,
+            transcript: crate::sandbox::Transcribe::Off,
         },
     ));
     if let Some(store) = store {

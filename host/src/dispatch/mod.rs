@@ -622,6 +622,7 @@ async fn prepare_and_run(
         dry_run: record.dry_run,
         on_tick: Some(Box::new(move || watch.tick())),
         cancel: Some(cancel),
+        transcript: crate::sandbox::Transcribe::Off,
         events: ctx.pipeline.get().map(|pipeline| {
             Arc::new(crate::ingest::emitted::EmittedEvents {
                 pipeline: pipeline.clone(),

@@ -7,13 +7,14 @@ use crate::capabilities::http::Outbound;
 use crate::capabilities::log::{
     ExecutionLog, LogEntry, LogSource, SharedLog, truncate_at_char_boundary,
 };
+use crate::capabilities::transcript::Tape;
 use crate::capabilities::{CapabilitiesEnd, CapabilityParts};
 use crate::sandbox::limits::MAX_OUTPUT_BYTES;
 use crate::sandbox::memory::MemoryLimitExceeded;
 use crate::sandbox::redact::redact_report;
 use crate::sandbox::report::{ErrorKind, ExecutionError, ExecutionReport, ExecutionStatus};
 use crate::sandbox::state::ExecutionState;
-use crate::sandbox::{ExecutionRequest, PreparedRunbook};
+use crate::sandbox::{ExecutionRequest, PreparedRunbook, Transcribe};
 use std::time::Instant;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline, WasmBacktrace};
 
@@ -59,6 +60,11 @@ pub(crate) async fn run_execution(
             events: request.events,
             deadline,
             dry_run: request.dry_run,
+            tape: match &request.transcript {
+                Transcribe::Off => Tape::default(),
+                Transcribe::Record => Tape::recording(rand::random()),
+                Transcribe::Replay(source) => Tape::replaying(source.clone()),
+            },
         },
     );
     let mut store = Store::new(engine, state);
@@ -115,6 +121,7 @@ pub(crate) async fn run_execution(
     let CapabilitiesEnd {
         trail,
         revealed_secrets: revealed,
+        transcript,
     } = store.into_data().capabilities.finish();
     // The state (and with it the guest's stdout/stderr streams) is dropped by
     // now, so any unterminated last line has reached the log.
@@ -132,6 +139,7 @@ pub(crate) async fn run_execution(
         memory_peak_bytes,
         duration_ms: started.elapsed().as_millis() as u64,
         limits,
+        transcript,
     };
     redact_report(&mut report, &revealed);
     report

@@ -15,8 +15,10 @@ pub mod limits;
 mod memory;
 mod output;
 mod redact;
+pub mod replay;
 pub mod report;
 pub mod state;
+mod tape_clocks;
 
 use crate::capabilities::Grants;
 use crate::capabilities::connectors::ConnectorProvider;
@@ -110,6 +112,19 @@ pub struct ExecutionRequest {
     /// host call it is parked in, an outbound request included, is
     /// dropped), and the execution ends `cancelled`.
     pub cancel: Option<tokio_util::sync::CancellationToken>,
+    /// Record the execution's transcript, or answer every host call from
+    /// one (a replay: nothing leaves the machine).
+    pub transcript: Transcribe,
+}
+
+/// Whether an execution's host calls are recorded, or answered from a
+/// transcript (`capabilities::transcript`).
+#[derive(Clone, Default)]
+pub enum Transcribe {
+    #[default]
+    Off,
+    Record,
+    Replay(Arc<crate::capabilities::transcript::Transcript>),
 }
 
 /// See [`ExecutionRequest::on_tick`].

@@ -39,6 +39,9 @@ pub fn redact_report(report: &mut ExecutionReport, secrets: &[String]) {
     if let Some(output) = &mut report.output {
         redact_value(output, &scrub);
     }
+    if let Some(transcript) = &mut report.transcript {
+        transcript.scrub(&scrub);
+    }
 }
 
 /// Every form of every secret worth looking for.

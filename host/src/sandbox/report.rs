@@ -87,6 +87,10 @@ pub struct ExecutionReport {
     pub duration_ms: u64,
     /// The limits this execution ran under, after the host's clamping.
     pub limits: ExecutionLimits,
+    /// Every host call and its answer, when the execution was recorded (or
+    /// replayed), secrets redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<crate::capabilities::transcript::Transcript>,
 }
 
 impl ExecutionStatus {

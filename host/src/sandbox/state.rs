@@ -5,6 +5,7 @@
 use crate::capabilities::{Capabilities, CapabilitiesView, CapabilityParts};
 use crate::sandbox::memory::MemoryLimiter;
 use crate::sandbox::output::GuestOutput;
+use crate::sandbox::tape_clocks::{TapeMonotonicClock, TapeRandom, TapeWallClock};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -22,13 +23,22 @@ impl ExecutionState {
         // WASI as the design specifies: clocks and random only. No preopened
         // directories, no environment, no arguments, stdin closed; sockets
         // are denied explicitly rather than by relying on defaults.
-        let wasi = WasiCtx::builder()
-            .stdout(GuestOutput::stdout(capabilities.log.clone()))
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(GuestOutput::stdout(capabilities.log.clone()))
             .stderr(GuestOutput::stderr(capabilities.log.clone()))
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+            .allow_ip_name_lookup(false);
+        // Recorded or replayed: time and randomness come through the tape.
+        let tape = &capabilities.tape;
+        if let Some(seed) = tape.insecure_seed() {
+            wasi.wall_clock(TapeWallClock::new(tape.clone()))
+                .monotonic_clock(TapeMonotonicClock::new(tape.clone()))
+                .secure_random(TapeRandom::new(true, tape.clone()))
+                .insecure_random(TapeRandom::new(false, tape.clone()))
+                .insecure_random_seed(seed);
+        }
+        let wasi = wasi.build();
         Self {
             wasi,
             wasi_http: WasiHttpCtx::new(),

@@ -184,6 +184,8 @@ pub struct Inputs {
     pub dry_run: bool,
     /// Where `events.emit` goes; `None` as under `wolfe run`.
     pub events: Option<Arc<dyn EventSink>>,
+    /// Record the transcript, or replay one.
+    pub transcript: wolfe::sandbox::Transcribe,
 }
 
 /// An event sink that answers each emit with the id
@@ -228,6 +230,7 @@ pub async fn run_with(
                 on_tick: None,
                 cancel: None,
                 events: inputs.events,
+                transcript: inputs.transcript,
             },
         )
         .await

@@ -5,7 +5,7 @@
 //! `fetch()` has exactly the same grants, redirect checks, request budget,
 //! size and time caps, and capability trail; there is one enforcement point.
 
-use super::{HttpContext, Route, send_checked};
+use super::HttpContext;
 use crate::capabilities::describe;
 use crate::capabilities::limits::MAX_FETCH_REQUEST_BYTES;
 use crate::wit::wolfe::runbook::http::{Request, Response};
@@ -58,7 +58,8 @@ impl WasiHttpHooks for FetchHooks {
         let ctx = self.ctx.clone();
         Box::new(async move {
             let request = buffer_request(&ctx, request, options).await?;
-            let response = send_checked(&ctx, request, Route::Granted)
+            let response = ctx
+                .send_guest_request("wasi:http", request)
                 .await
                 .map_err(error_code)?;
             let done: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send> =

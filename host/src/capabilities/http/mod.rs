@@ -17,6 +17,9 @@ use crate::capabilities::limits::{
     MAX_HTTP_TIMEOUT,
 };
 use crate::capabilities::trail::SharedTrail;
+use crate::capabilities::transcript::{
+    Tape, answer_result, bytes_value, result_value, value_bytes,
+};
 use crate::capabilities::{Grants, describe};
 use crate::wit::wolfe::runbook::http::{Host, Request, Response};
 use crate::wit::wolfe::runbook::types::Error as GuestError;
@@ -91,6 +94,9 @@ pub struct HttpContext {
     deadline: Instant,
     /// Whether requests that could change something are withheld.
     dry_run: bool,
+    /// Where each guest request and its answer are recorded (or, in a
+    /// replay, answered from).
+    tape: Tape,
 }
 
 impl HttpContext {
@@ -109,7 +115,35 @@ impl HttpContext {
             requests: Arc::new(AtomicUsize::new(0)),
             deadline,
             dry_run,
+            tape: Tape::default(),
         }
+    }
+
+    /// Records every guest request (or answers them from a transcript).
+    pub fn with_tape(mut self, tape: Tape) -> Self {
+        self.tape = tape;
+        self
+    }
+
+    /// Sends a guest request (`interface` is `http` or `wasi:http`) through
+    /// [`send_checked`], recorded on the tape — or, in a replay, answered
+    /// from it with nothing sent.
+    pub(crate) async fn send_guest_request(
+        &self,
+        interface: &str,
+        request: Request,
+    ) -> Result<Response, GuestError> {
+        if !self.tape.is_on() {
+            return send_checked(self, request, Route::Granted).await;
+        }
+        let recorded = request_value(&request);
+        if let Some(answer) = self.tape.replay(interface, "send", &recorded) {
+            return answer_result(&answer, response_from_value);
+        }
+        let result = send_checked(self, request, Route::Granted).await;
+        let answer = result_value(&result, response_value);
+        self.tape.record(interface, "send", recorded, answer);
+        result
     }
 
     /// Whether this execution is a dry run (see [`dry_run`]).
@@ -121,7 +155,7 @@ impl HttpContext {
 /// The `http` interface's per-execution state is the [`HttpContext`] itself.
 impl Host for HttpContext {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, GuestError>> {
-        Ok(send_checked(self, request, Route::Granted).await)
+        Ok(self.send_guest_request("http", request).await)
     }
 }
 
@@ -394,6 +428,35 @@ fn follow_redirect(
     }
     hop.url = next;
     Ok(())
+}
+
+/// A guest request as a transcript records it.
+fn request_value(request: &Request) -> serde_json::Value {
+    serde_json::json!({
+        "method": request.method,
+        "url": request.url,
+        "headers": request.headers,
+        "body": request.body.as_deref().map(bytes_value),
+        "timeout_ms": request.timeout_ms,
+    })
+}
+
+/// A response as a transcript records it.
+fn response_value(response: &Response) -> serde_json::Value {
+    serde_json::json!({
+        "status": response.status,
+        "headers": response.headers,
+        "body": bytes_value(&response.body),
+    })
+}
+
+/// The response [`response_value`] wrote.
+fn response_from_value(value: &serde_json::Value) -> Option<Response> {
+    Some(Response {
+        status: u16::try_from(value.get("status")?.as_u64()?).ok()?,
+        headers: serde_json::from_value(value.get("headers")?.clone()).ok()?,
+        body: value_bytes(value.get("body")?)?,
+    })
 }
 
 /// A guest's request URL: http(s) only, no user info. Public for the fuzz

@@ -13,8 +13,12 @@ use crate::capabilities::limits::{
     MAX_KV_KEY_BYTES, MAX_KV_VALUE_BYTES, MAX_KV_WRITES, MAX_KV_WRITTEN_BYTES,
 };
 use crate::capabilities::trail::SharedTrail;
+use crate::capabilities::transcript::{
+    Tape, answer_result, bytes_value, result_value, value_bytes,
+};
 use crate::wit::wolfe::runbook::kv::Host;
 use crate::wit::wolfe::runbook::types::Error as GuestError;
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -66,6 +70,7 @@ pub struct KvState {
     granted: bool,
     store: Option<Arc<dyn KvProvider>>,
     trail: SharedTrail,
+    tape: Tape,
     /// kv writes and value bytes so far, against the per-execution caps.
     writes: usize,
     written_bytes: usize,
@@ -77,6 +82,7 @@ impl KvState {
         store: Option<Arc<dyn KvProvider>>,
         dry_run: bool,
         trail: SharedTrail,
+        tape: Tape,
     ) -> Self {
         // Dropped with this state: a dry run's kv writes end with it.
         let store = match (store, dry_run) {
@@ -87,22 +93,38 @@ impl KvState {
             granted,
             store,
             trail,
+            tape,
             writes: 0,
             written_bytes: 0,
         }
     }
 
     /// Runs one kv operation after the grant, key and write-budget checks,
-    /// and records it.
+    /// and records it (in a replay: answers it from the transcript).
     async fn kv_call(&mut self, key: &str, op: KvOp) -> Result<KvAnswer, GuestError> {
+        let Some(request) = self.tape.is_on().then(|| op.request(key)) else {
+            return self.checked_call(key, op).await;
+        };
+        let operation = op.name();
+        if let Some(answer) = self.tape.replay("kv", operation, &request) {
+            return answer_result(&answer, |ok| KvAnswer::decode(&op, ok));
+        }
+        let result = self.checked_call(key, op).await;
+        let answer = result_value(&result, KvAnswer::encode);
+        self.tape.record("kv", operation, request, answer);
+        result
+    }
+
+    async fn checked_call(&mut self, key: &str, op: KvOp) -> Result<KvAnswer, GuestError> {
         let started = Instant::now();
-        let (operation, write) = match &op {
-            KvOp::Get => ("get", None),
-            KvOp::Set(value) => ("set", Some(value.len())),
-            KvOp::Delete => ("delete", Some(0)),
-            KvOp::CompareAndSwap { new, .. } => ("compare-and-swap", Some(new.len())),
+        let operation = op.name();
+        let write = match &op {
+            KvOp::Get => None,
+            KvOp::Set(value) => Some(value.len()),
+            KvOp::Delete => Some(0),
+            KvOp::CompareAndSwap { new, .. } => Some(new.len()),
             // An i64 in decimal: at most 20 bytes.
-            KvOp::Increment(_) => ("increment", Some(20)),
+            KvOp::Increment(_) => Some(20),
         };
         let (allowed, result) = match (self.store.clone(), self.granted) {
             (Some(kv), true) => {
@@ -152,6 +174,54 @@ impl KvState {
         self.writes += 1;
         self.written_bytes += value_len;
         Ok(())
+    }
+}
+
+impl KvOp {
+    fn name(&self) -> &'static str {
+        match self {
+            KvOp::Get => "get",
+            KvOp::Set(_) => "set",
+            KvOp::Delete => "delete",
+            KvOp::CompareAndSwap { .. } => "compare-and-swap",
+            KvOp::Increment(_) => "increment",
+        }
+    }
+
+    /// The call as a transcript records it.
+    fn request(&self, key: &str) -> Value {
+        match self {
+            KvOp::Get | KvOp::Delete => json!({ "key": key }),
+            KvOp::Set(value) => json!({ "key": key, "value": bytes_value(value) }),
+            KvOp::CompareAndSwap { expected, new } => json!({
+                "key": key,
+                "expected": expected.as_deref().map(bytes_value),
+                "new": bytes_value(new),
+            }),
+            KvOp::Increment(delta) => json!({ "key": key, "delta": delta }),
+        }
+    }
+}
+
+impl KvAnswer {
+    fn encode(&self) -> Value {
+        match self {
+            KvAnswer::Value(v) => v.as_deref().map(bytes_value).unwrap_or(Value::Null),
+            KvAnswer::Done => Value::Null,
+            KvAnswer::Swapped(swapped) => Value::Bool(*swapped),
+            KvAnswer::Counter(n) => json!(n),
+        }
+    }
+
+    /// The answer to `op` that [`KvAnswer::encode`] wrote.
+    fn decode(op: &KvOp, value: &Value) -> Option<Self> {
+        Some(match op {
+            KvOp::Get if value.is_null() => KvAnswer::Value(None),
+            KvOp::Get => KvAnswer::Value(Some(value_bytes(value)?)),
+            KvOp::Set(_) | KvOp::Delete => KvAnswer::Done,
+            KvOp::CompareAndSwap { .. } => KvAnswer::Swapped(value.as_bool()?),
+            KvOp::Increment(_) => KvAnswer::Counter(value.as_i64()?),
+        })
     }
 }
 
