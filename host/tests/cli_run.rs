@@ -373,3 +373,82 @@ fn loopback_is_refused_unless_allowed_by_configuration() {
         "{record}"
     );
 }
+
+/// `wolfe run --record` then `wolfe replay`: the unchanged component is
+/// `identical` (exit 0); a build that logs something else is `calls
+/// differ` at that call, one that answers something else `output differs`
+/// at that field (exit 1 both).
+#[test]
+fn a_recorded_run_replays_identically_and_a_changed_build_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let runbook = dir.path().join("hello");
+    std::fs::create_dir(&runbook).unwrap();
+    let source = common::repo_root().join("runbooks/js/hello");
+    for file in ["app.js", "runbook.toml"] {
+        std::fs::copy(source.join(file), runbook.join(file)).unwrap();
+    }
+    let file = dir.path().join("exec.json");
+    let (runbook_arg, file_arg) = (runbook.to_str().unwrap(), file.to_str().unwrap());
+    let out = wolfe(&[
+        "run",
+        runbook_arg,
+        "--event",
+        r#"{"a": 1}"#,
+        "--record",
+        file_arg,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        json_stdout(&out).get("transcript").is_none(),
+        "printed, not filed"
+    );
+    let export: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(
+        export["recorded"]["transcript"]["calls"][0]["interface"],
+        "log"
+    );
+
+    let out = wolfe(&["replay", "--file", file_arg]);
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{printed}{}", stderr(&out));
+    assert!(printed.starts_with("identical\n"), "{printed}");
+
+    let app = runbook.join("app.js");
+    let original = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(
+        &app,
+        original.replace("hello: event with", "hi: event with"),
+    )
+    .unwrap();
+    let out = wolfe(&["replay", "--file", file_arg, "--component", runbook_arg]);
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{printed}{}", stderr(&out));
+    assert!(
+        printed.starts_with("calls differ\n  call #0\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("hello: event with 1 top-level keys"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("hi: event with 1 top-level keys"),
+        "{printed}"
+    );
+
+    std::fs::write(
+        &app,
+        original.replace("hello from wolfe", "hello from a new build"),
+    )
+    .unwrap();
+    let out = wolfe(&["replay", "--file", file_arg, "--component", runbook_arg]);
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{printed}{}", stderr(&out));
+    assert!(printed.starts_with("output differs\n"), "{printed}");
+    assert!(
+        printed.contains(
+            r#"/greeting: recorded "hello from wolfe", replayed "hello from a new build""#
+        ),
+        "{printed}"
+    );
+}

@@ -47,6 +47,21 @@ fn cases(base: &str) -> Vec<Case> {
             check: |r| assert_eq!(r.output.as_ref().unwrap()["x"], json!([1, "two"])),
         },
         Case {
+            name: "entropy",
+            event: json!({"case": "entropy"}),
+            status: Succeeded,
+            kind: None,
+            message: None,
+            trail: vec![],
+            check: |r| {
+                let output = r.output.as_ref().unwrap();
+                assert!(output["now_ns"].as_str().unwrap().len() > 15, "{output}");
+                assert!(!output["random"].as_str().unwrap().is_empty(), "{output}");
+                // Read through the tape, so a replay sees the same.
+                assert!(!r.transcript.as_ref().unwrap().wall_clock_ns.is_empty());
+            },
+        },
+        Case {
             name: "log",
             event: json!({"case": "log"}),
             status: Succeeded,
@@ -249,21 +264,15 @@ fn cases(base: &str) -> Vec<Case> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_language_behaves_the_same() {
-    // Every request the server answers, to show a replay sends none.
-    let served = Arc::new(AtomicUsize::new(0));
-    let counter = served.clone();
     let app = Router::new()
         .route("/allowed/ok", get(|| async { "fine" }))
-        .route("/secret/admin", get(|| async { "never" }))
-        .layer(axum::middleware::from_fn(
-            move |request: axum::extract::Request, next: axum::middleware::Next| {
-                counter.fetch_add(1, Ordering::SeqCst);
-                next.run(request)
-            },
-        ));
+        .route("/secret/admin", get(|| async { "never" }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // Every connection the server accepts, to show a replay opens none.
+    let served = Arc::new(AtomicUsize::new(0));
+    let counting = CountingListener(listener, served.clone());
+    tokio::spawn(async move { axum::serve(counting, app).await.unwrap() });
 
     let sandbox = common::sandbox();
     for language in LANGUAGES {
@@ -323,9 +332,31 @@ async fn every_language_behaves_the_same() {
     }
 }
 
+/// A listener that counts the connections it accepts.
+struct CountingListener(tokio::net::TcpListener, Arc<AtomicUsize>);
+
+impl axum::serve::Listener for CountingListener {
+    type Io = tokio::net::TcpStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            if let Ok(accepted) = self.0.accept().await {
+                self.1.fetch_add(1, Ordering::SeqCst);
+                return accepted;
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
 /// Replays a recorded case with no secrets, no kv store, no event sink: the
 /// transcript answers everything, the verdict is `identical` (fuel
-/// included), the transcript holds no secret, and the server sees nothing.
+/// included), the transcript holds no secret, and the server accepts no
+/// connection meanwhile.
 async fn assert_replays_identically(
     sandbox: &wolfe::sandbox::Sandbox,
     runbook: &wolfe::sandbox::PreparedRunbook,

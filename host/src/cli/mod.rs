@@ -3,6 +3,7 @@
 //! refused the request, 2 usage or configuration error (one line on stderr).
 
 mod client;
+mod replay;
 mod run;
 mod safety;
 mod serve;
@@ -56,6 +57,10 @@ enum Command {
     },
     /// Run a runbook once, locally, and print its execution record as JSON.
     Run(run::RunArgs),
+    /// Run a recorded execution again from its transcript, offline, and say
+    /// whether it did the same: identical, calls differ, status differs or
+    /// output differs. Exit 0 only for identical.
+    Replay(replay::ReplayArgs),
     /// Serve the API: tenants, runbooks, rules, webhooks, executions.
     Serve(serve::ServeArgs),
     /// Internal: compile a component to a precompiled artifact (run by
@@ -254,6 +259,7 @@ pub fn main() -> ExitCode {
         Command::Build { dir, output } => build(&dir, output.as_deref()),
         Command::New { dir, lang, sdk } => new(&dir, &lang, sdk),
         Command::Run(args) => run::run(args),
+        Command::Replay(args) => replay::replay(args),
         Command::Serve(args) => serve::serve(args),
         Command::Precompile {
             pooling,

@@ -6,7 +6,8 @@ use crate::capabilities::connectors::StaticConnectors;
 use crate::capabilities::kv::KvProvider;
 use crate::capabilities::secrets::StaticSecrets;
 use crate::manifest::{MANIFEST_FILE, Manifest};
-use crate::sandbox::{ExecutionRequest, Sandbox, SandboxConfig};
+use crate::sandbox::replay::{EXPORT_FORMAT, ExecutionExport, Recorded};
+use crate::sandbox::{ExecutionRequest, Sandbox, SandboxConfig, Transcribe};
 use crate::store::{RunbookKv, Store};
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -58,10 +59,14 @@ pub struct RunArgs {
     /// writes are not kept.
     #[arg(long)]
     dry_run: bool,
+    /// Record every host call and its answer, the clocks and the random
+    /// numbers into FILE, for `wolfe replay --file FILE`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
-    let (wasm_path, manifest) = resolve_target(&args)?;
+    let (wasm_path, manifest) = resolve_target(&args.target, args.manifest.as_deref())?;
     let wasm = std::fs::read(&wasm_path)
         .with_context(|| format!("cannot read component {}", wasm_path.display()))?;
     let input = read_event(&args)?;
@@ -99,16 +104,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     });
 
     let sandbox = Sandbox::new(SandboxConfig {
-        cache_dir: cache_dir(&args),
+        cache_dir: args
+            .cache_dir
+            .clone()
+            .or_else(|| Some(args.data.as_ref()?.join("components")))
+            .or_else(default_cache_dir),
         outbound_allow_cidrs: args.allow_cidrs.clone(),
         ..SandboxConfig::default()
     })?;
     let runbook = sandbox.prepare(&manifest, &wasm)?;
     let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
-    let report = runtime.block_on(sandbox.execute(
+    let mut report = runtime.block_on(sandbox.execute(
         &runbook,
         ExecutionRequest {
-            input,
+            input: input.clone(),
             secrets: Arc::new(secrets),
             connectors: Arc::new(connectors),
             kv,
@@ -116,7 +125,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             on_tick: None,
             cancel: None,
             events: None,
-            transcript: crate::sandbox::Transcribe::Off,
+            transcript: match args.record {
+                Some(_) => Transcribe::Record,
+                None => Transcribe::Off,
+            },
         },
     ));
     if let Some(store) = store {
@@ -124,6 +136,26 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         runtime
             .block_on(store.flush())
             .context("failed to flush the kv store")?;
+    }
+    if let Some(file) = &args.record {
+        let recorded = Recorded::from_report(&report).context("no transcript was recorded")?;
+        let export = ExecutionExport {
+            format: EXPORT_FORMAT.into(),
+            runbook: runbook.name.clone(),
+            version: runbook.version.clone(),
+            sha256: runbook.component.sha256.clone(),
+            component: std::path::absolute(&wasm_path)
+                .ok()
+                .map(|p| p.display().to_string()),
+            input,
+            dry_run: args.dry_run,
+            limits: report.limits.clone(),
+            recorded,
+        };
+        std::fs::write(file, serde_json::to_vec_pretty(&export)?)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        // In the file, not in what is printed.
+        report.transcript = None;
     }
     let record = LocalRunRecord {
         runbook: &runbook.name,
@@ -156,12 +188,15 @@ struct LocalRunRecord<'a> {
     report: &'a crate::sandbox::report::ExecutionReport,
 }
 
-/// The component and manifest a `wolfe run` target names.
-fn resolve_target(args: &RunArgs) -> anyhow::Result<(PathBuf, Manifest)> {
-    let target = &args.target;
+/// The component and manifest a target names: a runbook folder (built
+/// first) or a `.wasm` with its manifest beside it (or `manifest`).
+pub(super) fn resolve_target(
+    target: &Path,
+    manifest: Option<&Path>,
+) -> anyhow::Result<(PathBuf, Manifest)> {
     if target.is_dir() {
         let built = build_runbook(target, None)?;
-        let manifest = match &args.manifest {
+        let manifest = match manifest {
             Some(m) => Manifest::load(m)?,
             None => built.manifest,
         };
@@ -170,8 +205,8 @@ fn resolve_target(args: &RunArgs) -> anyhow::Result<(PathBuf, Manifest)> {
     if !target.exists() {
         bail!("{} does not exist", target.display());
     }
-    let manifest_path = match &args.manifest {
-        Some(m) => m.clone(),
+    let manifest_path = match manifest {
+        Some(m) => m.to_path_buf(),
         None => target
             .parent()
             .unwrap_or(Path::new("."))
@@ -184,7 +219,7 @@ fn resolve_target(args: &RunArgs) -> anyhow::Result<(PathBuf, Manifest)> {
             manifest_path.display()
         );
     }
-    Ok((target.clone(), Manifest::load(&manifest_path)?))
+    Ok((target.to_path_buf(), Manifest::load(&manifest_path)?))
 }
 
 fn read_event(args: &RunArgs) -> anyhow::Result<serde_json::Value> {
@@ -206,13 +241,8 @@ fn read_event(args: &RunArgs) -> anyhow::Result<serde_json::Value> {
     serde_json::from_str(&text).with_context(|| format!("the event in {origin} is not valid JSON"))
 }
 
-fn cache_dir(args: &RunArgs) -> Option<PathBuf> {
-    if let Some(dir) = &args.cache_dir {
-        return Some(dir.clone());
-    }
-    if let Some(data) = &args.data {
-        return Some(data.join("components"));
-    }
+/// $XDG_CACHE_HOME/wolfe/components or ~/.cache/wolfe/components.
+pub(super) fn default_cache_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;

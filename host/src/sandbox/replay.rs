@@ -30,6 +30,30 @@ impl Recorded {
     }
 }
 
+/// What `wolfe replay --file` reads: an execution with its transcript, as
+/// `wolfe run --record` writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ExecutionExport {
+    /// [`EXPORT_FORMAT`].
+    pub format: String,
+    pub runbook: String,
+    pub version: String,
+    /// The sha256 of the component that ran.
+    pub sha256: String,
+    /// Where the component was, for a local run (a replay's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    pub input: Value,
+    #[serde(default)]
+    pub dry_run: bool,
+    /// The limits it ran under; a replay runs under the same.
+    pub limits: crate::sandbox::limits::ExecutionLimits,
+    pub recorded: Recorded,
+}
+
+/// The `format` of an [`ExecutionExport`].
+pub const EXPORT_FORMAT: &str = "wolfe-execution/1";
+
 /// How a replay compares with the execution it replays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "verdict", rename_all = "snake_case")]

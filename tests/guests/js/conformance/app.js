@@ -28,6 +28,15 @@ export async function run(event) {
   switch (c) {
     case 'echo':
       return event;
+    case 'entropy': {
+      const started = performance.now();
+      const words = crypto.getRandomValues(new Uint32Array(2));
+      return {
+        now_ns: String(Date.now() * 1e6),
+        random: Array.from(words, (w) => w.toString(16)).join(''),
+        elapsed_ns: String(Math.round((performance.now() - started) * 1e6)),
+      };
+    }
     case 'log':
       log.debug('debug line');
       log.info('info line');

@@ -2,6 +2,7 @@
 the Python twin of tests/guests/rust/conformance. Capability errors are
 returned as data ({"error": "..."}) so tests see what the guest saw."""
 
+import os
 import sys
 import time
 
@@ -17,6 +18,13 @@ def run(event):
     case = event.get("case", "echo")
     if case == "echo":
         return event
+    if case == "entropy":
+        started = time.monotonic_ns()
+        return {
+            "now_ns": str(time.time_ns()),
+            "random": os.urandom(8).hex(),
+            "elapsed_ns": str(time.monotonic_ns() - started),
+        }
     if case == "log":
         log.debug("debug line")
         log.info("info line")

@@ -10,6 +10,24 @@ fn run(event: Value) -> wolfe_sdk::Result<Value> {
     let arg = |name: &str| event[name].as_str().unwrap_or_default().to_string();
     match case {
         "echo" => Ok(event.clone()),
+        // What only the clocks and the random sources decide: a replay must
+        // answer the same.
+        "entropy" => {
+            use std::hash::{BuildHasher, Hasher};
+            let started = std::time::Instant::now();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            let random = std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish();
+            Ok(json!({
+                "now_ns": now.to_string(),
+                "random": random.to_string(),
+                "elapsed_ns": started.elapsed().as_nanos().to_string(),
+            }))
+        }
         "log" => {
             log::debug("debug line");
             log::info("info line");
