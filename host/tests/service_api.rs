@@ -8,6 +8,8 @@ mod common;
 mod http_errors;
 #[path = "service_api/metrics.rs"]
 mod metrics;
+#[path = "service_api/replay.rs"]
+mod replay;
 #[path = "service_api/safety.rs"]
 mod safety;
 #[path = "service_api/schemathesis.rs"]

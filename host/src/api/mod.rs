@@ -15,6 +15,7 @@ mod hooks;
 mod metrics;
 pub mod openapi;
 mod plain_errors;
+mod replay;
 mod report;
 mod request_span;
 mod runbooks;
@@ -179,6 +180,9 @@ pub(crate) fn documented_routes(limits: Option<ApiLimits>) -> OpenApiRouter<AppS
         .routes(routes!(executions::trail))
         .routes(routes!(executions::cancel))
         .routes(routes!(executions::rerun))
+        .routes(routes!(replay::export))
+        .routes(routes!(replay::component))
+        .routes(routes!(replay::replay_candidate))
         .routes(routes!(safety::approve))
         .routes(routes!(safety::reject))
         .routes(routes!(safety::overview))

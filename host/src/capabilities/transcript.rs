@@ -74,7 +74,41 @@ pub struct HostCall {
     pub answer: Value,
 }
 
+/// What an execution record says of its transcript, which is stored beside
+/// it (`GET …/executions/{id}/export` has it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TranscriptSummary {
+    pub calls: u64,
+    /// Its size as stored (compressed).
+    pub stored_bytes: u64,
+    /// False when it outgrew its cap: the execution cannot be replayed.
+    pub complete: bool,
+}
+
 impl Transcript {
+    /// The transcript as stored: gzip-compressed JSON.
+    pub fn compress(&self) -> std::io::Result<Vec<u8>> {
+        use std::io::Write;
+        let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        serde_json::to_writer(&mut out, self)?;
+        out.flush()?;
+        out.finish()
+    }
+
+    /// The transcript [`Transcript::compress`] stored.
+    pub fn decompress(bytes: &[u8]) -> std::io::Result<Self> {
+        let reader = flate2::read::GzDecoder::new(bytes);
+        Ok(serde_json::from_reader(std::io::BufReader::new(reader))?)
+    }
+
+    pub fn summary(&self, stored_bytes: usize) -> TranscriptSummary {
+        TranscriptSummary {
+            calls: self.calls.len() as u64,
+            stored_bytes: stored_bytes as u64,
+            complete: self.complete,
+        }
+    }
+
     /// Applies `scrub` to every string the transcript holds (secret values
     /// are replaced by the record's placeholder).
     pub fn scrub(&mut self, scrub: &dyn Fn(&mut String)) {
@@ -445,6 +479,21 @@ mod tests {
         assert!(!transcript.complete);
         assert_eq!(transcript.calls.len(), 1);
         assert!(transcript.bytes as usize <= MAX_TRANSCRIPT_BYTES);
+    }
+
+    #[test]
+    fn a_stored_transcript_reads_back_the_same() {
+        let tape = Tape::recording(9);
+        tape.record(
+            "kv",
+            "get",
+            json!({"key": "k"}),
+            ok_value(json!({"text": "v"})),
+        );
+        let transcript = tape.finish().unwrap();
+        let stored = transcript.compress().unwrap();
+        assert_eq!(Transcript::decompress(&stored).unwrap(), transcript);
+        assert!(Transcript::decompress(b"not gzip").is_err());
     }
 
     #[test]

@@ -6,12 +6,14 @@ use super::Outcome;
 use crate::api::types::{
     AuditPage, CancelResult, CapabilityReport, CreateTenant, CreateToken, CreatedToken,
     DeployRequest, EventExplanation, ExecutionPage, PromoteRequest, PutSecret, ReachReport,
-    RerunAccepted, RerunRequest, RuleTestResult, SecretInfo, SecretList, Trail, UploadedVersion,
+    ReplayRequest, ReplayRun, RerunAccepted, RerunRequest, RuleTestResult, RunbookDetail,
+    SecretInfo, SecretList, Trail, UploadedVersion,
 };
 use crate::build::build_runbook;
 use crate::dispatch::record::ExecutionRecord;
 use crate::registry::Deployment;
 use crate::registry::report::CapabilityDiff;
+use crate::sandbox::replay::{ExecutionExport, Verdict};
 use crate::store::AuditVerification;
 use anyhow::{Context, bail};
 use reqwest::Method;
@@ -216,6 +218,13 @@ pub enum ExecCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// One execution with its transcript, for `wolfe replay --file`.
+    Export {
+        id: String,
+        /// Write it here rather than to stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// One execution's capability trail.
     Trail {
         id: String,
@@ -298,6 +307,42 @@ impl Client {
         path: &str,
     ) -> anyhow::Result<Answer> {
         typed(self.send(self.http.request(method, self.url(path)))?)
+    }
+
+    /// An execution with its transcript (`GET …/executions/{id}/export`).
+    pub(super) fn export(&self, id: &str) -> anyhow::Result<ExecutionExport> {
+        let tenant = self.tenant()?;
+        self.read(
+            Method::GET,
+            &format!("/v1/tenants/{tenant}/executions/{id}/export"),
+        )
+    }
+
+    /// A version's component, as bytes.
+    pub(super) fn component(&self, name: &str, version: &str) -> anyhow::Result<Vec<u8>> {
+        let tenant = self.tenant()?;
+        let token = self
+            .conn
+            .token
+            .as_deref()
+            .context("no token: pass --token or set WOLFE_TOKEN")?;
+        let url = self.url(&format!(
+            "/v1/tenants/{tenant}/runbooks/{name}/versions/{version}/component"
+        ));
+        self.runtime.block_on(async {
+            let response = self
+                .http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .with_context(|| format!("cannot reach the server at {}", self.conn.server))?;
+            let status = response.status();
+            if !status.is_success() {
+                bail!("HTTP {status}: cannot download {name} {version}");
+            }
+            Ok(response.bytes().await?.to_vec())
+        })
     }
 
     /// `GET path` with a query string encoded by reqwest (a value with `&`,
@@ -405,6 +450,7 @@ pub fn promote(
     from: &str,
     to: &str,
     yes: bool,
+    replay: Option<usize>,
 ) -> anyhow::Result<Outcome> {
     use std::io::IsTerminal;
     let client = Client::new(conn)?;
@@ -422,6 +468,9 @@ pub fn promote(
         Err(e) => eprintln!(
             "no capability diff ({e:#}): everything {name} may reach in {from} becomes live in {to}"
         ),
+    }
+    if let Some(last) = replay {
+        show_replay(&client, &tenant, name, from, to, last)?;
     }
     if !yes {
         if !std::io::stdin().is_terminal() {
@@ -448,6 +497,64 @@ pub fn promote(
         &body,
     )?;
     print(&promoted)
+}
+
+/// `wolfe promote --replay N`: the version in `from` replayed against the
+/// newest `last` recorded executions of `to`, shown before the question.
+fn show_replay(
+    client: &Client,
+    tenant: &str,
+    name: &str,
+    from: &str,
+    to: &str,
+    last: usize,
+) -> anyhow::Result<()> {
+    let detail: RunbookDetail = client.read(
+        Method::GET,
+        &format!("/v1/tenants/{tenant}/runbooks/{name}"),
+    )?;
+    let version = detail
+        .deployments
+        .get(from)
+        .with_context(|| format!("nothing of {name} is deployed to {from}"))?
+        .clone();
+    let body = ReplayRequest {
+        version: version.clone(),
+        from_environment: to
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--to {to:?}: {e}"))?,
+        last,
+    };
+    let run: ReplayRun = client.call(
+        Method::POST,
+        &format!("/v1/tenants/{tenant}/runbooks/{name}/replay"),
+        &body,
+    )?;
+    let s = &run.summary;
+    eprintln!(
+        "{name} {version} replayed against the last {} recorded executions in {to}: \
+         {} identical, {} output differs, {} calls differ, {} status differs, {} not replayable",
+        run.results.len(),
+        s.identical,
+        s.output_differs,
+        s.calls_differ,
+        s.status_differs,
+        s.not_replayable
+    );
+    for result in &run.results {
+        match (&result.verdict, &result.not_replayable) {
+            (Some(Verdict::Identical), _) => {}
+            (Some(verdict), _) => eprintln!(
+                "  {}: {}\n    {}",
+                result.execution,
+                verdict.name(),
+                serde_json::to_string(verdict)?
+            ),
+            (None, Some(why)) => eprintln!("  {}: not replayable: {why}", result.execution),
+            (None, None) => {}
+        }
+    }
+    Ok(())
 }
 
 /// `wolfe rule apply FILE` / `wolfe source apply FILE`.
@@ -534,6 +641,17 @@ pub fn exec(conn: Connection, command: ExecCommand) -> anyhow::Result<Outcome> {
                 &body,
             )?;
             print(&accepted)
+        }
+        ExecCommand::Export { id, output } => {
+            let export = client.export(&id)?;
+            match output {
+                Some(file) => {
+                    std::fs::write(&file, serde_json::to_vec_pretty(&export)?)
+                        .with_context(|| format!("cannot write {}", file.display()))?;
+                    Ok(Outcome::Succeeded)
+                }
+                None => print(&export),
+            }
         }
         ExecCommand::Trail {
             id,

@@ -113,6 +113,10 @@ enum Command {
         /// Do not ask for confirmation after showing the capability diff.
         #[arg(long)]
         yes: bool,
+        /// Before asking, replay the version in --from against the newest N
+        /// recorded executions in --to and show the verdicts.
+        #[arg(long, value_name = "N")]
+        replay: Option<usize>,
     },
     /// Audit log, capability report, diffs and reverse look-ups (client).
     Audit {
@@ -282,7 +286,8 @@ pub fn main() -> ExitCode {
             from,
             to,
             yes,
-        } => client::promote(conn, &name, &from, &to, yes),
+            replay,
+        } => client::promote(conn, &name, &from, &to, yes, replay),
         Command::Audit { conn, command } => client::audit(conn, command),
         Command::Rule {
             conn,

@@ -1,12 +1,16 @@
-//! `wolfe replay --file exec.json`: runs a recorded execution again on this
-//! machine, every host call answered from its transcript (nothing is sent,
-//! no secret or store is needed), and prints one verdict. Exit 0 only for
+//! `wolfe replay EXECUTION_ID` (the record and its transcript fetched from
+//! the server) or `wolfe replay --file exec.json` (`wolfe exec export`,
+//! `wolfe run --record`): runs a recorded execution again on this machine,
+//! every host call answered from its transcript (nothing is sent, no secret
+//! or store is needed), and prints one verdict. Exit 0 only for
 //! `identical`.
 
 use super::Outcome;
+use super::client::{Client, Connection};
 use super::run::{default_cache_dir, resolve_target};
 use crate::capabilities::connectors::StaticConnectors;
 use crate::capabilities::secrets::StaticSecrets;
+use crate::manifest::MANIFEST_FILE;
 use crate::sandbox::replay::{EXPORT_FORMAT, ExecutionExport, Verdict, compare};
 use crate::sandbox::report::ExecutionReport;
 use crate::sandbox::{ExecutionRequest, Sandbox, SandboxConfig, Transcribe};
@@ -15,10 +19,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("recorded").required(true).args(["execution", "file"])))]
 pub struct ReplayArgs {
-    /// The execution and its transcript (`wolfe run --record FILE`).
+    #[command(flatten)]
+    conn: Connection,
+    /// An execution on the server: its record, transcript and component
+    /// are fetched.
+    execution: Option<String>,
+    /// An exported execution (`wolfe exec export`, `wolfe run --record`).
     #[arg(long)]
-    file: PathBuf,
+    file: Option<PathBuf>,
     /// Replay another build: a runbook folder (built first) or a `.wasm`
     /// [default: the component the execution ran].
     #[arg(long, value_name = "DIR_OR_WASM")]
@@ -29,27 +39,36 @@ pub struct ReplayArgs {
 }
 
 pub fn replay(args: ReplayArgs) -> anyhow::Result<Outcome> {
-    let text = std::fs::read(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let export: ExecutionExport = serde_json::from_slice(&text)
-        .with_context(|| format!("{} is not an exported execution", args.file.display()))?;
+    // Holds a downloaded component until the replay is over.
+    let mut download = None;
+    let (export, origin) = match (&args.execution, &args.file) {
+        (Some(id), _) => {
+            let client = Client::new(args.conn.clone())?;
+            let export = client.export(id)?;
+            if args.component.is_none() {
+                download = Some(fetch_component(&client, &export)?);
+            }
+            (export, format!("execution {id}"))
+        }
+        (None, Some(file)) => (read_export(file)?, file.display().to_string()),
+        (None, None) => bail!("name an execution, or pass --file FILE"),
+    };
     if export.format != EXPORT_FORMAT {
         bail!(
-            "{} has format {:?}; this wolfe replays {EXPORT_FORMAT:?}",
-            args.file.display(),
+            "{origin} has format {:?}; this wolfe replays {EXPORT_FORMAT:?}",
             export.format
         );
     }
     if !export.recorded.transcript.complete {
         bail!(
-            "the transcript of {} outgrew its cap and is incomplete: the execution cannot be replayed",
-            args.file.display()
+            "the transcript of {origin} outgrew its cap and is incomplete: the execution cannot be replayed"
         );
     }
-    let target = match (&args.component, &export.component) {
-        (Some(path), _) => path.clone(),
-        (None, Some(path)) => PathBuf::from(path),
-        (None, None) => bail!("the file names no component: pass --component DIR_OR_WASM"),
+    let target = match (&args.component, &download, &export.component) {
+        (Some(path), _, _) => path.clone(),
+        (None, Some(dir), _) => dir.path().join("runbook.wasm"),
+        (None, None, Some(path)) => PathBuf::from(path),
+        (None, None, None) => bail!("{origin} names no component: pass --component DIR_OR_WASM"),
     };
     let (wasm_path, manifest) = resolve_target(&target, args.manifest.as_deref())?;
     let wasm = std::fs::read(&wasm_path)
@@ -92,6 +111,26 @@ pub fn replay(args: ReplayArgs) -> anyhow::Result<Outcome> {
         Verdict::Identical => Outcome::Succeeded,
         _ => Outcome::RunbookFailed,
     })
+}
+
+fn read_export(file: &std::path::Path) -> anyhow::Result<ExecutionExport> {
+    let text = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    serde_json::from_slice(&text)
+        .with_context(|| format!("{} is not an exported execution", file.display()))
+}
+
+/// The version's component and manifest, downloaded into a temporary
+/// folder (`runbook.wasm` beside `runbook.toml`).
+fn fetch_component(client: &Client, export: &ExecutionExport) -> anyhow::Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir().context("cannot make a temporary folder")?;
+    let wasm = client.component(&export.runbook, &export.version)?;
+    std::fs::write(dir.path().join("runbook.wasm"), wasm)?;
+    let manifest = export
+        .manifest
+        .as_deref()
+        .context("the export has no manifest: pass --component and --manifest")?;
+    std::fs::write(dir.path().join(MANIFEST_FILE), manifest)?;
+    Ok(dir)
 }
 
 /// The verdict as `wolfe replay` prints it: its name on the first line,

@@ -147,6 +147,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             component: std::path::absolute(&wasm_path)
                 .ok()
                 .map(|p| p.display().to_string()),
+            manifest: None,
             input,
             dry_run: args.dry_run,
             limits: report.limits.clone(),

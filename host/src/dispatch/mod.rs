@@ -16,12 +16,15 @@ pub mod runbooks;
 pub mod running;
 mod threads;
 
+use crate::capabilities::transcript::{Transcript, TranscriptSummary};
 use crate::ingest::event::now_rfc3339;
 use crate::sandbox::report::{ErrorKind, ExecutionStatus};
 use crate::sandbox::{ExecutionRequest, Sandbox};
 use crate::secrets::TenantSecrets;
 use crate::secrets::vault::Vault;
-use crate::store::{Claim, Lease, MAX_LOST_LEASES, Rescued, RunbookKv, Store, TenantConnectors};
+use crate::store::{
+    Claim, Lease, MAX_LOST_LEASES, Rescued, RunbookKv, Store, StoreError, TenantConnectors,
+};
 use crate::tenancy::TenantQuota;
 use record::ExecutionRecord;
 use runbooks::RunbookCache;
@@ -622,7 +625,10 @@ async fn prepare_and_run(
         dry_run: record.dry_run,
         on_tick: Some(Box::new(move || watch.tick())),
         cancel: Some(cancel),
-        transcript: crate::sandbox::Transcribe::Off,
+        transcript: match quota.record_transcripts {
+            Some(false) => crate::sandbox::Transcribe::Off,
+            _ => crate::sandbox::Transcribe::Record,
+        },
         events: ctx.pipeline.get().map(|pipeline| {
             Arc::new(crate::ingest::emitted::EmittedEvents {
                 pipeline: pipeline.clone(),
@@ -646,6 +652,35 @@ async fn prepare_and_run(
             )
         })?;
     ctx.tenant_cpu.charge(&record.tenant, started.elapsed());
+    let mut report = report;
+    if let Some(transcript) = report.transcript.take() {
+        record.transcript = keep_transcript(&ctx.store, record, &transcript).await;
+    }
     record.apply_report(report, now_rfc3339());
     Ok(())
+}
+
+/// Stores an execution's transcript beside its record. A transcript that
+/// cannot be stored costs the execution its replay, never its result.
+async fn keep_transcript(
+    store: &Store,
+    record: &ExecutionRecord,
+    transcript: &Transcript,
+) -> Option<TranscriptSummary> {
+    let stored = match transcript.compress() {
+        Ok(bytes) => store
+            .put_transcript(&record.tenant, &record.id, &bytes)
+            .await
+            .map(|()| bytes.len()),
+        Err(e) => Err(StoreError::Backend(format!(
+            "compressing the transcript: {e}"
+        ))),
+    };
+    match stored {
+        Ok(len) => Some(transcript.summary(len)),
+        Err(e) => {
+            tracing::warn!(tenant = %record.tenant, id = %record.id, error = %e, "the transcript was not stored; the execution cannot be replayed");
+            None
+        }
+    }
 }

@@ -35,6 +35,7 @@ impl ExecutionRecord {
             logs: Vec::new(),
             capability_calls: Vec::new(),
             capability_calls_dropped: 0,
+            transcript: None,
             fuel_consumed: 0,
             memory_peak_bytes: 0,
             duration_ms: 0,
@@ -63,7 +64,8 @@ impl ExecutionRecord {
         }
     }
 
-    /// Records the sandbox's report as this execution's result.
+    /// Records the sandbox's report as this execution's result (its
+    /// transcript, if any, is stored apart: see `dispatch`).
     pub fn apply_report(&mut self, report: ExecutionReport, now: String) {
         self.status = report.status;
         self.output = report.output;

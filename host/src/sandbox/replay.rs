@@ -43,6 +43,9 @@ pub struct ExecutionExport {
     /// Where the component was, for a local run (a replay's default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component: Option<String>,
+    /// The version's manifest as uploaded (in a server's export).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
     pub input: Value,
     #[serde(default)]
     pub dry_run: bool,

@@ -31,6 +31,10 @@ pub struct TenantQuota {
     /// Executions created per minute (webhooks, SQS, manual runs); past it
     /// requests are refused with 429 and nothing is stored.
     pub max_executions_per_minute: Option<u32>,
+    /// Record each execution's transcript so it can be replayed (`wolfe
+    /// replay`); unset means yes. `false` records none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_transcripts: Option<bool>,
 }
 
 impl TenantQuota {

@@ -8,6 +8,7 @@
 
 mod executions;
 mod registry;
+mod replay;
 mod safety;
 mod settings;
 mod stats;
@@ -15,6 +16,7 @@ mod triggers;
 
 pub use executions::*;
 pub use registry::*;
+pub use replay::*;
 pub use safety::*;
 pub use settings::*;
 pub use stats::*;

@@ -39,6 +39,10 @@ pub struct ExecutionRecord {
     pub capability_calls: Vec<CapabilityCall>,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub capability_calls_dropped: u64,
+    /// Its transcript, stored beside the record, when it was recorded
+    /// (`record_transcripts` in the tenant's quota; on by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<crate::capabilities::transcript::TranscriptSummary>,
     pub fuel_consumed: u64,
     pub memory_peak_bytes: u64,
     pub duration_ms: u64,

@@ -236,6 +236,28 @@ impl ExecutionStore for PostgresStore {
         self.save_execution(record, None).await.map(|_| ())
     }
 
+    async fn put_transcript(&self, tenant: &str, id: &str, compressed: &[u8]) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO transcripts (tenant, id, data) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant, id) DO UPDATE SET data = EXCLUDED.data",
+            &[&tenant, &id, &compressed],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn get_transcript(&self, tenant: &str, id: &str) -> StoreResult<Option<Vec<u8>>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT data FROM transcripts WHERE tenant = $1 AND id = $2",
+                &[&tenant, &id],
+            )
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
     async fn finish_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
         self.save_execution(record, None).await.map(|_| ())
     }

@@ -158,6 +158,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX events_received ON events (tenant, received_at);
     "#,
+    // 9: each execution's transcript (compressed), gone with its record.
+    r#"
+    CREATE TABLE transcripts (
+        tenant text NOT NULL, id text NOT NULL, data bytea NOT NULL,
+        PRIMARY KEY (tenant, id),
+        FOREIGN KEY (tenant, id) REFERENCES executions (tenant, id) ON DELETE CASCADE
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

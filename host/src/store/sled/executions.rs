@@ -96,6 +96,21 @@ impl ExecutionStore for SledStore {
         get(&self.trees.executions, &key(&[tenant, id]))
     }
 
+    async fn put_transcript(&self, tenant: &str, id: &str, compressed: &[u8]) -> StoreResult<()> {
+        self.trees
+            .transcripts
+            .insert(key(&[tenant, id]), compressed)?;
+        Ok(())
+    }
+
+    async fn get_transcript(&self, tenant: &str, id: &str) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self
+            .trees
+            .transcripts
+            .get(key(&[tenant, id]))?
+            .map(|v| v.to_vec()))
+    }
+
     /// Saves a queued or running execution's new state.
     async fn update_execution(&self, record: &ExecutionRecord) -> StoreResult<()> {
         self.trees
@@ -415,6 +430,7 @@ impl SledStore {
                     self.trees.execution_keys.remove(pair)?;
                 }
                 self.trees.executions.remove(&k)?;
+                self.trees.transcripts.remove(&k)?;
                 excess = excess.saturating_sub(1);
                 pruned.executions += 1;
             }

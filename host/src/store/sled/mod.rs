@@ -60,6 +60,8 @@ struct Trees {
     /// Event time order (uuid v7 / arrival) for retention: seq → tenant\0id.
     events_by_time: sled::Tree,
     executions: sled::Tree,
+    /// Compressed transcripts, by the execution's key (tenant\0id).
+    transcripts: sled::Tree,
     /// (tenant, event, rule) → execution id: one execution per pair, ever.
     execution_keys: sled::Tree,
     /// Executions not yet terminal: resumed on start.
@@ -137,6 +139,7 @@ impl SledStore {
             events: t("events")?,
             events_by_time: t("events_by_time")?,
             executions: t("executions")?,
+            transcripts: t("transcripts")?,
             execution_keys: t("execution_keys")?,
             pending: t("pending")?,
             rejected: t("rejected_messages")?,
