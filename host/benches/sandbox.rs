@@ -4,9 +4,15 @@
 //! runner does it (one `python3` process spawned per execution), measured in
 //! the same run on the same machine; then `hello` in Python and JavaScript.
 //!
+//! Last, the cost of recording transcripts (`recording`): Rust `hello` and
+//! the flap-guard example (kv, http to a local agent, a secret) with the
+//! transcript off and on, in alternating blocks of the same run.
+//!
 //! Run: `cargo bench -p wolfe --bench sandbox` (add `-- --quick` for a short
 //! run). Results are printed and written to target/bench-results/sandbox.json.
 
+#[path = "sandbox/recording.rs"]
+mod recording;
 mod support;
 
 use std::io::Write;
@@ -25,15 +31,15 @@ print(f"hello: event with {keys} top-level keys", file=sys.stderr)
 json.dump({"greeting": "hello from wolfe", "echo": event}, sys.stdout)
 "#;
 
-struct Stats {
-    median: Duration,
-    p99: Duration,
+pub(crate) struct Stats {
+    pub(crate) median: Duration,
+    pub(crate) p99: Duration,
     mean: Duration,
-    runs: usize,
+    pub(crate) runs: usize,
 }
 
 impl Stats {
-    fn of(mut samples: Vec<Duration>) -> Self {
+    pub(crate) fn of(mut samples: Vec<Duration>) -> Self {
         samples.sort_unstable();
         let runs = samples.len();
         let pick = |q: f64| samples[((runs as f64 * q) as usize).min(runs - 1)];
@@ -195,5 +201,6 @@ fn main() {
     for (language, stats, fuel, memory) in &interpreted {
         results[*language] = serde_json::json!({"runs": stats.runs, "median_us": stats.median.as_secs_f64() * 1e6, "p99_us": stats.p99.as_secs_f64() * 1e6, "per_second": stats.per_second(), "fuel_per_execution": fuel, "memory_peak_bytes": memory});
     }
+    results["recording"] = recording::measure(&runtime, &runbook, &event, wasm_runs);
     support::write_results("sandbox", &results);
 }

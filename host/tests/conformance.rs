@@ -587,6 +587,30 @@ async fn javascript_fetch_is_held_to_the_same_grants_and_trail() {
         common::show(&r)
     );
     assert!(r.capability_calls[256].outcome.starts_with("limited: "));
+
+    // A fetch() is recorded as a wasi:http call with its answer, and a
+    // replay answers it from the transcript.
+    let event = fetch(
+        json!({"url": format!("{base}/allowed/echo"), "method": "POST", "body": "payload-2"}),
+    );
+    let inputs = common::Inputs {
+        transcript: Transcribe::Record,
+        ..Default::default()
+    };
+    let recorded = common::run_with(&sandbox, &runbook, event.clone(), inputs).await;
+    let recorded = Recorded::from_report(&recorded).unwrap();
+    let call = &recorded.transcript.calls[0];
+    assert_eq!(
+        (call.interface.as_str(), call.operation.as_str()),
+        ("wasi:http", "send")
+    );
+    assert_eq!(call.answer["ok"]["body"]["text"], "got payload-2");
+    let inputs = common::Inputs {
+        transcript: Transcribe::Replay(Arc::new(recorded.transcript.clone())),
+        ..Default::default()
+    };
+    let replayed = common::run_with(&sandbox, &runbook, event, inputs).await;
+    assert_eq!(compare(&recorded, &replayed), Verdict::Identical);
 }
 
 /// What only an event-loop language can do: a promise that never settles, a

@@ -166,6 +166,52 @@ async fn a_log_flood_is_truncated_with_a_marker() {
     }
 }
 
+/// 100,000 log calls make a transcript larger than its cap: recording stops
+/// there, the transcript says it is incomplete, and `wolfe replay` refuses
+/// it rather than calling every later call a difference.
+#[tokio::test]
+async fn a_transcript_over_its_cap_is_marked_and_not_replayed() {
+    use wolfe::capabilities::transcript::MAX_TRANSCRIPT_BYTES;
+    use wolfe::sandbox::replay::{EXPORT_FORMAT, ExecutionExport, Recorded};
+    let sandbox = common::sandbox();
+    let runbook = common::prepare(&sandbox, "conformance", None);
+    let inputs = common::Inputs {
+        transcript: wolfe::sandbox::Transcribe::Record,
+        ..Default::default()
+    };
+    let event = json!({"case": "log_flood"});
+    let report = common::run_with(&sandbox, &runbook, event.clone(), inputs).await;
+    assert_eq!(report.status, ExecutionStatus::Succeeded);
+    let recorded = Recorded::from_report(&report).unwrap();
+    let transcript = &recorded.transcript;
+    assert!(!transcript.complete);
+    assert!(transcript.bytes as usize <= MAX_TRANSCRIPT_BYTES);
+    assert!(transcript.calls.len() > 1_000 && transcript.calls.len() < 100_000);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("exec.json");
+    let export = ExecutionExport {
+        format: EXPORT_FORMAT.into(),
+        runbook: runbook.name.clone(),
+        version: runbook.version.clone(),
+        sha256: runbook.component.sha256.clone(),
+        component: Some(common::guest_path("conformance").display().to_string()),
+        manifest: None,
+        input: event,
+        dry_run: false,
+        limits: report.limits.clone(),
+        recorded,
+    };
+    std::fs::write(&file, serde_json::to_vec(&export).unwrap()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wolfe"))
+        .args(["replay", "--file", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("cannot be replayed"), "{stderr}");
+}
+
 #[tokio::test]
 async fn manifest_limits_above_the_host_ceiling_are_clamped_and_reported() {
     let sandbox = wolfe::sandbox::Sandbox::new(wolfe::sandbox::SandboxConfig {

@@ -13,6 +13,7 @@ use crate::capabilities::connectors::StaticConnectors;
 use crate::capabilities::secrets::StaticSecrets;
 use crate::capabilities::transcript::Transcript;
 use crate::dispatch::record::ExecutionRecord;
+use crate::registry::RunbookVersion;
 use crate::sandbox::replay::{EXPORT_FORMAT, ExecutionExport, Recorded, Verdict, compare};
 use crate::sandbox::{ExecutionRequest, PreparedRunbook, Transcribe};
 use crate::store::ExecutionFilter;
@@ -88,18 +89,7 @@ pub async fn component(
     PathParams((tenant, name, version)): PathParams<(String, String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
-    let stored = state
-        .store()
-        .get_version(&tenant, &name, &version)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("{name} {version} not found")))?;
-    let bytes = state
-        .store()
-        .get_component(&stored.sha256)
-        .await?
-        .ok_or_else(|| {
-            ApiError::Internal(format!("the component of {name} {version} is missing"))
-        })?;
+    let (_, bytes) = stored_version(&state, &tenant, &name, &version).await?;
     Ok(([(header::CONTENT_TYPE, "application/wasm")], bytes))
 }
 
@@ -205,6 +195,21 @@ async fn prepare(
     name: &str,
     version: &str,
 ) -> Result<PreparedRunbook, ApiError> {
+    let (stored, bytes) = stored_version(state, tenant, name, version).await?;
+    let sandbox = state.sandbox().clone();
+    tokio::task::spawn_blocking(move || sandbox.prepare(&stored.manifest, &bytes))
+        .await
+        .map_err(|e| ApiError::Internal(format!("loading {name} {version} panicked: {e}")))?
+        .map_err(|e| ApiError::Internal(format!("loading {name} {version}: {e}")))
+}
+
+/// A version and its component's bytes.
+async fn stored_version(
+    state: &AppState,
+    tenant: &str,
+    name: &str,
+    version: &str,
+) -> Result<(RunbookVersion, Vec<u8>), ApiError> {
     let stored = state
         .store()
         .get_version(tenant, name, version)
@@ -217,11 +222,7 @@ async fn prepare(
         .ok_or_else(|| {
             ApiError::Internal(format!("the component of {name} {version} is missing"))
         })?;
-    let sandbox = state.sandbox().clone();
-    tokio::task::spawn_blocking(move || sandbox.prepare(&stored.manifest, &bytes))
-        .await
-        .map_err(|e| ApiError::Internal(format!("loading {name} {version} panicked: {e}")))?
-        .map_err(|e| ApiError::Internal(format!("loading {name} {version}: {e}")))
+    Ok((stored, bytes))
 }
 
 /// An execution's stored transcript, or why there is none to replay.

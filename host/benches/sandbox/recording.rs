@@ -1,0 +1,215 @@
+//! What recording transcripts costs: each runbook run with the transcript
+//! off and on, in alternating blocks so both see the same machine, and the
+//! transcript's size per execution (as counted, and as stored: gzip).
+
+use super::Stats;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use wolfe::capabilities::connectors::StaticConnectors;
+use wolfe::capabilities::kv::KvProvider;
+use wolfe::capabilities::secrets::StaticSecrets;
+use wolfe::sandbox::{ExecutionRequest, PreparedRunbook, Sandbox, SandboxConfig, Transcribe};
+
+/// Blocks per mode: off, on, off, on, …
+const BLOCKS: usize = 10;
+
+/// A kv namespace in memory, fresh for each execution, so every run of
+/// flap-guard takes the same path.
+#[derive(Default)]
+struct MemoryKv(Mutex<HashMap<String, Vec<u8>>>);
+
+#[async_trait::async_trait]
+impl KvProvider for MemoryKv {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.0.lock().unwrap().get(key).cloned())
+    }
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        self.0.lock().unwrap().insert(key.into(), value.to_vec());
+        Ok(())
+    }
+    async fn delete(&self, key: &str) -> Result<(), String> {
+        self.0.lock().unwrap().remove(key);
+        Ok(())
+    }
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, String> {
+        let mut map = self.0.lock().unwrap();
+        if map.get(key).map(Vec::as_slice) != expected {
+            return Ok(false);
+        }
+        map.insert(key.into(), new.to_vec());
+        Ok(true)
+    }
+}
+
+struct Case<'a> {
+    name: &'a str,
+    sandbox: &'a Sandbox,
+    runbook: &'a PreparedRunbook,
+    event: serde_json::Value,
+    secrets: Arc<StaticSecrets>,
+    kv: bool,
+}
+
+/// Measures `hello` (prepared by the caller) and flap-guard, off and on.
+pub fn measure(
+    runtime: &tokio::runtime::Runtime,
+    hello: &PreparedRunbook,
+    hello_event: &serde_json::Value,
+    runs: usize,
+) -> serde_json::Value {
+    let root = super::support::repo_root();
+    let target = super::support::target_dir();
+    let sandbox = Sandbox::new(SandboxConfig {
+        cache_dir: Some(target.join("bench-cache")),
+        // The agent flap-guard talks to listens on loopback.
+        outbound_allow_cidrs: vec!["127.0.0.1/32".parse().unwrap()],
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let built = wolfe::build::build_runbook(
+        &root.join("runbooks/rust/flap-guard"),
+        Some(&target.join("bench-components/flap-guard.wasm")),
+    )
+    .expect("build runbooks/rust/flap-guard");
+    let flap_guard = sandbox
+        .prepare(&built.manifest, &std::fs::read(&built.path).unwrap())
+        .unwrap();
+    // The agent: unhealthy, and accepts restarts.
+    let agent = runtime.block_on(async {
+        let app = Router::new()
+            .route(
+                "/health",
+                get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "down") }),
+            )
+            .route("/restart", post(|| async { "restarting" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    });
+    let mut secrets = StaticSecrets::default();
+    secrets.insert("RESTART_TOKEN", "bench-restart-token");
+    let cases = [
+        Case {
+            name: "hello",
+            sandbox: &sandbox,
+            runbook: hello,
+            event: hello_event.clone(),
+            secrets: Arc::default(),
+            kv: false,
+        },
+        Case {
+            name: "flap-guard",
+            sandbox: &sandbox,
+            runbook: &flap_guard,
+            event: serde_json::json!({
+                "service": "checkout",
+                "health_url": format!("http://{agent}/health"),
+                "restart_url": format!("http://{agent}/restart"),
+                "failures_before_restart": 1,
+                "max_restarts": 3,
+                "window_secs": 3600
+            }),
+            secrets: Arc::new(secrets),
+            kv: true,
+        },
+    ];
+    let mut results = serde_json::Map::new();
+    println!("recording transcripts (alternating blocks, off / on)");
+    for case in &cases {
+        // flap-guard makes real requests: fewer runs.
+        let runs = if case.kv { runs / 10 } else { runs };
+        let (off, on, transcript) = compare(runtime, case, runs);
+        let added = on.median.as_secs_f64() / off.median.as_secs_f64() - 1.0;
+        println!(
+            "{:<11} off: median {:.1?} p99 {:.1?} | on: median {:.1?} p99 {:.1?} | {:+.1}% median | transcript {} bytes ({} calls), {} stored",
+            case.name,
+            off.median,
+            off.p99,
+            on.median,
+            on.p99,
+            added * 100.0,
+            transcript.bytes,
+            transcript.calls.len(),
+            transcript.compress().unwrap().len()
+        );
+        results.insert(
+            case.name.to_string(),
+            serde_json::json!({
+                "runs_each": off.runs,
+                "off_median_us": off.median.as_secs_f64() * 1e6,
+                "on_median_us": on.median.as_secs_f64() * 1e6,
+                "off_p99_us": off.p99.as_secs_f64() * 1e6,
+                "on_p99_us": on.p99.as_secs_f64() * 1e6,
+                "added_to_median": added,
+                "transcript_bytes": transcript.bytes,
+                "transcript_stored_bytes": transcript.compress().unwrap().len(),
+                "transcript_calls": transcript.calls.len(),
+            }),
+        );
+    }
+    serde_json::Value::Object(results)
+}
+
+fn compare(
+    runtime: &tokio::runtime::Runtime,
+    case: &Case,
+    runs: usize,
+) -> (Stats, Stats, wolfe::capabilities::transcript::Transcript) {
+    let run_once = |record: bool| {
+        let started = Instant::now();
+        let report = runtime.block_on(
+            case.sandbox.execute(
+                case.runbook,
+                ExecutionRequest {
+                    input: case.event.clone(),
+                    secrets: case.secrets.clone(),
+                    connectors: Arc::new(StaticConnectors::default()),
+                    kv: case
+                        .kv
+                        .then(|| Arc::new(MemoryKv::default()) as Arc<dyn KvProvider>),
+                    dry_run: false,
+                    on_tick: None,
+                    cancel: None,
+                    events: None,
+                    transcript: if record {
+                        Transcribe::Record
+                    } else {
+                        Transcribe::Off
+                    },
+                },
+            ),
+        );
+        let took = started.elapsed();
+        assert!(report.succeeded(), "{}: {report:?}", case.name);
+        (took, report.transcript)
+    };
+    for record in [false, true] {
+        for _ in 0..runs / 10 {
+            run_once(record);
+        }
+    }
+    let (mut off, mut on, mut transcript) = (Vec::new(), Vec::new(), None);
+    for _ in 0..BLOCKS {
+        off.extend((0..runs / BLOCKS).map(|_| run_once(false).0));
+        for _ in 0..runs / BLOCKS {
+            let (took, recorded) = run_once(true);
+            on.push(took);
+            transcript = recorded;
+        }
+    }
+    (
+        Stats::of(off),
+        Stats::of(on),
+        transcript.expect("a recorded run has a transcript"),
+    )
+}
