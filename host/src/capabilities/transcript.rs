@@ -241,6 +241,60 @@ impl Tape {
         }
     }
 
+    /// Takes the next place in the transcript for a call whose request and
+    /// answer come later: a `fetch()`, which a JavaScript runbook may leave
+    /// in flight beside others. Places are taken in the order the guest
+    /// makes its calls, so calls in flight together are recorded, and
+    /// replayed, in that order rather than the order they finished. `None`
+    /// when the tape is off.
+    pub fn reserve(&self, interface: &str, operation: &str) -> Option<Slot> {
+        let mut state = self.state()?;
+        let index = state.recorded.calls.len();
+        let source_index = state.replay.as_mut().map(|cursor| {
+            cursor.call += 1;
+            cursor.call - 1
+        });
+        if state.recorded.complete {
+            state.recorded.calls.push(HostCall {
+                interface: interface.to_string(),
+                operation: operation.to_string(),
+                request: Value::Null,
+                answer: Value::Null,
+            });
+        }
+        Some(Slot {
+            index,
+            source_index,
+        })
+    }
+
+    /// In a replay, the answer recorded at `slot`'s place — or `failed("not
+    /// recorded")` when that call asked something else — filled in. `None`
+    /// when live: make the call, then [`Tape::fill`] the slot.
+    pub fn replay_slot(&self, slot: &Slot, request: &Value) -> Option<Value> {
+        let source_index = slot.source_index?;
+        let mut state = self.state()?;
+        let source = state.replay.as_ref()?.source.clone();
+        let answer = match source.calls.get(source_index) {
+            Some(call) if call.request == *request => call.answer.clone(),
+            _ => error_value(&GuestError::Failed(NOT_RECORDED.into())),
+        };
+        fill_call(
+            &mut state.recorded,
+            slot.index,
+            request.clone(),
+            answer.clone(),
+        );
+        Some(answer)
+    }
+
+    /// Records a reserved call's request and answer.
+    pub fn fill(&self, slot: Slot, request: Value, answer: Value) {
+        if let Some(mut state) = self.state() {
+            fill_call(&mut state.recorded, slot.index, request, answer);
+        }
+    }
+
     /// A wall clock reading: recorded live, answered from the transcript in
     /// a replay (after its last reading, the last one again).
     pub fn wall_clock(&self, live: impl FnOnce() -> u64) -> u64 {
@@ -324,6 +378,23 @@ impl Tape {
     /// What was recorded, once the execution is over.
     pub fn finish(&self) -> Option<Transcript> {
         self.state().map(|s| s.recorded.clone())
+    }
+}
+
+/// A reserved place in the transcript ([`Tape::reserve`]).
+pub struct Slot {
+    /// Where the call goes in what is recorded.
+    index: usize,
+    /// In a replay, which recorded call answers it.
+    source_index: Option<usize>,
+}
+
+fn fill_call(transcript: &mut Transcript, index: usize, request: Value, answer: Value) {
+    let size = json_len(&request) + json_len(&answer);
+    let fits = reserve(transcript, size);
+    if let Some(call) = transcript.calls.get_mut(index).filter(|_| fits) {
+        call.request = request;
+        call.answer = answer;
     }
 }
 
@@ -466,6 +537,32 @@ mod tests {
         let replayed = replay.finish().unwrap();
         assert_eq!(replayed.calls.len(), 2);
         assert_eq!(replayed.calls[1].request, json!({"key": "c"}));
+    }
+
+    #[test]
+    fn calls_in_flight_together_keep_the_order_they_were_made_in() {
+        let live = Tape::recording(1);
+        let first = live.reserve("wasi:http", "send").unwrap();
+        let second = live.reserve("wasi:http", "send").unwrap();
+        // The second finishes first.
+        live.fill(second, json!("b"), ok_value(json!(2)));
+        live.fill(first, json!("a"), ok_value(json!(1)));
+        let source = Arc::new(live.finish().unwrap());
+        assert_eq!(source.calls[0].request, json!("a"));
+
+        let replay = Tape::replaying(source);
+        let first = replay.reserve("wasi:http", "send").unwrap();
+        let second = replay.reserve("wasi:http", "send").unwrap();
+        assert_eq!(
+            replay.replay_slot(&second, &json!("b")),
+            Some(ok_value(json!(2)))
+        );
+        assert_eq!(
+            replay.replay_slot(&first, &json!("a")),
+            Some(ok_value(json!(1)))
+        );
+        let replayed = replay.finish().unwrap();
+        assert_eq!(replayed.calls[1].answer, ok_value(json!(2)));
     }
 
     #[test]

@@ -56,12 +56,12 @@ impl WasiHttpHooks for FetchHooks {
         _response_errors: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
         let ctx = self.ctx.clone();
+        // Its place on the tape is taken now, in the order the guest makes
+        // its requests, not when it is answered.
+        let slot = ctx.reserve_fetch();
         Box::new(async move {
             let request = buffer_request(&ctx, request, options).await?;
-            let response = ctx
-                .send_guest_request("wasi:http", request)
-                .await
-                .map_err(error_code)?;
+            let response = ctx.send_fetch(slot, request).await.map_err(error_code)?;
             let done: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send> =
                 Box::new(async { Ok(()) });
             Ok((into_http_response(response)?, done))

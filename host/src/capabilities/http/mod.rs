@@ -18,7 +18,7 @@ use crate::capabilities::limits::{
 };
 use crate::capabilities::trail::SharedTrail;
 use crate::capabilities::transcript::{
-    Tape, answer_result, bytes_value, result_value, value_bytes,
+    Slot, Tape, answer_result, bytes_value, result_value, value_bytes,
 };
 use crate::capabilities::{Grants, describe};
 use crate::wit::wolfe::runbook::http::{Host, Request, Response};
@@ -144,6 +144,31 @@ impl HttpContext {
         let answer = result_value(&result, response_value);
         self.tape.record(interface, "send", recorded, answer);
         result
+    }
+
+    /// A `fetch()`: as [`HttpContext::send_guest_request`], in the place on
+    /// the tape taken when the guest made it ([`Tape::reserve`]).
+    pub(crate) async fn send_fetch(
+        &self,
+        slot: Option<Slot>,
+        request: Request,
+    ) -> Result<Response, GuestError> {
+        let Some(slot) = slot else {
+            return send_checked(self, request, Route::Granted).await;
+        };
+        let recorded = request_value(&request);
+        if let Some(answer) = self.tape.replay_slot(&slot, &recorded) {
+            return answer_result(&answer, response_from_value);
+        }
+        let result = send_checked(self, request, Route::Granted).await;
+        let answer = result_value(&result, response_value);
+        self.tape.fill(slot, recorded, answer);
+        result
+    }
+
+    /// Takes a `fetch()`'s place on the tape, when it is on.
+    pub(crate) fn reserve_fetch(&self) -> Option<Slot> {
+        self.tape.reserve("wasi:http", "send")
     }
 
     /// Whether this execution is a dry run (see [`dry_run`]).
