@@ -17,7 +17,7 @@ use crate::registry::RunbookVersion;
 use crate::sandbox::replay::{EXPORT_FORMAT, ExecutionExport, Recorded, Verdict, compare};
 use crate::sandbox::{ExecutionRequest, PreparedRunbook, Transcribe};
 use crate::store::ExecutionFilter;
-use crate::tenancy::Action;
+use crate::tenancy::{Action, Principal};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -110,7 +110,18 @@ pub async fn replay_candidate(
     PathParams((tenant, name)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<ReplayRequest>,
 ) -> Result<Json<ReplayRun>, ApiError> {
-    authorize(&state, &headers, &tenant, Action::RunRunbooks).await?;
+    // Nothing is sent and nothing changes: whoever may read the executions
+    // and either ship runbooks (an author, before promoting) or run them
+    // (an operator) may replay them.
+    let caller = authorize(&state, &headers, &tenant, Action::ReadExecutions).await?;
+    if let Principal::Tenant { role, .. } = caller.principal
+        && !role.allows(Action::WriteRunbooks)
+        && !role.allows(Action::RunRunbooks)
+    {
+        return Err(ApiError::Forbidden(
+            "replaying takes a role that writes or runs runbooks".into(),
+        ));
+    }
     if !(1..=MAX_REPLAYS).contains(&body.last) {
         return Err(ApiError::BadRequest(format!(
             "last: from 1 to {MAX_REPLAYS}, got {}",

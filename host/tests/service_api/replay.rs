@@ -82,6 +82,26 @@ crate::on_every_store! {
     assert!(paths.contains(&"/random"), "{paths:?}");
     assert!(!paths.contains(&"/now_ns"), "the clock is the recorded one: {paths:?}");
 
+    // `wolfe promote --replay`: the candidate in dev against test's
+    // recorded executions, shown before the promotion.
+    api.expect(200, "PUT", "/v1/tenants/acme/runbooks/conformance/environments/test", Some(&t.author),
+        Some(json!({"version": "0.1.0"}))).await;
+    let started = api.expect(202, "POST", "/v1/tenants/acme/runbooks/conformance/run", Some(&t.operator),
+        Some(json!({"environment": "test", "input": {"case": "entropy"}}))).await;
+    api.wait_terminal("acme", &t.operator, started["execution_id"].as_str().unwrap()).await;
+    api.expect(200, "PUT", "/v1/tenants/acme/runbooks/conformance/environments/dev", Some(&t.author),
+        Some(json!({"version": "0.2.0"}))).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_wolfe"))
+        .args(["promote", "conformance", "--from", "dev", "--to", "test", "--replay", "5", "--yes",
+            "--server", &api.base, "--token", &t.author, "--tenant", "acme"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("conformance 0.2.0 replayed against the last 1 recorded executions in test: \
+        0 identical, 1 output differs, 0 calls differ, 0 status differs, 0 not replayable"), "{said}");
+    assert!(said.contains("output differs"), "{said}");
+
     let bad = api.expect(400, "POST", "/v1/tenants/acme/runbooks/conformance/replay", Some(&t.operator),
         Some(json!({"version": "0.1.0", "last": 0}))).await;
     assert_eq!(error_code(&bad), "invalid_request");
