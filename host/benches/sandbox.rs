@@ -9,7 +9,7 @@
 //! transcript off and on, in alternating blocks of the same run.
 //!
 //! Run: `cargo bench -p wolfe --bench sandbox` (add `-- --quick` for a short
-//! run). Results are printed and written to target/bench-results/sandbox.json.
+//! run, `-- --recording` for the recording part alone). Results are printed and written to target/bench-results/sandbox.json.
 
 #[path = "sandbox/recording.rs"]
 mod recording;
@@ -59,6 +59,22 @@ impl Stats {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (wasm_runs, process_runs) = if quick { (2_000, 50) } else { (20_000, 300) };
+    // `-- --recording`: only the cost of recording transcripts.
+    if std::env::args().any(|a| a == "--recording") {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let event: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(support::repo_root().join("runbooks/rust/hello/event.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        let results =
+            serde_json::json!({"recording": recording::measure(&runtime, &event, wasm_runs)});
+        support::write_results("sandbox-recording", &results);
+        return;
+    }
     let root = support::repo_root();
     let target = support::target_dir();
     let built = support::build_hello();
@@ -201,6 +217,6 @@ fn main() {
     for (language, stats, fuel, memory) in &interpreted {
         results[*language] = serde_json::json!({"runs": stats.runs, "median_us": stats.median.as_secs_f64() * 1e6, "p99_us": stats.p99.as_secs_f64() * 1e6, "per_second": stats.per_second(), "fuel_per_execution": fuel, "memory_peak_bytes": memory});
     }
-    results["recording"] = recording::measure(&runtime, &runbook, &event, wasm_runs);
+    results["recording"] = recording::measure(&runtime, &event, wasm_runs);
     support::write_results("sandbox", &results);
 }

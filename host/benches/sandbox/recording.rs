@@ -59,10 +59,9 @@ struct Case<'a> {
     kv: bool,
 }
 
-/// Measures `hello` (prepared by the caller) and flap-guard, off and on.
+/// Measures `hello` and flap-guard, off and on.
 pub fn measure(
     runtime: &tokio::runtime::Runtime,
-    hello: &PreparedRunbook,
     hello_event: &serde_json::Value,
     runs: usize,
 ) -> serde_json::Value {
@@ -75,6 +74,10 @@ pub fn measure(
         ..SandboxConfig::default()
     })
     .unwrap();
+    let built = super::support::build_hello();
+    let hello = sandbox
+        .prepare(&built.manifest, &std::fs::read(&built.path).unwrap())
+        .unwrap();
     let built = wolfe::build::build_runbook(
         &root.join("runbooks/rust/flap-guard"),
         Some(&target.join("bench-components/flap-guard.wasm")),
@@ -102,7 +105,7 @@ pub fn measure(
         Case {
             name: "hello",
             sandbox: &sandbox,
-            runbook: hello,
+            runbook: &hello,
             event: hello_event.clone(),
             secrets: Arc::default(),
             kv: false,

@@ -135,6 +135,8 @@ pub struct Tape(Option<Arc<Mutex<TapeState>>>);
 
 struct TapeState {
     recorded: Transcript,
+    /// `recorded.insecure_seed`, as a number.
+    seed: u128,
     replay: Option<Cursor>,
 }
 
@@ -182,7 +184,12 @@ impl Tape {
     }
 
     fn with(recorded: Transcript, replay: Option<Cursor>) -> Self {
-        Self(Some(Arc::new(Mutex::new(TapeState { recorded, replay }))))
+        let seed = recorded.insecure_seed.parse().unwrap_or_default();
+        Self(Some(Arc::new(Mutex::new(TapeState {
+            recorded,
+            seed,
+            replay,
+        }))))
     }
 
     fn state(&self) -> Option<std::sync::MutexGuard<'_, TapeState>> {
@@ -193,7 +200,7 @@ impl Tape {
 
     /// The seed `wasi:random/insecure-seed` answers on this tape.
     pub fn insecure_seed(&self) -> Option<u128> {
-        self.state()?.recorded.insecure_seed.parse().ok()
+        Some(self.state()?.seed)
     }
 
     /// Whether calls are recorded (live or in a replay).
@@ -377,7 +384,7 @@ impl Tape {
 
     /// What was recorded, once the execution is over.
     pub fn finish(&self) -> Option<Transcript> {
-        self.state().map(|s| s.recorded.clone())
+        self.state().map(|mut s| std::mem::take(&mut s.recorded))
     }
 }
 
@@ -430,8 +437,21 @@ fn push_call(
     }
 }
 
+/// About the size of `value` as JSON (strings unescaped), counted without
+/// writing it out: this runs on every recorded call.
 fn json_len(value: &Value) -> usize {
-    serde_json::to_vec(value).map_or(0, |v| v.len())
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 20,
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(|v| json_len(v) + 1).sum::<usize>(),
+        Value::Object(map) => {
+            2 + map
+                .iter()
+                .map(|(k, v)| k.len() + 4 + json_len(v))
+                .sum::<usize>()
+        }
+    }
 }
 
 /// `{"ok": value}`.

@@ -65,7 +65,8 @@ impl HostMonotonicClock for TapeMonotonicClock {
 pub struct TapeRandom {
     secure: bool,
     tape: Tape,
-    live: Box<dyn wasmtime_wasi::Rng + Send>,
+    /// Made on first use: most runbooks never ask, and a replay never does.
+    live: Option<Box<dyn wasmtime_wasi::Rng + Send>>,
 }
 
 impl TapeRandom {
@@ -73,7 +74,7 @@ impl TapeRandom {
         Self {
             secure,
             tape,
-            live: wasmtime_wasi::thread_rng(),
+            live: None,
         }
     }
 }
@@ -95,7 +96,10 @@ impl TryRng for TapeRandom {
 
     fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Infallible> {
         let live = &mut self.live;
-        self.tape.random(self.secure, dest, |d| live.fill_bytes(d));
+        self.tape.random(self.secure, dest, |d| {
+            live.get_or_insert_with(wasmtime_wasi::thread_rng)
+                .fill_bytes(d)
+        });
         Ok(())
     }
 }
