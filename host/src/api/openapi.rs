@@ -113,6 +113,51 @@ mod tests {
     use super::document_json;
     use std::path::Path;
 
+    /// utoipa names a schema after its Rust type and keeps the last one
+    /// registered: two `ToSchema` types with one name would silently
+    /// replace each other in the document (and in Studio's types).
+    #[test]
+    fn no_two_schema_types_share_a_name() {
+        fn visit(dir: &Path, names: &mut Vec<(String, String)>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    visit(&path, names);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    let mut derived = false;
+                    for line in text.lines().map(str::trim) {
+                        if line.starts_with("#[derive") || line.starts_with("utoipa::ToSchema") {
+                            derived |= line.contains("ToSchema");
+                        } else if derived
+                            && let Some(rest) = line
+                                .strip_prefix("pub struct ")
+                                .or_else(|| line.strip_prefix("pub enum "))
+                        {
+                            let name: String = rest
+                                .chars()
+                                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                                .collect();
+                            names.push((name, path.display().to_string()));
+                            derived = false;
+                        } else if !line.starts_with("#[") && !line.starts_with("//") {
+                            derived &= line.ends_with(',') || line.ends_with('(');
+                        }
+                    }
+                }
+            }
+        }
+        let mut names = Vec::new();
+        visit(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut names,
+        );
+        names.sort();
+        assert!(names.len() > 50, "found {} schema types", names.len());
+        let twins: Vec<_> = names.windows(2).filter(|w| w[0].0 == w[1].0).collect();
+        assert!(twins.is_empty(), "schema types sharing a name: {twins:?}");
+    }
+
     /// `WOLFE_UPDATE_OPENAPI=1 cargo test -p wolfe --lib openapi` rewrites
     /// the committed copy after an intended change.
     #[test]

@@ -75,13 +75,13 @@ pub enum Verdict {
     },
     /// Every place the outputs (or the fuel used) differ.
     OutputDiffers {
-        changes: Vec<Change>,
+        changes: Vec<OutputChange>,
     },
 }
 
 /// One difference between two JSON values, at a JSON pointer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Change {
+pub struct OutputChange {
     pub path: String,
     pub recorded: Option<Value>,
     pub replayed: Option<Value>,
@@ -125,7 +125,7 @@ pub fn compare(recorded: &Recorded, replayed: &ExecutionReport) -> Verdict {
     );
     let timed_out = recorded.status == ExecutionStatus::TimedOut;
     if !timed_out && recorded.fuel_consumed != replayed.fuel_consumed {
-        changes.push(Change {
+        changes.push(OutputChange {
             path: "fuel_consumed".into(),
             recorded: Some(recorded.fuel_consumed.into()),
             replayed: Some(replayed.fuel_consumed.into()),
@@ -150,7 +150,7 @@ fn first_different_call(recorded: &[HostCall], replayed: &[HostCall]) -> Option<
     })
 }
 
-fn diff(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<Change>) {
+fn diff(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<OutputChange>) {
     match (a, b) {
         (Some(Value::Object(x)), Some(Value::Object(y))) => {
             let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
@@ -166,7 +166,7 @@ fn diff(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<Change>)
                 diff(&format!("{path}/{i}"), x.get(i), y.get(i), out);
             }
         }
-        (a, b) if a != b => out.push(Change {
+        (a, b) if a != b => out.push(OutputChange {
             path: if path.is_empty() {
                 "/".into()
             } else {
