@@ -6,49 +6,16 @@ use super::Stats;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 use wolfe::capabilities::connectors::StaticConnectors;
-use wolfe::capabilities::kv::KvProvider;
+use wolfe::capabilities::kv::{KvOverlay, KvProvider};
 use wolfe::capabilities::secrets::StaticSecrets;
 use wolfe::sandbox::{ExecutionRequest, PreparedRunbook, Sandbox, SandboxConfig, Transcribe};
+use wolfe::store::{RunbookKv, Store};
 
 /// Blocks per mode: off, on, off, on, …
 const BLOCKS: usize = 10;
-
-/// A kv namespace in memory, fresh for each execution, so every run of
-/// flap-guard takes the same path.
-#[derive(Default)]
-struct MemoryKv(Mutex<HashMap<String, Vec<u8>>>);
-
-#[async_trait::async_trait]
-impl KvProvider for MemoryKv {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.0.lock().unwrap().get(key).cloned())
-    }
-    async fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        self.0.lock().unwrap().insert(key.into(), value.to_vec());
-        Ok(())
-    }
-    async fn delete(&self, key: &str) -> Result<(), String> {
-        self.0.lock().unwrap().remove(key);
-        Ok(())
-    }
-    async fn compare_and_swap(
-        &self,
-        key: &str,
-        expected: Option<&[u8]>,
-        new: &[u8],
-    ) -> Result<bool, String> {
-        let mut map = self.0.lock().unwrap();
-        if map.get(key).map(Vec::as_slice) != expected {
-            return Ok(false);
-        }
-        map.insert(key.into(), new.to_vec());
-        Ok(true)
-    }
-}
 
 struct Case<'a> {
     name: &'a str,
@@ -56,7 +23,9 @@ struct Case<'a> {
     runbook: &'a PreparedRunbook,
     event: serde_json::Value,
     secrets: Arc<StaticSecrets>,
-    kv: bool,
+    /// Each execution sees this namespace through a fresh in-memory
+    /// overlay, so every run of flap-guard takes the same path.
+    kv: Option<Arc<dyn KvProvider>>,
 }
 
 /// Measures `hello` and flap-guard, off and on.
@@ -99,6 +68,8 @@ pub fn measure(
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         addr
     });
+    // Never written: the overlays keep each run's writes.
+    let store = Store::temporary().unwrap();
     let mut secrets = StaticSecrets::default();
     secrets.insert("RESTART_TOKEN", "bench-restart-token");
     let cases = [
@@ -108,7 +79,7 @@ pub fn measure(
             runbook: &hello,
             event: hello_event.clone(),
             secrets: Arc::default(),
-            kv: false,
+            kv: None,
         },
         Case {
             name: "flap-guard",
@@ -123,14 +94,14 @@ pub fn measure(
                 "window_secs": 3600
             }),
             secrets: Arc::new(secrets),
-            kv: true,
+            kv: Some(Arc::new(RunbookKv::new(store, "bench", "flap-guard"))),
         },
     ];
     let mut results = serde_json::Map::new();
     println!("recording transcripts (alternating blocks, off / on)");
     for case in &cases {
         // flap-guard makes real requests: fewer runs.
-        let runs = if case.kv { runs / 10 } else { runs };
+        let runs = if case.kv.is_some() { runs / 10 } else { runs };
         let (off, on, transcript) = compare(runtime, case, runs);
         let added = on.median.as_secs_f64() / off.median.as_secs_f64() - 1.0;
         println!(
@@ -179,7 +150,8 @@ fn compare(
                     connectors: Arc::new(StaticConnectors::default()),
                     kv: case
                         .kv
-                        .then(|| Arc::new(MemoryKv::default()) as Arc<dyn KvProvider>),
+                        .clone()
+                        .map(|kv| Arc::new(KvOverlay::over(kv)) as Arc<dyn KvProvider>),
                     dry_run: false,
                     on_tick: None,
                     cancel: None,

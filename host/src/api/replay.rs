@@ -9,13 +9,11 @@ use super::error::ApiError;
 use super::extract::{JsonBody, PathParams};
 use super::openapi::{BodyErrors, TenantErrors};
 use super::types::{ErrorBody, ReplayRequest, ReplayResult, ReplayRun, ReplaySummary};
-use crate::capabilities::connectors::StaticConnectors;
-use crate::capabilities::secrets::StaticSecrets;
 use crate::capabilities::transcript::Transcript;
 use crate::dispatch::record::ExecutionRecord;
 use crate::registry::RunbookVersion;
 use crate::sandbox::replay::{EXPORT_FORMAT, ExecutionExport, Recorded, Verdict, compare};
-use crate::sandbox::{ExecutionRequest, PreparedRunbook, Transcribe};
+use crate::sandbox::{ExecutionRequest, PreparedRunbook};
 use crate::store::ExecutionFilter;
 use crate::tenancy::{Action, Principal};
 use axum::Json;
@@ -277,17 +275,11 @@ async fn replay_one(
         .sandbox()
         .execute(
             candidate,
-            ExecutionRequest {
-                input: record.input.clone(),
-                secrets: Arc::new(StaticSecrets::default()),
-                connectors: Arc::new(StaticConnectors::default()),
-                kv: None,
-                events: None,
-                dry_run: record.dry_run,
-                on_tick: None,
-                cancel: None,
-                transcript: Transcribe::Replay(Arc::new(recorded.transcript.clone())),
-            },
+            ExecutionRequest::replaying(
+                record.input.clone(),
+                record.dry_run,
+                Arc::new(recorded.transcript.clone()),
+            ),
         )
         .await;
     compare(recorded, &report)

@@ -146,13 +146,7 @@ impl LogState {
 impl Host for LogState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         if self.tape.is_on() {
-            let level = match level {
-                Level::Debug => "debug",
-                Level::Info => "info",
-                Level::Warn => "warn",
-                Level::Error => "error",
-            };
-            let request = serde_json::json!({ "level": level, "message": message });
+            let request = serde_json::json!({ "level": LogLevel::from(level), "message": message });
             // Nothing is answered; a replay only checks the call was made.
             if self.tape.replay("log", "log", &request).is_none() {
                 self.tape

@@ -270,6 +270,8 @@ impl Tape {
             });
         }
         Some(Slot {
+            interface: interface.to_string(),
+            operation: operation.to_string(),
             index,
             source_index,
         })
@@ -283,7 +285,13 @@ impl Tape {
         let mut state = self.state()?;
         let source = state.replay.as_ref()?.source.clone();
         let answer = match source.calls.get(source_index) {
-            Some(call) if call.request == *request => call.answer.clone(),
+            Some(call)
+                if call.interface == slot.interface
+                    && call.operation == slot.operation
+                    && call.request == *request =>
+            {
+                call.answer.clone()
+            }
             _ => error_value(&GuestError::Failed(NOT_RECORDED.into())),
         };
         fill_call(
@@ -390,6 +398,9 @@ impl Tape {
 
 /// A reserved place in the transcript ([`Tape::reserve`]).
 pub struct Slot {
+    /// The call, as [`Tape::replay`] compares it.
+    interface: String,
+    operation: String,
     /// Where the call goes in what is recorded.
     index: usize,
     /// In a replay, which recorded call answers it.

@@ -8,12 +8,10 @@
 use super::Outcome;
 use super::client::{Client, Connection};
 use super::run::{default_cache_dir, resolve_target};
-use crate::capabilities::connectors::StaticConnectors;
-use crate::capabilities::secrets::StaticSecrets;
 use crate::manifest::MANIFEST_FILE;
 use crate::sandbox::replay::{EXPORT_FORMAT, ExecutionExport, Verdict, compare};
 use crate::sandbox::report::ExecutionReport;
-use crate::sandbox::{ExecutionRequest, Sandbox, SandboxConfig, Transcribe};
+use crate::sandbox::{ExecutionRequest, Sandbox, SandboxConfig};
 use anyhow::{Context, bail};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -93,17 +91,11 @@ pub fn replay(args: ReplayArgs) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
     let replayed = runtime.block_on(sandbox.execute(
         &runbook,
-        ExecutionRequest {
-            input: export.input.clone(),
-            secrets: Arc::new(StaticSecrets::default()),
-            connectors: Arc::new(StaticConnectors::default()),
-            kv: None,
-            events: None,
-            dry_run: export.dry_run,
-            on_tick: None,
-            cancel: None,
-            transcript: Transcribe::Replay(Arc::new(export.recorded.transcript.clone())),
-        },
+        ExecutionRequest::replaying(
+            export.input.clone(),
+            export.dry_run,
+            Arc::new(export.recorded.transcript.clone()),
+        ),
     ));
     let verdict = compare(&export.recorded, &replayed);
     print!("{}", describe(&verdict, &export, &replayed));

@@ -117,6 +117,28 @@ pub struct ExecutionRequest {
     pub transcript: Transcribe,
 }
 
+impl ExecutionRequest {
+    /// A replay of `transcript`: every host call is answered from it, so no
+    /// secret, connector, kv store or event sink is given.
+    pub fn replaying(
+        input: serde_json::Value,
+        dry_run: bool,
+        transcript: Arc<crate::capabilities::transcript::Transcript>,
+    ) -> Self {
+        Self {
+            input,
+            secrets: Arc::new(crate::capabilities::secrets::StaticSecrets::default()),
+            connectors: Arc::new(crate::capabilities::connectors::StaticConnectors::default()),
+            kv: None,
+            events: None,
+            dry_run,
+            on_tick: None,
+            cancel: None,
+            transcript: Transcribe::Replay(transcript),
+        }
+    }
+}
+
 /// Whether an execution's host calls are recorded, or answered from a
 /// transcript (`capabilities::transcript`).
 #[derive(Clone, Default)]
