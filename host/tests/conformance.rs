@@ -600,11 +600,8 @@ async fn javascript_fetch_is_held_to_the_same_grants_and_trail() {
     let recorded = common::run_with(&sandbox, &runbook, event.clone(), inputs).await;
     let recorded = Recorded::from_report(&recorded).unwrap();
     let call = &recorded.transcript.calls[0];
-    assert_eq!(
-        (call.interface.as_str(), call.operation.as_str()),
-        ("wasi:http", "send")
-    );
-    assert_eq!(call.answer["ok"]["body"]["text"], "got payload-2");
+    assert_eq!((call.interface(), call.operation()), ("wasi:http", "send"));
+    assert_eq!(call.answer()["ok"]["body"]["text"], "got payload-2");
     let inputs = common::Inputs {
         transcript: Transcribe::Replay(Arc::new(recorded.transcript.clone())),
         ..Default::default()

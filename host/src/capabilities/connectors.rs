@@ -13,7 +13,9 @@ use crate::capabilities::describe;
 use crate::capabilities::http::{HttpContext, KNOWN_METHODS, Route, send_checked};
 use crate::capabilities::secrets::SecretReader;
 use crate::capabilities::trail::SharedTrail;
-use crate::capabilities::transcript::{Tape, answer_result, result_value};
+use crate::capabilities::transcript::{
+    Recorded, Tape, answer_result, result_size, result_value, scrub_error, text_size,
+};
 use crate::manifest::check_secret_name;
 use crate::wit::wolfe::runbook::connectors::{Host, Reply};
 use crate::wit::wolfe::runbook::http::Request;
@@ -238,15 +240,8 @@ impl Host for ConnectorsState {
         action: String,
         payload: String,
     ) -> wasmtime::Result<Result<Reply, GuestError>> {
-        if !self.tape.is_on() {
-            return self.call_checked(connector, action, payload).await;
-        }
-        let request = serde_json::json!({
-            "connector": connector,
-            "action": action,
-            "payload": payload,
-        });
-        if let Some(answer) = self.tape.replay("connectors", "call", &request) {
+        let request = || ConnectorCall::request_value(&connector, &action, &payload);
+        if let Some(answer) = self.tape.replay("connectors", "call", request) {
             return Ok(answer_result(&answer, |v| {
                 Some(Reply {
                     status: u16::try_from(v.get("status")?.as_u64()?).ok()?,
@@ -254,42 +249,103 @@ impl Host for ConnectorsState {
                 })
             }));
         }
-        let result = self.call_checked(connector, action, payload).await?;
-        let answer = result_value(
-            &result,
-            |r| serde_json::json!({ "status": r.status, "body": r.body }),
-        );
-        self.tape.record("connectors", "call", request, answer);
+        let result = self.call_checked(&connector, &action, &payload).await?;
+        if self.tape.is_on() {
+            self.tape.record(ConnectorCall {
+                connector,
+                action,
+                payload,
+                answer: result.clone(),
+            });
+        }
         Ok(result)
+    }
+}
+
+/// A `connectors` call as a transcript keeps it. The payload is the
+/// guest's; credentials the host adds never appear in it.
+#[derive(Debug)]
+struct ConnectorCall {
+    connector: String,
+    action: String,
+    payload: String,
+    answer: Result<Reply, GuestError>,
+}
+
+impl ConnectorCall {
+    fn request_value(connector: &str, action: &str, payload: &str) -> serde_json::Value {
+        serde_json::json!({
+            "connector": connector,
+            "action": action,
+            "payload": payload,
+        })
+    }
+}
+
+impl Recorded for ConnectorCall {
+    fn interface(&self) -> &'static str {
+        "connectors"
+    }
+
+    fn operation(&self) -> &'static str {
+        "call"
+    }
+
+    fn request(&self) -> serde_json::Value {
+        Self::request_value(&self.connector, &self.action, &self.payload)
+    }
+
+    fn answer(&self) -> serde_json::Value {
+        result_value(
+            &self.answer,
+            |r| serde_json::json!({ "status": r.status, "body": r.body }),
+        )
+    }
+
+    fn scrub(&mut self, scrub: &dyn Fn(&mut String)) {
+        scrub(&mut self.connector);
+        scrub(&mut self.action);
+        scrub(&mut self.payload);
+        match &mut self.answer {
+            Ok(reply) => scrub(&mut reply.body),
+            Err(e) => scrub_error(e, scrub),
+        }
+    }
+
+    fn size(&self) -> usize {
+        text_size(&self.connector)
+            + text_size(&self.action)
+            + text_size(&self.payload)
+            + result_size(&self.answer, |r| text_size(&r.body) + 16)
     }
 }
 
 impl ConnectorsState {
     async fn call_checked(
         &mut self,
-        connector: String,
-        action: String,
-        payload: String,
+        connector: &str,
+        action: &str,
+        payload: &str,
     ) -> wasmtime::Result<Result<Reply, GuestError>> {
         let started = Instant::now();
         let refuse = |trail: &SharedTrail, allowed: bool, e: GuestError| {
             trail.record(
                 "connectors",
-                &action,
-                &connector,
+                action,
+                connector,
                 allowed,
                 describe(&e),
                 started,
             );
             Ok(Err(e))
         };
-        if !self.declared.contains(&connector) {
+        if !self.declared.contains(connector) {
             let e = GuestError::Denied(format!(
                 "connector {connector:?} is not declared in the manifest"
             ));
             return refuse(&self.trail, false, e);
         }
-        let spec = match self.provider.get(&connector).await {
+        let spec = match self.provider.get(connector).await {
             Ok(Some(spec)) => spec,
             Ok(None) => {
                 let e = GuestError::Failed(format!(
@@ -299,22 +355,19 @@ impl ConnectorsState {
             }
             Err(why) => return refuse(&self.trail, true, GuestError::Failed(why)),
         };
-        let request = match self
-            .build_request(&connector, &spec, &action, &payload)
-            .await
-        {
+        let request = match self.build_request(connector, &spec, action, payload).await {
             Ok(r) => r,
             Err(e) => return refuse(&self.trail, true, e),
         };
         let route = Route::Connector {
-            name: &connector,
-            action: &action,
+            name: connector,
+            action,
         };
         let dry_run = self.http.is_dry_run();
         let reply = send_checked(&self.http, request, route).await.map(|r| {
             if dry_run {
                 // Withheld: every connector call is, in a dry run.
-                withheld_reply(&spec, &payload)
+                withheld_reply(&spec, payload)
             } else {
                 Reply {
                     status: r.status,

@@ -6,7 +6,9 @@
 
 use super::describe;
 use super::trail::{DRY_RUN, SharedTrail};
-use super::transcript::{Tape, answer_result, result_value};
+use super::transcript::{
+    Recorded, Tape, answer_result, result_size, result_value, scrub_error, text_size,
+};
 use crate::wit::wolfe::runbook::events::Host;
 use crate::wit::wolfe::runbook::types::Error as GuestError;
 use async_trait::async_trait;
@@ -76,29 +78,74 @@ impl Host for EventsState {
         event_type: String,
         data: String,
     ) -> wasmtime::Result<Result<String, GuestError>> {
-        if !self.tape.is_on() {
-            return Ok(self.emit_checked(event_type, data).await);
-        }
-        let request = serde_json::json!({ "type": event_type, "data": data });
-        if let Some(answer) = self.tape.replay("events", "emit", &request) {
+        let request = || EmitCall::request_value(&event_type, &data);
+        if let Some(answer) = self.tape.replay("events", "emit", request) {
             return Ok(answer_result(&answer, |v| v.as_str().map(str::to_string)));
         }
-        let result = self.emit_checked(event_type, data).await;
-        let answer = result_value(&result, |id| serde_json::Value::String(id.clone()));
-        self.tape.record("events", "emit", request, answer);
+        let result = self.emit_checked(&event_type, &data).await;
+        if self.tape.is_on() {
+            self.tape.record(EmitCall {
+                event_type,
+                data,
+                answer: result.clone(),
+            });
+        }
         Ok(result)
     }
 }
 
+/// An `events` call as a transcript keeps it.
+#[derive(Debug)]
+struct EmitCall {
+    event_type: String,
+    data: String,
+    answer: Result<String, GuestError>,
+}
+
+impl EmitCall {
+    fn request_value(event_type: &str, data: &str) -> serde_json::Value {
+        serde_json::json!({ "type": event_type, "data": data })
+    }
+}
+
+impl Recorded for EmitCall {
+    fn interface(&self) -> &'static str {
+        "events"
+    }
+
+    fn operation(&self) -> &'static str {
+        "emit"
+    }
+
+    fn request(&self) -> serde_json::Value {
+        Self::request_value(&self.event_type, &self.data)
+    }
+
+    fn answer(&self) -> serde_json::Value {
+        result_value(&self.answer, |id| serde_json::Value::String(id.clone()))
+    }
+
+    fn scrub(&mut self, scrub: &dyn Fn(&mut String)) {
+        scrub(&mut self.event_type);
+        scrub(&mut self.data);
+        match &mut self.answer {
+            Ok(id) => scrub(id),
+            Err(e) => scrub_error(e, scrub),
+        }
+    }
+
+    fn size(&self) -> usize {
+        text_size(&self.event_type)
+            + text_size(&self.data)
+            + result_size(&self.answer, |id| text_size(id))
+    }
+}
+
 impl EventsState {
-    async fn emit_checked(
-        &mut self,
-        event_type: String,
-        data: String,
-    ) -> Result<String, GuestError> {
+    async fn emit_checked(&mut self, event_type: &str, data: &str) -> Result<String, GuestError> {
         let started = Instant::now();
         let seq = self.emitted;
-        let result = self.try_emit(seq, &event_type, &data).await;
+        let result = self.try_emit(seq, event_type, data).await;
         let (allowed, outcome) = match &result {
             Ok(_) if self.dry_run => (true, DRY_RUN.to_string()),
             Ok(id) => (true, format!("ok: {id}")),
@@ -106,7 +153,7 @@ impl EventsState {
             Err(e) => (true, describe(e)),
         };
         self.trail
-            .record("events", "emit", &event_type, allowed, outcome, started);
+            .record("events", "emit", event_type, allowed, outcome, started);
         result
     }
 }

@@ -5,6 +5,7 @@
 //! log ends with a marker entry saying how many were.
 
 use crate::capabilities::limits::{MAX_LOG_BYTES, MAX_LOG_ENTRIES};
+use crate::capabilities::transcript::{Recorded, Tape, text_size};
 use crate::wit::wolfe::runbook::log::{Host, Level};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -134,31 +135,72 @@ impl From<Level> for LogLevel {
 /// guest's stdout and stderr also write to.
 pub struct LogState {
     log: SharedLog,
-    tape: crate::capabilities::transcript::Tape,
+    tape: Tape,
 }
 
 impl LogState {
-    pub fn new(log: SharedLog, tape: crate::capabilities::transcript::Tape) -> Self {
+    pub fn new(log: SharedLog, tape: Tape) -> Self {
         Self { log, tape }
     }
 }
 
 impl Host for LogState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        if self.tape.is_on() {
-            let request = serde_json::json!({ "level": LogLevel::from(level), "message": message });
-            // Nothing is answered; a replay only checks the call was made.
-            if self.tape.replay("log", "log", &request).is_none() {
-                self.tape
-                    .record("log", "log", request, serde_json::Value::Null);
-            }
+        let level = LogLevel::from(level);
+        // Nothing is answered; a replay only checks the call was made.
+        let replayed = self
+            .tape
+            .replay("log", "log", || LogCall::request_value(level, &message));
+        if replayed.is_none() && self.tape.is_on() {
+            self.tape.record(LogCall {
+                level,
+                message: message.clone(),
+            });
         }
-        self.log.lock().expect("execution log lock poisoned").push(
-            level.into(),
-            LogSource::Log,
-            &message,
-        );
+        self.log
+            .lock()
+            .expect("execution log lock poisoned")
+            .push(level, LogSource::Log, &message);
         Ok(())
+    }
+}
+
+/// A `log` call as a transcript keeps it.
+#[derive(Debug)]
+struct LogCall {
+    level: LogLevel,
+    message: String,
+}
+
+impl LogCall {
+    fn request_value(level: LogLevel, message: &str) -> serde_json::Value {
+        serde_json::json!({ "level": level, "message": message })
+    }
+}
+
+impl Recorded for LogCall {
+    fn interface(&self) -> &'static str {
+        "log"
+    }
+
+    fn operation(&self) -> &'static str {
+        "log"
+    }
+
+    fn request(&self) -> serde_json::Value {
+        Self::request_value(self.level, &self.message)
+    }
+
+    fn answer(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
+    fn scrub(&mut self, scrub: &dyn Fn(&mut String)) {
+        scrub(&mut self.message);
+    }
+
+    fn size(&self) -> usize {
+        text_size(&self.message) + 20
     }
 }
 

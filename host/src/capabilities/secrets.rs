@@ -6,7 +6,10 @@
 
 use crate::capabilities::describe;
 use crate::capabilities::trail::SharedTrail;
-use crate::capabilities::transcript::{Tape, answer_result, result_value, secret_placeholder};
+use crate::capabilities::transcript::{
+    Recorded, Tape, answer_result, result_size, result_value, scrub_error, secret_placeholder,
+    text_size,
+};
 use crate::wit::wolfe::runbook::secrets::Host;
 use crate::wit::wolfe::runbook::types::Error as GuestError;
 use std::collections::BTreeSet;
@@ -149,11 +152,10 @@ impl SecretsState {
 
 impl Host for SecretsState {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, GuestError>> {
-        if !self.tape.is_on() {
-            return Ok(self.read(name).await);
-        }
-        let request = serde_json::json!({ "name": name });
-        if let Some(answer) = self.tape.replay("secrets", "get", &request) {
+        if let Some(answer) = self
+            .tape
+            .replay("secrets", "get", || SecretCall::request_value(&name))
+        {
             // A transcript holds the value's length, never the value; the
             // stand-in is redacted from the replay's record like a value.
             let result = answer_result(&answer, |v| {
@@ -165,18 +167,68 @@ impl Host for SecretsState {
             }
             return Ok(result);
         }
-        let result = self.read(name).await;
+        if !self.tape.is_on() {
+            return Ok(self.read(&name).await);
+        }
+        let result = self.read(&name).await;
         // The value never enters the transcript, however short it is.
-        let answer = result_value(&result, |v| serde_json::json!({ "secret_bytes": v.len() }));
-        self.tape.record("secrets", "get", request, answer);
+        self.tape.record(SecretCall {
+            name,
+            answer: result.as_ref().map(String::len).map_err(Clone::clone),
+        });
         Ok(result)
     }
 }
 
+/// A `secrets` call as a transcript keeps it: the value's length only.
+#[derive(Debug)]
+struct SecretCall {
+    name: String,
+    answer: Result<usize, GuestError>,
+}
+
+impl SecretCall {
+    fn request_value(name: &str) -> serde_json::Value {
+        serde_json::json!({ "name": name })
+    }
+}
+
+impl Recorded for SecretCall {
+    fn interface(&self) -> &'static str {
+        "secrets"
+    }
+
+    fn operation(&self) -> &'static str {
+        "get"
+    }
+
+    fn request(&self) -> serde_json::Value {
+        Self::request_value(&self.name)
+    }
+
+    fn answer(&self) -> serde_json::Value {
+        result_value(
+            &self.answer,
+            |len| serde_json::json!({ "secret_bytes": len }),
+        )
+    }
+
+    fn scrub(&mut self, scrub: &dyn Fn(&mut String)) {
+        scrub(&mut self.name);
+        if let Err(e) = &mut self.answer {
+            scrub_error(e, scrub);
+        }
+    }
+
+    fn size(&self) -> usize {
+        text_size(&self.name) + result_size(&self.answer, |_| 36)
+    }
+}
+
 impl SecretsState {
-    async fn read(&mut self, name: String) -> Result<String, GuestError> {
+    async fn read(&mut self, name: &str) -> Result<String, GuestError> {
         let started = Instant::now();
-        let (allowed, result) = if !self.declared.contains(&name) {
+        let (allowed, result) = if !self.declared.contains(name) {
             (
                 false,
                 Err(GuestError::Denied(format!(
@@ -184,7 +236,7 @@ impl SecretsState {
                 ))),
             )
         } else {
-            match self.reader.read(&name).await {
+            match self.reader.read(name).await {
                 Ok(Some(value)) => (true, Ok(value)),
                 Err(why) => (true, Err(GuestError::Failed(why))),
                 Ok(None) => (
@@ -200,7 +252,7 @@ impl SecretsState {
             Err(e) => describe(e),
         };
         self.trail
-            .record("secrets", "get", &name, allowed, outcome, started);
+            .record("secrets", "get", name, allowed, outcome, started);
         result
     }
 }

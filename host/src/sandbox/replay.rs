@@ -4,7 +4,7 @@
 //! where the clock stopped the guest is not deterministic); otherwise
 //! the first difference found, in the order calls, status, output.
 
-use crate::capabilities::transcript::{HostCall, Transcript};
+use crate::capabilities::transcript::{Call, HostCall, Transcript};
 use crate::sandbox::report::{ExecutionReport, ExecutionStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -106,8 +106,8 @@ pub fn compare(recorded: &Recorded, replayed: &ExecutionReport) -> Verdict {
     if let Some(index) = first_different_call(&recorded.transcript.calls, calls) {
         return Verdict::CallsDiffer {
             index,
-            recorded: recorded.transcript.calls.get(index).cloned().map(Box::new),
-            replayed: calls.get(index).cloned().map(Box::new),
+            recorded: written(recorded.transcript.calls.get(index)),
+            replayed: written(calls.get(index)),
         };
     }
     if recorded.status != replayed.status {
@@ -140,14 +140,15 @@ pub fn compare(recorded: &Recorded, replayed: &ExecutionReport) -> Verdict {
 
 /// Calls are the same when they ask the same thing; a replay's answers come
 /// from the recording, so they cannot differ where the requests agree.
-fn first_different_call(recorded: &[HostCall], replayed: &[HostCall]) -> Option<usize> {
-    let same = |a: &HostCall, b: &HostCall| {
-        a.interface == b.interface && a.operation == b.operation && a.request == b.request
-    };
+fn first_different_call(recorded: &[Call], replayed: &[Call]) -> Option<usize> {
     (0..recorded.len().max(replayed.len())).find(|&i| match (recorded.get(i), replayed.get(i)) {
-        (Some(a), Some(b)) => !same(a, b),
+        (Some(a), Some(b)) => !a.asks(b.interface(), b.operation(), &b.request()),
         _ => true,
     })
+}
+
+fn written(call: Option<&Call>) -> Option<Box<HostCall>> {
+    call.map(|call| Box::new(call.host_call().into_owned()))
 }
 
 fn diff(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<OutputChange>) {
@@ -206,11 +207,13 @@ mod tests {
 
     #[test]
     fn the_first_different_call_is_named() {
-        let call = |key: &str| HostCall {
-            interface: "kv".into(),
-            operation: "get".into(),
-            request: json!({ "key": key }),
-            answer: json!({"ok": null}),
+        let call = |key: &str| {
+            Call::from(HostCall {
+                interface: "kv".into(),
+                operation: "get".into(),
+                request: json!({ "key": key }),
+                answer: json!({"ok": null}),
+            })
         };
         let a = [call("x"), call("y")];
         assert_eq!(first_different_call(&a, &a), None);

@@ -18,7 +18,8 @@ use crate::capabilities::limits::{
 };
 use crate::capabilities::trail::SharedTrail;
 use crate::capabilities::transcript::{
-    Slot, Tape, answer_result, bytes_value, result_value, value_bytes,
+    Recorded, Slot, Tape, answer_result, bytes_size, bytes_value, result_size, result_value,
+    scrub_bytes, scrub_error, text_size, value_bytes,
 };
 use crate::capabilities::{Grants, describe};
 use crate::wit::wolfe::runbook::http::{Host, Request, Response};
@@ -125,24 +126,23 @@ impl HttpContext {
         self
     }
 
-    /// Sends a guest request (`interface` is `http` or `wasi:http`) through
-    /// [`send_checked`], recorded on the tape — or, in a replay, answered
-    /// from it with nothing sent.
-    pub(crate) async fn send_guest_request(
-        &self,
-        interface: &str,
-        request: Request,
-    ) -> Result<Response, GuestError> {
+    /// Sends a request of the `http` interface through [`send_checked`],
+    /// recorded on the tape — or, in a replay, answered from it with nothing
+    /// sent.
+    async fn send_guest_request(&self, request: Request) -> Result<Response, GuestError> {
+        if let Some(answer) = self.tape.replay("http", "send", || request_value(&request)) {
+            return answer_result(&answer, response_from_value);
+        }
         if !self.tape.is_on() {
             return send_checked(self, request, Route::Granted).await;
         }
-        let recorded = request_value(&request);
-        if let Some(answer) = self.tape.replay(interface, "send", &recorded) {
-            return answer_result(&answer, response_from_value);
-        }
+        let kept = request.clone();
         let result = send_checked(self, request, Route::Granted).await;
-        let answer = result_value(&result, response_value);
-        self.tape.record(interface, "send", recorded, answer);
+        self.tape.record(HttpCall {
+            interface: "http",
+            request: kept,
+            answer: result.clone(),
+        });
         result
     }
 
@@ -156,13 +156,19 @@ impl HttpContext {
         let Some(slot) = slot else {
             return send_checked(self, request, Route::Granted).await;
         };
-        let recorded = request_value(&request);
-        if let Some(answer) = self.tape.replay_slot(&slot, &recorded) {
+        if let Some(answer) = self.tape.replay_slot(&slot, || request_value(&request)) {
             return answer_result(&answer, response_from_value);
         }
+        let kept = request.clone();
         let result = send_checked(self, request, Route::Granted).await;
-        let answer = result_value(&result, response_value);
-        self.tape.fill(slot, recorded, answer);
+        self.tape.fill(
+            slot,
+            HttpCall {
+                interface: "wasi:http",
+                request: kept,
+                answer: result.clone(),
+            },
+        );
         result
     }
 
@@ -180,7 +186,7 @@ impl HttpContext {
 /// The `http` interface's per-execution state is the [`HttpContext`] itself.
 impl Host for HttpContext {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, GuestError>> {
-        Ok(self.send_guest_request("http", request).await)
+        Ok(self.send_guest_request(request).await)
     }
 }
 
@@ -455,6 +461,76 @@ fn follow_redirect(
     Ok(())
 }
 
+/// A guest request and its answer, as a transcript keeps them.
+#[derive(Debug)]
+struct HttpCall {
+    /// `http`, or `wasi:http` for a `fetch()`.
+    interface: &'static str,
+    request: Request,
+    answer: Result<Response, GuestError>,
+}
+
+impl Recorded for HttpCall {
+    fn interface(&self) -> &'static str {
+        self.interface
+    }
+
+    fn operation(&self) -> &'static str {
+        "send"
+    }
+
+    fn request(&self) -> serde_json::Value {
+        request_value(&self.request)
+    }
+
+    fn answer(&self) -> serde_json::Value {
+        result_value(&self.answer, response_value)
+    }
+
+    fn scrub(&mut self, scrub: &dyn Fn(&mut String)) {
+        scrub(&mut self.request.method);
+        scrub(&mut self.request.url);
+        scrub_headers(&mut self.request.headers, scrub);
+        if let Some(body) = &mut self.request.body {
+            scrub_bytes(body, scrub);
+        }
+        match &mut self.answer {
+            Ok(response) => {
+                scrub_headers(&mut response.headers, scrub);
+                scrub_bytes(&mut response.body, scrub);
+            }
+            Err(e) => scrub_error(e, scrub),
+        }
+    }
+
+    fn size(&self) -> usize {
+        let request = text_size(&self.request.method)
+            + text_size(&self.request.url)
+            + headers_size(&self.request.headers)
+            + self.request.body.as_deref().map_or(8, bytes_size)
+            + 24;
+        let answer = result_size(&self.answer, |response| {
+            headers_size(&response.headers) + bytes_size(&response.body) + 16
+        });
+        request + answer
+    }
+}
+
+fn scrub_headers(headers: &mut [(String, String)], scrub: &dyn Fn(&mut String)) {
+    for (name, value) in headers {
+        scrub(name);
+        scrub(value);
+    }
+}
+
+fn headers_size(headers: &[(String, String)]) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| text_size(name) + text_size(value))
+        .sum::<usize>()
+        + 16
+}
+
 /// A guest request as a transcript records it.
 fn request_value(request: &Request) -> serde_json::Value {
     serde_json::json!({
@@ -601,5 +677,41 @@ fn transport_error(e: reqwest::Error, timeout: Duration) -> GuestError {
             source = s.source();
         }
         GuestError::Failed(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_request_is_written_out_scrubbed_and_reads_back() {
+        let mut call = HttpCall {
+            interface: "http",
+            request: Request {
+                method: "POST".into(),
+                url: "https://ops.example/restart?token=s3cret".into(),
+                headers: vec![("authorization".into(), "Bearer s3cret".into())],
+                body: Some(b"{\"token\":\"s3cret\"}".to_vec()),
+                timeout_ms: Some(500),
+            },
+            answer: Ok(Response {
+                status: 200,
+                headers: vec![("x-echo".into(), "s3cret".into())],
+                body: vec![0xff, 0x00],
+            }),
+        };
+        call.scrub(&|text: &mut String| *text = text.replace("s3cret", "[REDACTED]"));
+        let request = call.request();
+        let answer = call.answer();
+        assert!(!format!("{request}{answer}").contains("s3cret"));
+        assert_eq!(request["headers"][0][1], "Bearer [REDACTED]");
+        assert_eq!(request["body"]["text"], "{\"token\":\"[REDACTED]\"}");
+        assert_eq!(request["timeout_ms"], 500);
+        // Bytes that are not text are written as base64, and read back.
+        let response = answer_result(&answer, response_from_value).unwrap();
+        assert_eq!(response.body, [0xff, 0x00]);
+        assert_eq!(response.status, 200);
+        assert!(call.size() > request.to_string().len() / 2);
     }
 }

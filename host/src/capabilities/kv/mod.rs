@@ -14,7 +14,8 @@ use crate::capabilities::limits::{
 };
 use crate::capabilities::trail::SharedTrail;
 use crate::capabilities::transcript::{
-    Tape, answer_result, bytes_value, result_value, value_bytes,
+    Recorded, Tape, answer_result, bytes_size, bytes_value, result_size, result_value, scrub_bytes,
+    scrub_error, text_size, value_bytes,
 };
 use crate::wit::wolfe::runbook::kv::Host;
 use crate::wit::wolfe::runbook::types::Error as GuestError;
@@ -44,6 +45,7 @@ pub trait KvProvider: Send + Sync {
 const MAX_INCREMENT_ATTEMPTS: usize = 100;
 
 /// What a kv operation does, run after the checks.
+#[derive(Debug)]
 enum KvOp {
     Get,
     Set(Vec<u8>),
@@ -56,6 +58,7 @@ enum KvOp {
 }
 
 /// What a kv operation answered.
+#[derive(Debug, Clone)]
 enum KvAnswer {
     Value(Option<Vec<u8>>),
     Done,
@@ -101,24 +104,26 @@ impl KvState {
 
     /// Runs one kv operation after the grant, key and write-budget checks,
     /// and records it (in a replay: answers it from the transcript).
-    async fn kv_call(&mut self, key: &str, op: KvOp) -> Result<KvAnswer, GuestError> {
-        let Some(request) = self.tape.is_on().then(|| op.request(key)) else {
-            return self.checked_call(key, op).await;
-        };
+    async fn kv_call(&mut self, key: String, op: KvOp) -> Result<KvAnswer, GuestError> {
         let operation = op.name();
-        if let Some(answer) = self.tape.replay("kv", operation, &request) {
+        if let Some(answer) = self.tape.replay("kv", operation, || op.request(&key)) {
             return answer_result(&answer, |ok| KvAnswer::decode(&op, ok));
         }
-        let result = self.checked_call(key, op).await;
-        let answer = result_value(&result, KvAnswer::encode);
-        self.tape.record("kv", operation, request, answer);
+        let result = self.checked_call(&key, &op).await;
+        if self.tape.is_on() {
+            self.tape.record(KvCall {
+                key,
+                op,
+                answer: result.clone(),
+            });
+        }
         result
     }
 
-    async fn checked_call(&mut self, key: &str, op: KvOp) -> Result<KvAnswer, GuestError> {
+    async fn checked_call(&mut self, key: &str, op: &KvOp) -> Result<KvAnswer, GuestError> {
         let started = Instant::now();
         let operation = op.name();
-        let write = match &op {
+        let write = match op {
             KvOp::Get => None,
             KvOp::Set(value) => Some(value.len()),
             KvOp::Delete => Some(0),
@@ -225,12 +230,72 @@ impl KvAnswer {
     }
 }
 
-async fn run_op(kv: &dyn KvProvider, key: &str, op: KvOp) -> Result<KvAnswer, GuestError> {
+/// A `kv` call as a transcript keeps it.
+#[derive(Debug)]
+struct KvCall {
+    key: String,
+    op: KvOp,
+    answer: Result<KvAnswer, GuestError>,
+}
+
+impl Recorded for KvCall {
+    fn interface(&self) -> &'static str {
+        "kv"
+    }
+
+    fn operation(&self) -> &'static str {
+        self.op.name()
+    }
+
+    fn request(&self) -> Value {
+        self.op.request(&self.key)
+    }
+
+    fn answer(&self) -> Value {
+        result_value(&self.answer, KvAnswer::encode)
+    }
+
+    fn scrub(&mut self, scrub: &dyn Fn(&mut String)) {
+        scrub(&mut self.key);
+        match &mut self.op {
+            KvOp::Set(value) => scrub_bytes(value, scrub),
+            KvOp::CompareAndSwap { expected, new } => {
+                if let Some(expected) = expected {
+                    scrub_bytes(expected, scrub);
+                }
+                scrub_bytes(new, scrub);
+            }
+            KvOp::Get | KvOp::Delete | KvOp::Increment(_) => {}
+        }
+        match &mut self.answer {
+            Ok(KvAnswer::Value(Some(value))) => scrub_bytes(value, scrub),
+            Ok(_) => {}
+            Err(e) => scrub_error(e, scrub),
+        }
+    }
+
+    fn size(&self) -> usize {
+        let request = match &self.op {
+            KvOp::Set(value) => bytes_size(value),
+            KvOp::CompareAndSwap { expected, new } => {
+                expected.as_deref().map_or(0, bytes_size) + bytes_size(new)
+            }
+            KvOp::Get | KvOp::Delete | KvOp::Increment(_) => 20,
+        };
+        let answer = result_size(&self.answer, |answer| match answer {
+            KvAnswer::Value(Some(value)) => bytes_size(value),
+            _ => 20,
+        });
+        text_size(&self.key) + request + answer
+    }
+}
+
+async fn run_op(kv: &dyn KvProvider, key: &str, op: &KvOp) -> Result<KvAnswer, GuestError> {
     let storage = |e: String| GuestError::Failed(format!("kv storage error: {e}"));
     Ok(match op {
         KvOp::Get => KvAnswer::Value(kv.get(key).await.map_err(storage)?),
         KvOp::Set(value) => {
-            kv.set(key, &value).await.map_err(storage)?;
+            kv.set(key, value).await.map_err(storage)?;
             KvAnswer::Done
         }
         KvOp::Delete => {
@@ -238,11 +303,11 @@ async fn run_op(kv: &dyn KvProvider, key: &str, op: KvOp) -> Result<KvAnswer, Gu
             KvAnswer::Done
         }
         KvOp::CompareAndSwap { expected, new } => KvAnswer::Swapped(
-            kv.compare_and_swap(key, expected.as_deref(), &new)
+            kv.compare_and_swap(key, expected.as_deref(), new)
                 .await
                 .map_err(storage)?,
         ),
-        KvOp::Increment(delta) => KvAnswer::Counter(increment(kv, key, delta).await?),
+        KvOp::Increment(delta) => KvAnswer::Counter(increment(kv, key, *delta).await?),
     })
 }
 
@@ -299,7 +364,7 @@ fn check_key(key: &str, value_len: usize) -> Result<(), GuestError> {
 impl Host for KvState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, GuestError>> {
         Ok(self
-            .kv_call(&key, KvOp::Get)
+            .kv_call(key, KvOp::Get)
             .await
             .map(|answer| match answer {
                 KvAnswer::Value(v) => v,
@@ -312,11 +377,11 @@ impl Host for KvState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), GuestError>> {
-        Ok(self.kv_call(&key, KvOp::Set(value)).await.map(|_| ()))
+        Ok(self.kv_call(key, KvOp::Set(value)).await.map(|_| ()))
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), GuestError>> {
-        Ok(self.kv_call(&key, KvOp::Delete).await.map(|_| ()))
+        Ok(self.kv_call(key, KvOp::Delete).await.map(|_| ()))
     }
 
     async fn compare_and_swap(
@@ -327,7 +392,7 @@ impl Host for KvState {
     ) -> wasmtime::Result<Result<bool, GuestError>> {
         let op = KvOp::CompareAndSwap { expected, new };
         Ok(self
-            .kv_call(&key, op)
+            .kv_call(key, op)
             .await
             .map(|answer| matches!(answer, KvAnswer::Swapped(true))))
     }
@@ -338,7 +403,7 @@ impl Host for KvState {
         delta: i64,
     ) -> wasmtime::Result<Result<i64, GuestError>> {
         Ok(self
-            .kv_call(&key, KvOp::Increment(delta))
+            .kv_call(key, KvOp::Increment(delta))
             .await
             .and_then(|answer| match answer {
                 KvAnswer::Counter(n) => Ok(n),
