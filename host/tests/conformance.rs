@@ -606,8 +606,30 @@ async fn javascript_fetch_is_held_to_the_same_grants_and_trail() {
         transcript: Transcribe::Replay(Arc::new(recorded.transcript.clone())),
         ..Default::default()
     };
-    let replayed = common::run_with(&sandbox, &runbook, event, inputs).await;
+    let replayed = common::run_with(&sandbox, &runbook, event.clone(), inputs).await;
     assert_eq!(compare(&recorded, &replayed), Verdict::Identical);
+
+    // A build whose manifest no longer grants the URL: its replay is
+    // refused where the recording was answered, as it would be live.
+    let mut narrowed = manifest.clone();
+    narrowed.capabilities.http.clear();
+    let candidate = sandbox.prepare(&narrowed, &wasm).unwrap();
+    let inputs = common::Inputs {
+        transcript: Transcribe::Replay(Arc::new(recorded.transcript.clone())),
+        ..Default::default()
+    };
+    let replayed = common::run_with(&sandbox, &candidate, event, inputs).await;
+    match compare(&recorded, &replayed) {
+        Verdict::CallsDiffer {
+            index: 0,
+            recorded: Some(was),
+            replayed: Some(now),
+        } => {
+            assert_eq!(was.request, now.request);
+            assert!(now.answer["error"]["denied"].is_string(), "{now:?}");
+        }
+        other => panic!("{other:?}: {}", common::show(&replayed)),
+    }
 }
 
 /// What only an event-loop language can do: a promise that never settles, a

@@ -1,6 +1,6 @@
 //! What recording transcripts costs: each runbook run with the transcript
 //! off and on, in alternating blocks so both see the same machine, and the
-//! transcript's size per execution (as counted, and as stored: gzip).
+//! transcript's size per execution (as counted, and as stored: JSON, gzip when large).
 
 use super::Stats;
 use axum::Router;
@@ -17,7 +17,7 @@ use wolfe::store::{RunbookKv, Store};
 /// Blocks per mode: off, on, off, on, …
 const BLOCKS: usize = 10;
 
-/// How many times the last transcript is written out and compressed.
+/// How many times the last transcript is written out for storage.
 const STORE_RUNS: usize = 1_000;
 
 struct Case<'a> {
@@ -109,14 +109,14 @@ pub fn measure(
         let added = on.median.as_secs_f64() / off.median.as_secs_f64() - 1.0;
         // Kept live in the capabilities' own types, a transcript is written
         // out as JSON when it is stored: what that costs, apart.
-        let stored = transcript.compress().unwrap().len();
+        let stored = transcript.to_stored().unwrap().len();
         let started = Instant::now();
         for _ in 0..STORE_RUNS {
-            std::hint::black_box(transcript.compress().unwrap());
+            std::hint::black_box(transcript.to_stored().unwrap());
         }
         let store_us = started.elapsed().as_secs_f64() * 1e6 / STORE_RUNS as f64;
         println!(
-            "{:<11} off: median {:.1?} p99 {:.1?} | on: median {:.1?} p99 {:.1?} | {:+.1}% median | transcript {} bytes ({} calls), {} stored, written out and compressed in {:.1} µs",
+            "{:<11} off: median {:.1?} p99 {:.1?} | on: median {:.1?} p99 {:.1?} | {:+.1}% median | transcript {} bytes ({} calls), {} stored, written out for storage in {:.1} µs",
             case.name,
             off.median,
             off.p99,

@@ -248,7 +248,7 @@ async fn transcript_of(state: &AppState, record: &ExecutionRecord) -> Result<Tra
         .get_transcript(&record.tenant, &record.id)
         .await?
         .ok_or_else(|| not("has lost its transcript"))?;
-    Transcript::decompress(&stored).map_err(|e| {
+    Transcript::from_stored(&stored).map_err(|e| {
         ApiError::Internal(format!(
             "the transcript of {:?} is unreadable: {e}",
             record.id

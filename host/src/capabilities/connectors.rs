@@ -241,7 +241,8 @@ impl Host for ConnectorsState {
         payload: String,
     ) -> wasmtime::Result<Result<Reply, GuestError>> {
         let request = || ConnectorCall::request_value(&connector, &action, &payload);
-        if let Some(answer) = self.tape.replay("connectors", "call", request) {
+        let refusal = || self.undeclared(&connector);
+        if let Some(answer) = self.tape.replay("connectors", "call", request, refusal) {
             return Ok(answer_result(&answer, |v| {
                 Some(Reply {
                     status: u16::try_from(v.get("status")?.as_u64()?).ok()?,
@@ -321,6 +322,15 @@ impl Recorded for ConnectorCall {
 }
 
 impl ConnectorsState {
+    /// The refusal of a connector the manifest does not declare.
+    fn undeclared(&self, connector: &str) -> Option<GuestError> {
+        (!self.declared.contains(connector)).then(|| {
+            GuestError::Denied(format!(
+                "connector {connector:?} is not declared in the manifest"
+            ))
+        })
+    }
+
     async fn call_checked(
         &mut self,
         connector: &str,
@@ -339,10 +349,7 @@ impl ConnectorsState {
             );
             Ok(Err(e))
         };
-        if !self.declared.contains(connector) {
-            let e = GuestError::Denied(format!(
-                "connector {connector:?} is not declared in the manifest"
-            ));
+        if let Some(e) = self.undeclared(connector) {
             return refuse(&self.trail, false, e);
         }
         let spec = match self.provider.get(connector).await {

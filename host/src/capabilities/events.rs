@@ -79,7 +79,8 @@ impl Host for EventsState {
         data: String,
     ) -> wasmtime::Result<Result<String, GuestError>> {
         let request = || EmitCall::request_value(&event_type, &data);
-        if let Some(answer) = self.tape.replay("events", "emit", request) {
+        let refusal = || (!self.granted).then(not_granted);
+        if let Some(answer) = self.tape.replay("events", "emit", request, refusal) {
             return Ok(answer_result(&answer, |v| v.as_str().map(str::to_string)));
         }
         let result = self.emit_checked(&event_type, &data).await;
@@ -92,6 +93,12 @@ impl Host for EventsState {
         }
         Ok(result)
     }
+}
+
+fn not_granted() -> GuestError {
+    GuestError::Denied(
+        "emitting events is not declared in the manifest (capabilities.emit = true)".into(),
+    )
 }
 
 /// An `events` call as a transcript keeps it.
@@ -166,9 +173,7 @@ impl EventsState {
         data: &str,
     ) -> Result<String, GuestError> {
         if !self.granted {
-            return Err(GuestError::Denied(
-                "emitting events is not declared in the manifest (capabilities.emit = true)".into(),
-            ));
+            return Err(not_granted());
         }
         if event_type.is_empty()
             || event_type.len() > MAX_EVENT_TYPE_BYTES

@@ -148,9 +148,12 @@ impl Host for LogState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         let level = LogLevel::from(level);
         // Nothing is answered; a replay only checks the call was made.
-        let replayed = self
-            .tape
-            .replay("log", "log", || LogCall::request_value(level, &message));
+        let replayed = self.tape.replay(
+            "log",
+            "log",
+            || LogCall::request_value(level, &message),
+            || None,
+        );
         if replayed.is_none() && self.tape.is_on() {
             self.tape.record(LogCall {
                 level,

@@ -152,10 +152,12 @@ impl SecretsState {
 
 impl Host for SecretsState {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, GuestError>> {
-        if let Some(answer) = self
-            .tape
-            .replay("secrets", "get", || SecretCall::request_value(&name))
-        {
+        if let Some(answer) = self.tape.replay(
+            "secrets",
+            "get",
+            || SecretCall::request_value(&name),
+            || self.undeclared(&name),
+        ) {
             // A transcript holds the value's length, never the value; the
             // stand-in is redacted from the replay's record like a value.
             let result = answer_result(&answer, |v| {
@@ -226,15 +228,16 @@ impl Recorded for SecretCall {
 }
 
 impl SecretsState {
+    /// The refusal of a secret the manifest does not declare.
+    fn undeclared(&self, name: &str) -> Option<GuestError> {
+        (!self.declared.contains(name))
+            .then(|| GuestError::Denied(format!("secret {name:?} is not declared in the manifest")))
+    }
+
     async fn read(&mut self, name: &str) -> Result<String, GuestError> {
         let started = Instant::now();
-        let (allowed, result) = if !self.declared.contains(name) {
-            (
-                false,
-                Err(GuestError::Denied(format!(
-                    "secret {name:?} is not declared in the manifest"
-                ))),
-            )
+        let (allowed, result) = if let Some(refused) = self.undeclared(name) {
+            (false, Err(refused))
         } else {
             match self.reader.read(name).await {
                 Ok(Some(value)) => (true, Ok(value)),

@@ -25,9 +25,15 @@ use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
-/// The most a transcript holds, counted as the JSON of its calls plus 8
+/// The most a transcript holds, counted as about the JSON of its calls plus 8
 /// bytes per clock or random value. Past it recording stops.
 pub const MAX_TRANSCRIPT_BYTES: usize = 8 * 1024 * 1024;
+
+/// A stored transcript whose JSON is longer is gzip-compressed.
+pub const COMPRESS_ABOVE: usize = 4096;
+
+/// How a gzip stream starts (RFC 1952); a JSON transcript starts with `{`.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// The placeholder of the execution record (`sandbox::redact::REDACTED`).
 pub const SECRET_PLACEHOLDER: &str = "[REDACTED]";
@@ -217,24 +223,36 @@ impl<'de> Deserialize<'de> for Call {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TranscriptSummary {
     pub calls: u64,
-    /// Its size as stored (compressed).
+    /// Its size as stored (compressed when large).
     pub stored_bytes: u64,
     /// False when it outgrew its cap: the execution cannot be replayed.
     pub complete: bool,
 }
 
 impl Transcript {
-    /// The transcript as stored: gzip-compressed JSON.
-    pub fn compress(&self) -> std::io::Result<Vec<u8>> {
+    /// The transcript as stored: its JSON, gzip-compressed when longer than
+    /// [`COMPRESS_ABOVE`] bytes. Below that gzip saves little (a small
+    /// transcript comes out larger, with its header) and costs more than
+    /// the execution did: its compressor is made anew each time.
+    pub fn to_stored(&self) -> std::io::Result<Vec<u8>> {
         use std::io::Write;
-        let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        serde_json::to_writer(&mut out, self)?;
-        out.flush()?;
+        let json = serde_json::to_vec(self)?;
+        if json.len() <= COMPRESS_ABOVE {
+            return Ok(json);
+        }
+        let mut out = flate2::write::GzEncoder::new(
+            Vec::with_capacity(json.len() / 4),
+            flate2::Compression::fast(),
+        );
+        out.write_all(&json)?;
         out.finish()
     }
 
-    /// The transcript [`Transcript::compress`] stored.
-    pub fn decompress(bytes: &[u8]) -> std::io::Result<Self> {
+    /// The transcript [`Transcript::to_stored`] stored, compressed or not.
+    pub fn from_stored(bytes: &[u8]) -> std::io::Result<Self> {
+        if !bytes.starts_with(&GZIP_MAGIC) {
+            return Ok(serde_json::from_slice(bytes)?);
+        }
         let reader = flate2::read::GzDecoder::new(bytes);
         Ok(serde_json::from_reader(std::io::BufReader::new(reader))?)
     }
@@ -365,24 +383,33 @@ impl Tape {
     /// recorded")` when the transcript's next call is another one — and the
     /// call is recorded with it. `None` when live: make the call, then
     /// [`Tape::record`] it. `request` is only written out in a replay.
+    ///
+    /// `refusal` is what the runbook being replayed (another build, maybe,
+    /// with other grants) may not do: its manifest is checked as it would
+    /// be live, and a refused call is answered with the refusal instead.
     pub fn replay(
         &self,
         interface: &str,
         operation: &str,
         request: impl FnOnce() -> Value,
+        refusal: impl FnOnce() -> Option<GuestError>,
     ) -> Option<Value> {
         if !self.is_replaying() {
             return None;
         }
         let request = request();
+        let refused = refusal();
         let mut state = self.state()?;
         let cursor = state.replay.as_mut()?;
         let answer = match cursor.source.calls.get(cursor.call) {
             Some(call) if call.asks(interface, operation, &request) => {
                 cursor.call += 1;
-                call.answer().into_owned()
+                match &refused {
+                    Some(e) => error_value(e),
+                    None => call.answer().into_owned(),
+                }
             }
-            _ => error_value(&GuestError::Failed(NOT_RECORDED.into())),
+            _ => error_value(&refused.unwrap_or_else(not_recorded)),
         };
         let size = json_len(&request) + json_len(&answer);
         push_call(
@@ -435,18 +462,26 @@ impl Tape {
     }
 
     /// In a replay, the answer recorded at `slot`'s place — or `failed("not
-    /// recorded")` when that call asked something else — filled in. `None`
-    /// when live: make the call, then [`Tape::fill`] the slot.
-    pub fn replay_slot(&self, slot: &Slot, request: impl FnOnce() -> Value) -> Option<Value> {
+    /// recorded")` when that call asked something else, or the `refusal`
+    /// as in [`Tape::replay`] — filled in. `None` when live: make the call,
+    /// then [`Tape::fill`] the slot.
+    pub fn replay_slot(
+        &self,
+        slot: &Slot,
+        request: impl FnOnce() -> Value,
+        refusal: impl FnOnce() -> Option<GuestError>,
+    ) -> Option<Value> {
         let source_index = slot.source_index?;
         let request = request();
+        let refused = refusal();
         let mut state = self.state()?;
         let source = state.replay.as_ref()?.source.clone();
         let answer = match source.calls.get(source_index) {
-            Some(call) if call.asks(&slot.interface, &slot.operation, &request) => {
-                call.answer().into_owned()
-            }
-            _ => error_value(&GuestError::Failed(NOT_RECORDED.into())),
+            Some(call) if call.asks(&slot.interface, &slot.operation, &request) => match &refused {
+                Some(e) => error_value(e),
+                None => call.answer().into_owned(),
+            },
+            _ => error_value(&refused.unwrap_or_else(not_recorded)),
         };
         let size = json_len(&request) + json_len(&answer);
         let call = Call::written(&slot.interface, &slot.operation, request, answer.clone());
@@ -547,6 +582,10 @@ impl Tape {
     pub fn finish(&self) -> Option<Transcript> {
         self.state().map(|mut s| std::mem::take(&mut s.recorded))
     }
+}
+
+fn not_recorded() -> GuestError {
+    GuestError::Failed(NOT_RECORDED.into())
 }
 
 /// A reserved place in the transcript ([`Tape::reserve`]).
@@ -774,10 +813,14 @@ mod tests {
 
         let replay = Tape::replaying(source.clone());
         assert!(replay.is_replaying());
-        let first = replay.replay("kv", "get", || json!({"key": "a"})).unwrap();
+        let first = replay
+            .replay("kv", "get", || json!({"key": "a"}), || None)
+            .unwrap();
         assert_eq!(first, *source.calls[0].answer());
         // The next recorded call is for "b": "c" is not recorded.
-        let other = replay.replay("kv", "get", || json!({"key": "c"})).unwrap();
+        let other = replay
+            .replay("kv", "get", || json!({"key": "c"}), || None)
+            .unwrap();
         let refused = answer_result(&other, |_| Some(()));
         assert!(matches!(refused, Err(GuestError::Failed(m)) if m == NOT_RECORDED));
         let mut again = [0u8; 4];
@@ -789,6 +832,22 @@ mod tests {
         let replayed = replay.finish().unwrap();
         assert_eq!(replayed.calls.len(), 2);
         assert_eq!(*replayed.calls[1].request(), json!({"key": "c"}));
+    }
+
+    #[test]
+    fn a_replay_answers_what_its_manifest_refuses_with_the_refusal() {
+        let live = Tape::recording(7);
+        live.record(kv_get(json!({"key": "a"}), ok_value(json!({"text": "1"}))));
+        live.record(kv_get(json!({"key": "b"}), ok_value(json!(null))));
+        let replay = Tape::replaying(Arc::new(live.finish().unwrap()));
+        let denied = GuestError::Denied("kv is not declared in the manifest".into());
+        let first = replay.replay("kv", "get", || json!({"key": "a"}), || Some(denied.clone()));
+        assert_eq!(first, Some(error_value(&denied)));
+        // The refused call was made: the next one is still answered.
+        let second = replay.replay("kv", "get", || json!({"key": "b"}), || None);
+        assert_eq!(second, Some(ok_value(json!(null))));
+        let replayed = replay.finish().unwrap();
+        assert_eq!(*replayed.calls[0].answer(), error_value(&denied));
     }
 
     #[test]
@@ -806,11 +865,11 @@ mod tests {
         let first = replay.reserve("kv", "get").unwrap();
         let second = replay.reserve("kv", "get").unwrap();
         assert_eq!(
-            replay.replay_slot(&second, || json!("b")),
+            replay.replay_slot(&second, || json!("b"), || None),
             Some(ok_value(json!(2)))
         );
         assert_eq!(
-            replay.replay_slot(&first, || json!("a")),
+            replay.replay_slot(&first, || json!("a"), || None),
             Some(ok_value(json!(1)))
         );
         let replayed = replay.finish().unwrap();
@@ -834,13 +893,29 @@ mod tests {
     fn a_stored_transcript_reads_back_the_same() {
         let tape = Tape::recording(9);
         tape.record(kv_get(json!({"key": "k"}), ok_value(json!({"text": "v"}))));
-        let transcript = tape.finish().unwrap();
-        let stored = transcript.compress().unwrap();
+        let small = tape.finish().unwrap();
+        let stored = small.to_stored().unwrap();
+        assert_eq!(stored[0], b'{', "a small transcript is stored as JSON");
         // Read back, the live call is its JSON, and equal to it.
-        let read = Transcript::decompress(&stored).unwrap();
-        assert_eq!(read, transcript);
+        let read = Transcript::from_stored(&stored).unwrap();
+        assert_eq!(read, small);
         assert_eq!(read.calls[0].host_call().operation, "get");
-        assert!(Transcript::decompress(b"not gzip").is_err());
+
+        let tape = Tape::recording(9);
+        for i in 0..200 {
+            tape.record(kv_get(
+                json!({"key": format!("k{i}")}),
+                ok_value(json!(null)),
+            ));
+        }
+        let large = tape.finish().unwrap();
+        let stored = large.to_stored().unwrap();
+        assert!(stored.starts_with(&GZIP_MAGIC));
+        assert!(stored.len() < serde_json::to_vec(&large).unwrap().len() / 2);
+        assert_eq!(Transcript::from_stored(&stored).unwrap(), large);
+
+        assert!(Transcript::from_stored(b"not json").is_err());
+        assert!(Transcript::from_stored(&[0x1f, 0x8b, 0]).is_err());
     }
 
     #[test]

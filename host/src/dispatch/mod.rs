@@ -667,13 +667,13 @@ async fn keep_transcript(
     record: &ExecutionRecord,
     transcript: &Transcript,
 ) -> Option<TranscriptSummary> {
-    let stored = match transcript.compress() {
+    let stored = match transcript.to_stored() {
         Ok(bytes) => store
             .put_transcript(&record.tenant, &record.id, &bytes)
             .await
             .map(|()| bytes.len()),
         Err(e) => Err(StoreError::Backend(format!(
-            "compressing the transcript: {e}"
+            "writing out the transcript: {e}"
         ))),
     };
     match stored {

@@ -138,11 +138,15 @@ pub fn compare(recorded: &Recorded, replayed: &ExecutionReport) -> Verdict {
     }
 }
 
-/// Calls are the same when they ask the same thing; a replay's answers come
-/// from the recording, so they cannot differ where the requests agree.
+/// Calls are the same when they ask the same thing and get the same
+/// answer. A replay's answers come from the recording, so where the requests
+/// agree they differ only when the replayed build's manifest refuses a call
+/// the recorded one was allowed.
 fn first_different_call(recorded: &[Call], replayed: &[Call]) -> Option<usize> {
     (0..recorded.len().max(replayed.len())).find(|&i| match (recorded.get(i), replayed.get(i)) {
-        (Some(a), Some(b)) => !a.asks(b.interface(), b.operation(), &b.request()),
+        (Some(a), Some(b)) => {
+            !a.asks(b.interface(), b.operation(), &b.request()) || a.answer() != b.answer()
+        }
         _ => true,
     })
 }
@@ -219,5 +223,11 @@ mod tests {
         assert_eq!(first_different_call(&a, &a), None);
         assert_eq!(first_different_call(&a, &[call("x"), call("z")]), Some(1));
         assert_eq!(first_different_call(&a, &[call("x")]), Some(1));
+        // The same request refused by the replayed build's manifest.
+        let refused = Call::from(HostCall {
+            answer: json!({"error": {"denied": "kv is not declared in the manifest"}}),
+            ..call("y").host_call().into_owned()
+        });
+        assert_eq!(first_different_call(&a, &[call("x"), refused]), Some(1));
     }
 }

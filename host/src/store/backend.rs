@@ -155,9 +155,10 @@ pub trait ExecutionStore: Send + Sync {
     async fn finish_execution(&self, record: &ExecutionRecord) -> StoreResult<()>;
     /// Every execution that is not terminal: (tenant, id), oldest first.
     async fn pending_executions(&self) -> StoreResult<Vec<(String, String)>>;
-    /// Keeps an execution's transcript (compressed, opaque here) beside its
-    /// record, replacing an earlier attempt's; pruned with the record.
-    async fn put_transcript(&self, tenant: &str, id: &str, compressed: &[u8]) -> StoreResult<()>;
+    /// Keeps an execution's transcript (`Transcript::to_stored`, opaque
+    /// here) beside its record, replacing an earlier attempt's; pruned with
+    /// the record.
+    async fn put_transcript(&self, tenant: &str, id: &str, stored: &[u8]) -> StoreResult<()>;
     async fn get_transcript(&self, tenant: &str, id: &str) -> StoreResult<Option<Vec<u8>>>;
 
     /// Whether several hosts share this store: then executions are leased,

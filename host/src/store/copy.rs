@@ -2,7 +2,7 @@
 //! one — how a stopped sled deployment moves onto PostgreSQL. Most records
 //! go through the domain's own operations; [`CopyStore`] adds what those
 //! lack: enumerating everything (tokens, kv, the audit chains, events,
-//! executions) and writing the records whose normal write would change them
+//! executions and their transcripts) and writing the records whose normal write would change them
 //! (an audit append rehashes, an execution is created queued) exactly as
 //! they are. Secrets travel sealed: the copy never holds a master key.
 
@@ -95,11 +95,13 @@ pub struct CopyCounts {
     pub audit_entries: usize,
     pub events: usize,
     pub executions: usize,
+    /// Executions' transcripts, as stored.
+    pub transcripts: usize,
 }
 
 impl CopyCounts {
     /// (kind, count), named as serialised, for the summary line.
-    pub fn kinds(&self) -> [(&'static str, usize); 15] {
+    pub fn kinds(&self) -> [(&'static str, usize); 16] {
         [
             ("admin_token", self.admin_token),
             ("tenants", self.tenants),
@@ -116,6 +118,7 @@ impl CopyCounts {
             ("audit_entries", self.audit_entries),
             ("events", self.events),
             ("executions", self.executions),
+            ("transcripts", self.transcripts),
         ]
     }
 }
@@ -323,6 +326,14 @@ async fn copy_executions(from: &Store, to: &Store, counts: &mut CopyCounts) -> S
         let page = from.executions_page(after.as_deref(), PAGE).await?;
         to.import_executions(&page.items).await?;
         counts.executions += page.items.len();
+        // Each recorded execution's transcript, so it can still be replayed.
+        for record in page.items.iter().filter(|r| r.transcript.is_some()) {
+            if let Some(stored) = from.get_transcript(&record.tenant, &record.id).await? {
+                to.put_transcript(&record.tenant, &record.id, &stored)
+                    .await?;
+                counts.transcripts += 1;
+            }
+        }
         match page.next {
             Some(next) => after = Some(next),
             None => return Ok(()),

@@ -154,6 +154,7 @@ async fn a_stopped_sled_deployment_carries_on_from_an_empty_postgres_database() 
         ("audit_entries", audit_entries),
         ("events", 1),
         ("executions", 3),
+        ("transcripts", 3),
     ] {
         assert_eq!(count(&stdout, kind), Some(n), "{kind} in {stdout}");
     }
@@ -222,6 +223,23 @@ async fn a_stopped_sled_deployment_carries_on_from_an_empty_postgres_database() 
     for before in [&secret, &counter, &fired] {
         assert!(listed.contains(&before), "{before} not in {listed:?}");
     }
+    // Their transcripts came along: an execution from before still exports.
+    let export = api
+        .expect(
+            200,
+            "GET",
+            &format!(
+                "/v1/tenants/acme/executions/{}/export",
+                counter["id"].as_str().unwrap()
+            ),
+            Some(&t.operator),
+            None,
+        )
+        .await;
+    let calls = export["recorded"]["transcript"]["calls"]
+        .as_array()
+        .unwrap();
+    assert!(calls.iter().any(|c| c["interface"] == "kv"), "{export}");
     // Old tokens authenticate; the admin token too (its hash was copied).
     assert_eq!(
         api.expect(200, "GET", "/v1/tenants/acme/quota", Some(&t.auditor), None)

@@ -130,7 +130,12 @@ impl HttpContext {
     /// recorded on the tape — or, in a replay, answered from it with nothing
     /// sent.
     async fn send_guest_request(&self, request: Request) -> Result<Response, GuestError> {
-        if let Some(answer) = self.tape.replay("http", "send", || request_value(&request)) {
+        if let Some(answer) = self.tape.replay(
+            "http",
+            "send",
+            || request_value(&request),
+            || self.grant_refusal(&request),
+        ) {
             return answer_result(&answer, response_from_value);
         }
         if !self.tape.is_on() {
@@ -156,7 +161,11 @@ impl HttpContext {
         let Some(slot) = slot else {
             return send_checked(self, request, Route::Granted).await;
         };
-        if let Some(answer) = self.tape.replay_slot(&slot, || request_value(&request)) {
+        if let Some(answer) = self.tape.replay_slot(
+            &slot,
+            || request_value(&request),
+            || self.grant_refusal(&request),
+        ) {
             return answer_result(&answer, response_from_value);
         }
         let kept = request.clone();
@@ -170,6 +179,16 @@ impl HttpContext {
             },
         );
         result
+    }
+
+    /// In a replay, the refusal of a request the manifest's grants do not
+    /// allow (the same refusal as live). Only the first hop can be checked:
+    /// the transcript holds the final answer, not the redirects on the way.
+    fn grant_refusal(&self, request: &Request) -> Option<GuestError> {
+        let url = parse_url(&request.url).ok()?;
+        let method = request.method.trim().to_ascii_uppercase();
+        let refused = self.grants.http.check(&method, &url).err()?;
+        Some(GuestError::Denied(refused.to_string()))
     }
 
     /// Takes a `fetch()`'s place on the tape, when it is on.

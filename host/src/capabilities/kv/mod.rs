@@ -106,7 +106,11 @@ impl KvState {
     /// and records it (in a replay: answers it from the transcript).
     async fn kv_call(&mut self, key: String, op: KvOp) -> Result<KvAnswer, GuestError> {
         let operation = op.name();
-        if let Some(answer) = self.tape.replay("kv", operation, || op.request(&key)) {
+        let refusal = || (!self.granted).then(not_granted);
+        if let Some(answer) = self
+            .tape
+            .replay("kv", operation, || op.request(&key), refusal)
+        {
             return answer_result(&answer, |ok| KvAnswer::decode(&op, ok));
         }
         let result = self.checked_call(&key, &op).await;
@@ -149,12 +153,7 @@ impl KvState {
                     "no kv store is configured on this host".into(),
                 )),
             ),
-            (_, false) => (
-                false,
-                Err(GuestError::Denied(
-                    "kv is not declared in the manifest".into(),
-                )),
-            ),
+            (_, false) => (false, Err(not_granted())),
         };
         let outcome = match &result {
             Ok(_) => "ok".to_string(),
@@ -228,6 +227,10 @@ impl KvAnswer {
             KvOp::Increment(_) => KvAnswer::Counter(value.as_i64()?),
         })
     }
+}
+
+fn not_granted() -> GuestError {
+    GuestError::Denied("kv is not declared in the manifest".into())
 }
 
 /// A `kv` call as a transcript keeps it.

@@ -236,12 +236,12 @@ impl ExecutionStore for PostgresStore {
         self.save_execution(record, None).await.map(|_| ())
     }
 
-    async fn put_transcript(&self, tenant: &str, id: &str, compressed: &[u8]) -> StoreResult<()> {
+    async fn put_transcript(&self, tenant: &str, id: &str, stored: &[u8]) -> StoreResult<()> {
         let c = self.client().await?;
         c.execute(
             "INSERT INTO transcripts (tenant, id, data) VALUES ($1, $2, $3)
              ON CONFLICT (tenant, id) DO UPDATE SET data = EXCLUDED.data",
-            &[&tenant, &id, &compressed],
+            &[&tenant, &id, &stored],
         )
         .await?;
         Ok(())

@@ -158,7 +158,8 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX events_received ON events (tenant, received_at);
     "#,
-    // 9: each execution's transcript (compressed), gone with its record.
+    // 9: each execution's transcript (JSON, gzip when large), gone with its
+    // record.
     r#"
     CREATE TABLE transcripts (
         tenant text NOT NULL, id text NOT NULL, data bytea NOT NULL,

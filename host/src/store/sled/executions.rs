@@ -96,10 +96,8 @@ impl ExecutionStore for SledStore {
         get(&self.trees.executions, &key(&[tenant, id]))
     }
 
-    async fn put_transcript(&self, tenant: &str, id: &str, compressed: &[u8]) -> StoreResult<()> {
-        self.trees
-            .transcripts
-            .insert(key(&[tenant, id]), compressed)?;
+    async fn put_transcript(&self, tenant: &str, id: &str, stored: &[u8]) -> StoreResult<()> {
+        self.trees.transcripts.insert(key(&[tenant, id]), stored)?;
         Ok(())
     }
 
