@@ -221,6 +221,15 @@ test("executions appear live, a denied call is marked, a promotion shows its dif
     assert.match(await origin.innerText(), /call-out → conformance: matched/);
     assert.match(await origin.getByLabel("Event data").innerText(), /"alertname": "Denied"/);
     await shot(page, "31-execution-denied");
+    // Its transcript: every host call with the host's answer, the refusal
+    // among them, and how to replay it.
+    const transcript = page.getByRole("region", { name: "Transcript" });
+    assert.match(await transcript.innerText(), /host calls? recorded[\s\S]*wolfe replay /);
+    await transcript.getByRole("button", { name: "Show the calls" }).click();
+    const calls = transcript.getByRole("table", { name: "Recorded calls" });
+    await calls.waitFor();
+    assert.ok((await calls.locator('tr[data-refused="true"]').count()) >= 1, "the refused call is in the transcript");
+    await shot(page, "34-execution-transcript");
 
     // The rule tried on the event that fired it: it matches, and renders
     // the input the runbook got.
@@ -232,8 +241,20 @@ test("executions appear live, a denied call is marked, a promotion shows its dif
     assert.match(await page.getByLabel("Rendered input").innerText(), /forbidden\/db/);
     await shot(page, "33-rule-test");
 
-    // Promote dev → test: the dialog shows what the new version may reach.
+    // Before promoting: the older version replayed against dev's recorded
+    // executions, on the server, nothing sent.
     await page.goto(`/runbooks/${config.promote.runbook}`);
+    const replay = page.getByRole("form", { name: "Replay" });
+    await replay.getByLabel("Version").selectOption(config.promote.older);
+    await replay.getByLabel("Executions of").selectOption("dev");
+    await replay.getByRole("button", { name: "Replay" }).click();
+    const summary = page.getByRole("status", { name: "Replay summary" });
+    await summary.waitFor({ timeout: 20_000 });
+    assert.match(await summary.innerText(), new RegExp(`^${config.promote.older} against [1-9]\\d* executions? of dev: [1-9]\\d* identical`));
+    assert.ok((await page.getByRole("table", { name: "Replay results" }).locator("tbody tr").count()) >= 1);
+    await shot(page, "35-replay-candidate");
+
+    // Promote dev → test: the dialog shows what the new version may reach.
     await page.getByRole("button", { name: "Promote from dev" }).click();
     const dialog = page.getByRole("dialog");
     await dialog.getByText(config.promote.added).waitFor();

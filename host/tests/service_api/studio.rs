@@ -92,7 +92,7 @@ async fn studio_in_a_real_browser() {
         "hook": "/v1/hooks/acme/am",
         "tokens": {"admin": t.admin, "author": t.author, "auditor": t.auditor, "sender": t.sender},
         "screenshots": screenshots,
-        "promote": {"runbook": "conformance", "added": ADDED_GRANT},
+        "promote": {"runbook": "conformance", "added": ADDED_GRANT, "older": "0.1.0"},
     })).unwrap()).unwrap();
 
     let output = tokio::task::spawn_blocking(move || {

@@ -7,6 +7,7 @@ import { useLoad } from "../hooks";
 import { useCan, useTenant } from "../session";
 import { Decide } from "../ui/Decide";
 import { Json } from "../ui/Json";
+import { TranscriptSection } from "../ui/Replay";
 import { ErrorBox, Loaded } from "../ui/State";
 import { Status } from "../ui/Status";
 import { Time, bytes, duration } from "../ui/Time";
@@ -133,6 +134,7 @@ export function ExecutionView({ record, onChange }: { record: Record; onChange?:
         <h2>Logs</h2>
         <Logs entries={record.logs ?? []} />
       </section>
+      {!UNFINISHED.includes(record.status) && <TranscriptSection id={record.id} summary={record.transcript} />}
       {record.event && <EventOrigin id={record.event} />}
     </article>
   );

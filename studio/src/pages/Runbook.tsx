@@ -1,20 +1,21 @@
 // One runbook: its versions, what each may reach, the difference between
 // any two versions or environments, and deploy and promote, each asking
-// first with the capability diff in front of the person who acts.
+// first with the capability diff in front of the person who acts; and a
+// version replayed against an environment's recorded executions.
 import { useId, useState } from "react";
 import { Link, useParams } from "wouter";
 import { api, unwrap, type Schemas } from "../api/client";
+import { ENVIRONMENTS, type Env } from "../environments";
 import { useLoad } from "../hooks";
 import { useCan, useTenant } from "../session";
 import { Confirm } from "../ui/Confirm";
 import { ErrorBox, Loaded, Loading } from "../ui/State";
+import { ReplayCandidate } from "../ui/Replay";
 import { SourceDiff } from "../ui/SourceDiff";
 import { Time, bytes } from "../ui/Time";
 
 type Diff = Schemas["CapabilityDiff"];
 type View = Schemas["CapabilityView"];
-const ENVIRONMENTS = ["dev", "test", "prod"] as const;
-type Env = (typeof ENVIRONMENTS)[number];
 
 export function RunbookPage() {
   const { name } = useParams<{ name: string }>();
@@ -117,6 +118,7 @@ function RunbookView({
         choices={[...ENVIRONMENTS.filter((e) => detail.deployments[e]), ...versions.map((v) => v.version)]}
         deployments={detail.deployments}
       />
+      <ReplayCandidate runbook={detail.name} versions={versions.map((v) => v.version)} deployments={detail.deployments} />
     </article>
   );
 }
