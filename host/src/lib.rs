@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod notify;
 pub mod pipeline;
+pub mod redaction;
 pub mod registry;
 pub mod rules;
 pub mod safety;

@@ -112,6 +112,22 @@ fn cases(base: &str) -> Vec<Case> {
             },
         },
         Case {
+            // A secret sent in a header: recorded redacted, and its replay
+            // (which sends a stand-in) must still match the recording.
+            name: "http with a secret header",
+            event: json!({"case": "http", "url": format!("{base}/allowed/ok"), "bearer_secret": "API_TOKEN"}),
+            status: Succeeded,
+            kind: None,
+            message: None,
+            trail: vec![("secrets", "get", true), ("http", "GET", true)],
+            check: |r| {
+                assert_eq!(
+                    r.output.as_ref().unwrap(),
+                    &json!({"status": 200, "body": "fine"})
+                )
+            },
+        },
+        Case {
             name: "denied http",
             event: json!({"case": "http", "url": format!("{base}/secret/admin")}),
             status: Succeeded,

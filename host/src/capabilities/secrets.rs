@@ -7,7 +7,7 @@
 use crate::capabilities::describe;
 use crate::capabilities::trail::SharedTrail;
 use crate::capabilities::transcript::{
-    Recorded, Tape, answer_result, result_size, result_value, scrub_error, secret_placeholder,
+    Recorded, Tape, answer_result, result_size, result_value, scrub_error, secret_stand_in,
     text_size,
 };
 use crate::wit::wolfe::runbook::secrets::Host;
@@ -162,10 +162,11 @@ impl Host for SecretsState {
             // stand-in is redacted from the replay's record like a value.
             let result = answer_result(&answer, |v| {
                 let len = v.get("secret_bytes")?.as_u64()?;
-                Some(secret_placeholder(usize::try_from(len).ok()?))
+                Some(secret_stand_in(usize::try_from(len).ok()?))
             });
             if let Ok(stand_in) = &result {
                 self.reader.remember(stand_in.clone());
+                self.tape.remember_stand_in(stand_in.clone());
             }
             return Ok(result);
         }

@@ -18,6 +18,7 @@
 //! outgrow [`MAX_TRANSCRIPT_BYTES`] stops there and says so (`complete`
 //! false): it cannot be replayed.
 
+use crate::redaction::Redactor;
 use crate::wit::wolfe::runbook::types::Error as GuestError;
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -35,15 +36,15 @@ pub const COMPRESS_ABOVE: usize = 4096;
 /// How a gzip stream starts (RFC 1952); a JSON transcript starts with `{`.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// The placeholder of the execution record (`sandbox::redact::REDACTED`).
-pub const SECRET_PLACEHOLDER: &str = "[REDACTED]";
-
-/// What a replay hands the guest for a secret of `len` bytes: the
-/// placeholder, repeated or cut to that length, so the guest does the same
-/// work with it (the same fuel) as with the value. A transcript keeps only
-/// the length.
-pub fn secret_placeholder(len: usize) -> String {
-    SECRET_PLACEHOLDER.chars().cycle().take(len).collect()
+/// What a replay hands the guest for a secret of `len` bytes (a transcript
+/// keeps only the length): `~` that many times, so the guest does the same
+/// work with it (the same fuel) as with the value. The replay redacts it
+/// like a secret, so a request carrying it compares equal to the recorded
+/// one, which carries `[REDACTED]` where the value was. Not made of the
+/// placeholder itself: redacting a stand-in such as `[RED` would also
+/// mangle every `[REDACTED]` already in the answers the replay copies.
+pub fn secret_stand_in(len: usize) -> String {
+    "~".repeat(len)
 }
 
 /// What a replay answers to a call the transcript does not have.
@@ -96,7 +97,8 @@ pub trait Recorded: std::fmt::Debug + Send + Sync {
     fn request(&self) -> Value;
     /// The answer as JSON (see [`HostCall`]).
     fn answer(&self) -> Value;
-    /// Applies `scrub` to every string of the request and the answer.
+    /// Applies `scrub` to every string of the request and the answer that
+    /// came from the guest or the world.
     fn scrub(&mut self, scrub: &dyn Fn(&mut String));
     /// About its request and answer's size as JSON, counted against the cap.
     fn size(&self) -> usize;
@@ -297,6 +299,10 @@ struct TapeInner {
 
 struct TapeState {
     recorded: Transcript,
+    /// In a replay, the secrets' stand-ins handed out so far, as a
+    /// redactor: a request is redacted with it before it is compared.
+    stand_ins: Vec<String>,
+    redactor: Option<Redactor>,
     /// `recorded.insecure_seed`, as a number.
     seed: u128,
     replay: Option<Cursor>,
@@ -351,6 +357,8 @@ impl Tape {
             replaying: replay.is_some(),
             state: Mutex::new(TapeState {
                 recorded,
+                stand_ins: Vec::new(),
+                redactor: None,
                 seed,
                 replay,
             }),
@@ -400,14 +408,12 @@ impl Tape {
         let request = request();
         let refused = refusal();
         let mut state = self.state()?;
+        let probe = redacted(state.redactor.as_ref(), &request);
         let cursor = state.replay.as_mut()?;
         let answer = match cursor.source.calls.get(cursor.call) {
-            Some(call) if call.asks(interface, operation, &request) => {
+            Some(call) if call.asks(interface, operation, &probe) => {
                 cursor.call += 1;
-                match &refused {
-                    Some(e) => error_value(e),
-                    None => call.answer().into_owned(),
-                }
+                replayed_answer(call, refused)
             }
             _ => error_value(&refused.unwrap_or_else(not_recorded)),
         };
@@ -418,6 +424,17 @@ impl Tape {
             Call::written(interface, operation, request, answer.clone()),
         );
         Some(answer)
+    }
+
+    /// Remembers a secret's stand-in handed out in a replay
+    /// ([`secret_stand_in`]): later requests are compared with it redacted,
+    /// as the recording was.
+    pub fn remember_stand_in(&self, stand_in: String) {
+        if let Some(mut state) = self.state() {
+            state.stand_ins.push(stand_in);
+            let redactor = Redactor::new(&state.stand_ins);
+            state.redactor = (!redactor.is_empty()).then_some(redactor);
+        }
     }
 
     /// Records a live call and its answer.
@@ -475,12 +492,12 @@ impl Tape {
         let request = request();
         let refused = refusal();
         let mut state = self.state()?;
+        let probe = redacted(state.redactor.as_ref(), &request);
         let source = state.replay.as_ref()?.source.clone();
         let answer = match source.calls.get(source_index) {
-            Some(call) if call.asks(&slot.interface, &slot.operation, &request) => match &refused {
-                Some(e) => error_value(e),
-                None => call.answer().into_owned(),
-            },
+            Some(call) if call.asks(&slot.interface, &slot.operation, &probe) => {
+                replayed_answer(call, refused)
+            }
             _ => error_value(&refused.unwrap_or_else(not_recorded)),
         };
         let size = json_len(&request) + json_len(&answer);
@@ -584,6 +601,30 @@ impl Tape {
     }
 }
 
+/// `request` as the recording holds it: the secrets' stand-ins redacted.
+fn redacted<'a>(redactor: Option<&Redactor>, request: &'a Value) -> Cow<'a, Value> {
+    match redactor {
+        None => Cow::Borrowed(request),
+        Some(redactor) => {
+            let mut probe = request.clone();
+            scrub_value(&mut probe, &|text| redactor.scrub(text));
+            Cow::Owned(probe)
+        }
+    }
+}
+
+/// The recorded answer to a call the replay asked again — or the replayed
+/// build's refusal, when the recording was answered. A call the recording
+/// already failed keeps its error: the checks made before a refusal (a
+/// malformed request, a spent budget) answered it, as they would again.
+fn replayed_answer(call: &Call, refused: Option<GuestError>) -> Value {
+    let answer = call.answer().into_owned();
+    match refused {
+        Some(e) if answer.get("ok").is_some() => error_value(&e),
+        _ => answer,
+    }
+}
+
 fn not_recorded() -> GuestError {
     GuestError::Failed(NOT_RECORDED.into())
 }
@@ -683,13 +724,24 @@ pub fn scrub_error(e: &mut GuestError, scrub: &dyn Fn(&mut String)) {
     }
 }
 
-/// Applies `scrub` to recorded bytes that are text (only text is written
-/// out as text, [`bytes_value`]).
+/// Applies `scrub` to recorded bytes: text as text; other bytes in the
+/// base64 form they are written out in ([`bytes_value`]), which is kept as
+/// text when it held a secret (`[REDACTED]` is not base64).
 pub fn scrub_bytes(bytes: &mut Vec<u8>, scrub: &dyn Fn(&mut String)) {
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        let mut text = text.to_string();
-        scrub(&mut text);
-        *bytes = text.into_bytes();
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut text = text.to_string();
+            scrub(&mut text);
+            *bytes = text.into_bytes();
+        }
+        Err(_) => {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let mut text = encoded.clone();
+            scrub(&mut text);
+            if text != encoded {
+                *bytes = text.into_bytes();
+            }
+        }
     }
 }
 
@@ -848,6 +900,23 @@ mod tests {
         assert_eq!(second, Some(ok_value(json!(null))));
         let replayed = replay.finish().unwrap();
         assert_eq!(*replayed.calls[0].answer(), error_value(&denied));
+    }
+
+    #[test]
+    fn a_request_carrying_a_secrets_stand_in_matches_the_redacted_recording() {
+        let live = Tape::recording(7);
+        // As recorded, then redacted: the value became the placeholder.
+        let header =
+            |token: &str| json!({"headers": [["authorization", format!("Bearer {token}")]]});
+        live.record(kv_get(
+            header("[REDACTED]"),
+            ok_value(json!("[REDACTED] echoed")),
+        ));
+        let replay = Tape::replaying(Arc::new(live.finish().unwrap()));
+        let stand_in = secret_stand_in(8);
+        replay.remember_stand_in(stand_in.clone());
+        let answer = replay.replay("kv", "get", || header(&stand_in), || None);
+        assert_eq!(answer, Some(ok_value(json!("[REDACTED] echoed"))));
     }
 
     #[test]

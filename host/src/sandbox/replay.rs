@@ -202,11 +202,15 @@ mod tests {
     }
 
     #[test]
-    fn a_transcript_stands_in_for_secrets_with_the_records_placeholder() {
-        use crate::capabilities::transcript::{SECRET_PLACEHOLDER, secret_placeholder};
-        assert_eq!(SECRET_PLACEHOLDER, crate::sandbox::redact::REDACTED);
-        assert_eq!(secret_placeholder(3), "[RE");
-        assert_eq!(secret_placeholder(12), "[REDACTED][R");
+    fn a_secrets_stand_in_is_redacted_without_touching_the_placeholder() {
+        use crate::capabilities::transcript::secret_stand_in;
+        assert_eq!(secret_stand_in(3), "~~~");
+        assert_eq!(secret_stand_in(12).len(), 12);
+        // Redacting a stand-in leaves the record's placeholder whole.
+        let redactor = crate::redaction::Redactor::new(&[secret_stand_in(4)]);
+        let mut text = format!("{} and ~~~~", crate::redaction::REDACTED);
+        redactor.scrub(&mut text);
+        assert_eq!(text, "[REDACTED] and [REDACTED]");
     }
 
     #[test]

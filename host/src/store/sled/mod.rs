@@ -60,7 +60,8 @@ struct Trees {
     /// Event time order (uuid v7 / arrival) for retention: seq → tenant\0id.
     events_by_time: sled::Tree,
     executions: sled::Tree,
-    /// Compressed transcripts, by the execution's key (tenant\0id).
+    /// Transcripts as stored (`Transcript::to_stored`), by the execution's
+    /// key (tenant\0id).
     transcripts: sled::Tree,
     /// (tenant, event, rule) → execution id: one execution per pair, ever.
     execution_keys: sled::Tree,
