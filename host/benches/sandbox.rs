@@ -9,7 +9,8 @@
 //! transcript off and on, in alternating blocks of the same run.
 //!
 //! Run: `cargo bench -p wolfe --bench sandbox` (add `-- --quick` for a short
-//! run, `-- --recording` for the recording part alone). Results are printed and written to target/bench-results/sandbox.json.
+//! run, `-- --recording` for the recording part alone). Results are printed
+//! and written to target/bench-results/sandbox.json.
 
 #[path = "sandbox/recording.rs"]
 mod recording;
@@ -59,23 +60,22 @@ impl Stats {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (wasm_runs, process_runs) = if quick { (2_000, 50) } else { (20_000, 300) };
+    let root = support::repo_root();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("runbooks/rust/hello/event.json")).unwrap(),
+    )
+    .unwrap();
     // `-- --recording`: only the cost of recording transcripts.
     if std::env::args().any(|a| a == "--recording") {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let event: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(support::repo_root().join("runbooks/rust/hello/event.json"))
-                .unwrap(),
-        )
-        .unwrap();
         let results =
             serde_json::json!({"recording": recording::measure(&runtime, &event, wasm_runs)});
         support::write_results("sandbox-recording", &results);
         return;
     }
-    let root = support::repo_root();
     let target = support::target_dir();
     let built = support::build_hello();
     let wasm = std::fs::read(&built.path).unwrap();
@@ -85,16 +85,7 @@ fn main() {
     })
     .unwrap();
     let runbook = sandbox.prepare(&built.manifest, &wasm).unwrap();
-    let event: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("runbooks/rust/hello/event.json")).unwrap(),
-    )
-    .unwrap();
     let secrets: Arc<StaticSecrets> = Arc::new(StaticSecrets::default());
-
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let measure = |runbook: &wolfe::sandbox::PreparedRunbook, runs: usize| {
         let mut fuel = 0;
         let mut memory = 0;

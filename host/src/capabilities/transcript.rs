@@ -410,13 +410,11 @@ impl Tape {
         let mut state = self.state()?;
         let probe = redacted(state.redactor.as_ref(), &request);
         let cursor = state.replay.as_mut()?;
-        let answer = match cursor.source.calls.get(cursor.call) {
-            Some(call) if call.asks(interface, operation, &probe) => {
-                cursor.call += 1;
-                replayed_answer(call, refused)
-            }
-            _ => error_value(&refused.unwrap_or_else(not_recorded)),
-        };
+        let source = cursor.source.calls.get(cursor.call);
+        let (asked, answer) = replayed_answer(source, interface, operation, &probe, refused);
+        if asked {
+            cursor.call += 1;
+        }
         let size = json_len(&request) + json_len(&answer);
         push_call(
             &mut state.recorded,
@@ -494,12 +492,13 @@ impl Tape {
         let mut state = self.state()?;
         let probe = redacted(state.redactor.as_ref(), &request);
         let source = state.replay.as_ref()?.source.clone();
-        let answer = match source.calls.get(source_index) {
-            Some(call) if call.asks(&slot.interface, &slot.operation, &probe) => {
-                replayed_answer(call, refused)
-            }
-            _ => error_value(&refused.unwrap_or_else(not_recorded)),
-        };
+        let (_, answer) = replayed_answer(
+            source.calls.get(source_index),
+            &slot.interface,
+            &slot.operation,
+            &probe,
+            refused,
+        );
         let size = json_len(&request) + json_len(&answer);
         let call = Call::written(&slot.interface, &slot.operation, request, answer.clone());
         fill_call(&mut state.recorded, slot.index, size, call);
@@ -613,20 +612,33 @@ fn redacted<'a>(redactor: Option<&Redactor>, request: &'a Value) -> Cow<'a, Valu
     }
 }
 
-/// The recorded answer to a call the replay asked again — or the replayed
-/// build's refusal, when the recording was answered. A call the recording
-/// already failed keeps its error: the checks made before a refusal (a
-/// malformed request, a spent budget) answered it, as they would again.
-fn replayed_answer(call: &Call, refused: Option<GuestError>) -> Value {
-    let answer = call.answer().into_owned();
-    match refused {
-        Some(e) if answer.get("ok").is_some() => error_value(&e),
-        _ => answer,
+/// How a replay answers a call, given the recorded call in its place, and
+/// whether that recorded call asked the same. When it did: its answer — or
+/// the replayed build's refusal, when the recording was answered (a call
+/// the recording already failed keeps its error: the checks made before a
+/// refusal, a malformed request or a spent budget, answered it, as they
+/// would again). When it did not: the refusal, or `failed("not recorded")`.
+fn replayed_answer(
+    source: Option<&Call>,
+    interface: &str,
+    operation: &str,
+    request: &Value,
+    refused: Option<GuestError>,
+) -> (bool, Value) {
+    match source {
+        Some(call) if call.asks(interface, operation, request) => {
+            let answer = call.answer().into_owned();
+            let answer = match refused {
+                Some(e) if answer.get("ok").is_some() => error_value(&e),
+                _ => answer,
+            };
+            (true, answer)
+        }
+        _ => {
+            let e = refused.unwrap_or_else(|| GuestError::Failed(NOT_RECORDED.into()));
+            (false, error_value(&e))
+        }
     }
-}
-
-fn not_recorded() -> GuestError {
-    GuestError::Failed(NOT_RECORDED.into())
 }
 
 /// A reserved place in the transcript ([`Tape::reserve`]).
