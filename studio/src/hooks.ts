@@ -38,6 +38,27 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
 }
 
 /**
+ * One action at a time, such as a button's request: whether it is running,
+ * and its error (cleared when it runs again).
+ */
+export function useAction(): { busy: boolean; error: unknown; run: (action: () => Promise<void>) => Promise<void> } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const run = useCallback(async (action: () => Promise<void>) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await action();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, run };
+}
+
+/**
  * A query string parameter of the current URL, and a setter that writes it
  * back (replacing the history entry, so a filter typed key by key is not a
  * trail of Back steps).

@@ -2,26 +2,20 @@
 // cookie; the token is not kept anywhere script can read it.
 import { useState } from "react";
 import { api, unwrap } from "../api/client";
+import { useAction } from "../hooks";
 import type { Session } from "../session";
 import { ErrorBox } from "../ui/State";
 
 export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   const [token, setToken] = useState("");
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       const session = await unwrap(api.POST("/v1/session", { body: { token } }));
       setToken("");
       onSignedIn(session);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <main className="signin">

@@ -2,6 +2,7 @@
 // what would run and asks for a comment, which the audit log keeps.
 import { useState } from "react";
 import { api, unwrap } from "../api/client";
+import { useAction } from "../hooks";
 import { useTenant } from "../session";
 import { Confirm } from "./Confirm";
 import { ErrorBox } from "./State";
@@ -19,13 +20,10 @@ export function Decide({
   const tenant = useTenant();
   const [decision, setDecision] = useState<"approve" | "reject">();
   const [comment, setComment] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run } = useAction();
   const decide = async () => {
     if (!decision) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       const params = { path: { tenant, id } };
       const body = { comment: comment.trim() || undefined };
       await unwrap(
@@ -36,11 +34,7 @@ export function Decide({
       setDecision(undefined);
       setComment("");
       onDone();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <span className="actions">

@@ -7,6 +7,7 @@ import { useState } from "react";
 import { Link } from "wouter";
 import { api, unwrap, type Schemas } from "../api/client";
 import { ENVIRONMENTS, type Env } from "../environments";
+import { useAction } from "../hooks";
 import { useCan, useTenant } from "../session";
 import { ErrorBox, Loading } from "./State";
 import { bytes } from "./Time";
@@ -19,21 +20,14 @@ type Verdict = Schemas["Verdict"];
 export function TranscriptSection({ id, summary }: { id: string; summary?: Summary | null }) {
   const tenant = useTenant();
   const [calls, setCalls] = useState<HostCall[]>();
-  const [error, setError] = useState<unknown>();
-  const [loading, setLoading] = useState(false);
+  const { busy: loading, error, run } = useAction();
   const path = { tenant, id };
   const exportHref = `/v1/tenants/${encodeURIComponent(tenant)}/executions/${encodeURIComponent(id)}/export`;
-  const show = async () => {
-    setLoading(true);
-    try {
+  const show = () =>
+    run(async () => {
       const exported = await unwrap(api.GET("/v1/tenants/{tenant}/executions/{id}/export", { params: { path } }));
       setCalls(exported.recorded.transcript.calls);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setLoading(false);
-    }
-  };
+    });
   return (
     <section aria-labelledby="transcript-title">
       <h2 id="transcript-title">Transcript</h2>
@@ -115,19 +109,17 @@ function isRefusal(answer: unknown): boolean {
 export function ReplayCandidate({ runbook, versions, deployments }: { runbook: string; versions: string[]; deployments: Record<string, string> }) {
   const tenant = useTenant();
   const canRead = useCan("read_executions");
-  const canAct = useCan("write_runbooks") || useCan("run_runbooks");
+  const canWrite = useCan("write_runbooks");
+  const canRun = useCan("run_runbooks");
   const [version, setVersion] = useState(versions[0] ?? "");
   const [from, setFrom] = useState<Env>([...ENVIRONMENTS].reverse().find((e) => deployments[e]) ?? "prod");
   const [last, setLast] = useState(50);
-  const [run, setRun] = useState<Schemas["ReplayRun"]>();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  if (!canRead || !canAct || versions.length === 0) return null;
-  const replay = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      setRun(
+  const [report, setReport] = useState<Schemas["ReplayRun"]>();
+  const { busy, error, run } = useAction();
+  if (!canRead || !(canWrite || canRun) || versions.length === 0) return null;
+  const replay = () =>
+    run(async () => {
+      setReport(
         await unwrap(
           api.POST("/v1/tenants/{tenant}/runbooks/{name}/replay", {
             params: { path: { tenant, name: runbook } },
@@ -135,12 +127,7 @@ export function ReplayCandidate({ runbook, versions, deployments }: { runbook: s
           }),
         ),
       );
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <section aria-labelledby="replay-title">
       <h2 id="replay-title">Replay against recorded executions</h2>
@@ -182,7 +169,7 @@ export function ReplayCandidate({ runbook, versions, deployments }: { runbook: s
       </form>
       {busy && <Loading what="the replay" />}
       <ErrorBox error={error} />
-      {run && <ReplayReport run={run} />}
+      {report && <ReplayReport run={report} />}
     </section>
   );
 }
